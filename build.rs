@@ -1,0 +1,25 @@
+//! Generates the QStash client from the vendored OpenAPI document (or the one
+//! named by `QSTASH_OPENAPI_SPEC`); all the work is in `qstash-codegen`.
+
+fn main() {
+    let paths = qstash_codegen::build_script::BuildPaths {
+        default_spec: "openapi/qstash/openapi.yaml".into(),
+        names: "openapi/qstash/operations.toml".into(),
+        out_file: std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+            .join("client.rs"),
+    };
+    let settings = qstash_codegen::Settings {
+        inner_type: Some("crate::config::Inner".into()),
+        hooks_expected: true,
+        pagination_module: Some("crate::pagination".into()),
+        string_list_type: Some("qstash::StringList".into()),
+    };
+    let spec = std::env::var_os(qstash_codegen::build_script::SPEC_VAR).map(Into::into);
+    match qstash_codegen::build_script::build(&paths, spec, &settings) {
+        Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+        Err(e) => {
+            eprintln!("error: cannot generate the QStash client: {e}");
+            std::process::exit(1);
+        }
+    }
+}

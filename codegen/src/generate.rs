@@ -1,0 +1,255 @@
+//! progenitor and prettyplease: from a normalized document to Rust source.
+
+use heck::ToPascalCase;
+use proc_macro2::TokenStream;
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
+use quote::{format_ident, quote};
+
+use crate::Normalized;
+use crate::report::Refusal;
+
+/// How the generated client plugs into the hand-written layer.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Path of the per-client state the layer keeps (`crate::layer::Inner`).
+    pub inner_type: Option<String>,
+    /// When true, the layer must implement `progenitor_client::ClientHooks`
+    /// for the client (auth, retries); a missing impl is a compile error.
+    pub hooks_expected: bool,
+    /// Module holding the `CursorRequest`, `Page` and `Items` traits; when
+    /// set, every paginated operation gets their impls.
+    pub pagination_module: Option<String>,
+    /// Type for query parameters that take several strings (`label=a&label=b`),
+    /// as `crate_name::path::Type`; it must serialize as a sequence. When
+    /// unset they are `Vec<String>`. The layer's type also converts from a
+    /// single `&str`, so `.label("x")` reads naturally.
+    pub string_list_type: Option<String>,
+}
+
+fn path_tokens(path: &str, what: &str) -> Result<TokenStream, Refusal> {
+    syn::parse_str::<syn::Path>(path)
+        .map(|p| quote!(#p))
+        .map_err(|e| Refusal::new("", format!("{what} `{path}` is not a Rust path: {e}")))
+}
+
+/// Generates the client source for a normalized document.
+///
+/// The document is checked against openapiv3's model first; a generator
+/// panic (which the passes exist to prevent) is caught and reported as a
+/// refusal rather than crashing the build.
+pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, Refusal> {
+    let mut document = normalized.document.clone();
+    let list_crate = match &settings.string_list_type {
+        Some(path) => Some(annotate_string_lists(&mut document, path)?),
+        None => None,
+    };
+    let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(&document).map_err(|e| {
+        let at = e.path().to_string();
+        Refusal::new(
+            format!("/{}", at.replace('.', "/")),
+            format!(
+                "the normalized document does not fit OpenAPI 3.0: {}",
+                e.inner()
+            ),
+        )
+    })?;
+
+    let mut gs = GenerationSettings::new();
+    gs.with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        .with_derive("PartialEq");
+    if settings.hooks_expected {
+        gs.with_hooks(HooksMode::Expected);
+    }
+    if let Some(krate) = list_crate {
+        gs.with_crate(krate, progenitor::CrateVers::Any, None);
+    }
+    if let Some(inner) = &settings.inner_type {
+        gs.with_inner_type(path_tokens(inner, "inner type")?);
+    }
+    let mut generator = Generator::new(&gs);
+
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        generator.generate_tokens(&spec)
+    }));
+    std::panic::set_hook(previous_hook);
+    let client = match result {
+        Ok(Ok(tokens)) => tokens,
+        Ok(Err(e)) => {
+            return Err(Refusal::new(
+                "",
+                format!("progenitor refused the document: {e}"),
+            ));
+        }
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            return Err(Refusal::new(
+                "",
+                format!("progenitor panicked on a construct no pass handles: {msg}"),
+            ));
+        }
+    };
+    let extras = extras(normalized, settings)?;
+    let file: syn::File = syn::parse2(quote! { #client #extras })
+        .map_err(|e| Refusal::new("", format!("generated code does not parse: {e}")))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// Marks every query parameter whose schema is a plain list of strings with
+/// typify's `x-rust-type`, so it is generated as `path`. Returns the crate name.
+fn annotate_string_lists(doc: &mut serde_json::Value, path: &str) -> Result<String, Refusal> {
+    let krate = path
+        .split_once("::")
+        .map(|(k, _)| k.to_string())
+        .ok_or_else(|| {
+            Refusal::new(
+                "",
+                format!("string list type `{path}` must be `crate::Type`"),
+            )
+        })?;
+    let marker = serde_json::json!({"crate": krate, "version": "*", "path": path});
+    for key in crate::document::operation_keys(doc) {
+        let Some(op) = crate::document::operation_mut(doc, &key) else {
+            continue;
+        };
+        for p in op
+            .get_mut("parameters")
+            .and_then(serde_json::Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let plain = p["in"] == "query"
+                && p["schema"].as_object().is_some_and(|s| {
+                    s.get("type").is_some_and(|t| t == "array")
+                        && s.get("items") == Some(&serde_json::json!({"type": "string"}))
+                });
+            if plain {
+                p["schema"]["x-rust-type"] = marker.clone();
+            }
+        }
+    }
+    Ok(krate)
+}
+
+/// Code generated for the hand-written layer: what the spec says about
+/// wildcard headers, operations and pagination.
+fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
+    let ops = n.operations.iter().map(|(k, name)| {
+        let method = k.method.to_uppercase();
+        let path = &k.path;
+        quote! { (#method, #path, #name) }
+    });
+    let wild = n.wildcard_headers.iter().map(|w| {
+        let name = n
+            .operations
+            .iter()
+            .find(|(k, _)| *k == w.operation)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default();
+        let prefix = &w.prefix;
+        quote! { (#name, #prefix) }
+    });
+    let unsupported = n.unsupported_pagination.iter().map(|u| {
+        let label = u.operation.label();
+        let reason = &u.reason;
+        quote! { (#label, #reason) }
+    });
+    let paginated_names = n.paginated.iter().map(|p| &p.method);
+
+    let pagination_impls = match &settings.pagination_module {
+        None => quote! {},
+        Some(module) => {
+            let module = path_tokens(module, "pagination module")?;
+            let impls = n.paginated.iter().map(|p| {
+                let builder = format_ident!("{}", p.method.to_pascal_case());
+                let page = format_ident!("{}", p.page_type);
+                let cursor = if p.cursor_required {
+                    quote! { Some(self.cursor.as_str()).filter(|c| !c.is_empty()) }
+                } else {
+                    quote! { self.cursor.as_deref().filter(|c| !c.is_empty()) }
+                };
+                let items = p.items.as_ref().map(|(field, item)| {
+                    let field = format_ident!("{}", field);
+                    let item = format_ident!("{}", item);
+                    quote! {
+                        impl #module::Items for types::#page {
+                            type Item = types::#item;
+                            fn into_items(self) -> ::std::vec::Vec<Self::Item> {
+                                self.#field
+                            }
+                        }
+                    }
+                });
+                let op_name = &p.method;
+                let stream_methods = p.items.as_ref().map(|_| {
+                    quote! {
+                        /// Every item of every page, following `cursor` until the server
+                        /// returns none. Holds one page in memory at a time.
+                        pub fn stream(self) -> #module::ItemStream<'a, Self> {
+                            #module::Pages::new(self).items()
+                        }
+                        /// Every item of every page, collected.
+                        pub async fn collect_all(self) -> ::std::result::Result<
+                            ::std::vec::Vec<<types::#page as #module::Items>::Item>,
+                            crate::Error,
+                        > {
+                            #module::Pages::new(self).collect_items().await
+                        }
+                    }
+                });
+                quote! {
+                    impl<'a> builder::#builder<'a> {
+                        /// Every page, following `cursor` with the same filters until the
+                        /// server returns none; see [`Pages`](#module::Pages).
+                        pub fn pages(self) -> #module::Pages<'a, Self> {
+                            #module::Pages::new(self)
+                        }
+                        #stream_methods
+                    }
+                    impl<'a> #module::CursorRequest<'a> for builder::#builder<'a> {
+                        const OPERATION: &'static str = #op_name;
+                        type Page = types::#page;
+                        fn with_cursor(self, cursor: &str) -> Self {
+                            self.cursor(cursor)
+                        }
+                        fn send_page(self) -> #module::PageFuture<'a, Self::Page> {
+                            ::std::boxed::Box::pin(self.send())
+                        }
+                    }
+                    impl #module::Page for types::#page {
+                        fn next_cursor(&self) -> ::std::option::Option<&str> {
+                            #cursor
+                        }
+                    }
+                    #items
+                }
+            });
+            quote! { #(#impls)* }
+        }
+    };
+
+    Ok(quote! {
+        #pagination_impls
+
+        /// What the API description says that the generated code cannot
+        /// express; read by the hand-written layer and its tests.
+        pub mod spec_facts {
+            /// Every operation: HTTP method, path template, Rust method name.
+            pub const OPERATIONS: &[(&str, &str, &str)] = &[#(#ops),*];
+            /// Wildcard header families taken out of generation:
+            /// Rust method name, header name prefix.
+            pub const WILDCARD_HEADERS: &[(&str, &str)] = &[#(#wild),*];
+            /// Methods of cursor-paginated operations.
+            pub const PAGINATED: &[&str] = &[#(#paginated_names),*];
+            /// Cursor-paginated operations whose pages cannot be followed,
+            /// with the reason.
+            pub const UNSUPPORTED_PAGINATION: &[(&str, &str)] = &[#(#unsupported),*];
+        }
+    })
+}

@@ -1,0 +1,105 @@
+//! Spec processing for the `qstash` crate.
+//!
+//! The QStash OpenAPI document is written in OpenAPI 3.1 with constructs the
+//! generator (progenitor 0.15, on openapiv3 2.2) cannot take. This crate
+//! turns such a document into a client in three steps:
+//!
+//! 1. [`document::parse`] reads the YAML;
+//! 2. [`normalize`] runs the [`passes`], each one concern, each recording what
+//!    it changed in a [`Report`] and refusing what it cannot handle with a
+//!    [`Refusal`] that names the JSON pointer and the construct;
+//! 3. [`generate`] runs progenitor and formats the code with prettyplease.
+//!
+//! [`facts`] compares two documents fact by fact (the maintainer's `diff`
+//! and the drift test).
+
+pub mod build_script;
+pub mod document;
+pub mod facts;
+mod generate;
+pub mod names;
+pub mod pagination;
+pub mod passes;
+pub mod report;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+pub use document::OperationKey;
+pub use generate::{Settings, generate};
+pub use names::Names;
+pub use passes::parameters::WildcardHeader;
+pub use report::{Change, Refusal, Report};
+
+/// A document made ready for the generator, with everything learned on the way.
+#[derive(Debug, Clone)]
+pub struct Normalized {
+    /// The normalized document (OpenAPI 3.0), as JSON.
+    pub document: Value,
+    /// Every change the passes made.
+    pub report: Report,
+    /// Every operation and its method name, in document order.
+    pub operations: Vec<(OperationKey, String)>,
+    /// Operations the names table does not know, with their derived names.
+    pub unknown_operations: Vec<(OperationKey, String)>,
+    /// Names in the table that match no operation of the document.
+    pub stale_names: Vec<(String, String)>,
+    /// Wildcard header families taken out of generation.
+    pub wildcard_headers: Vec<WildcardHeader>,
+    /// Cursor-paginated operations.
+    pub paginated: Vec<pagination::Paginated>,
+    /// Cursor-paginated operations whose pages the layer cannot follow.
+    pub unsupported_pagination: Vec<pagination::Unsupported>,
+}
+
+/// Runs every pass over a parsed document.
+pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
+    let mut report = Report::default();
+    passes::openapi31::run(&mut doc, &mut report)?;
+    let wildcard_headers = passes::parameters::run(&mut doc, &mut report)?;
+    passes::bodies::run(&mut doc, &mut report)?;
+    passes::responses::run(&mut doc, &mut report)?;
+    let unknown_operations = passes::operation_ids::run(&mut doc, names, &mut report)?;
+    let operations: Vec<(OperationKey, String)> = document::operation_keys(&doc)
+        .into_iter()
+        .map(|k| {
+            let name = document::operation(&doc, &k)
+                .and_then(|op| op.get("operationId"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (k, name)
+        })
+        .collect();
+    let stale_names = names
+        .operations()
+        .filter(|(label, _)| !operations.iter().any(|(k, _)| &k.label() == label))
+        .map(|(l, n)| (l.to_string(), n.to_string()))
+        .collect();
+    let (paginated, unsupported_pagination) = pagination::find(&doc);
+    Ok(Normalized {
+        document: doc,
+        report,
+        operations,
+        unknown_operations,
+        stale_names,
+        wildcard_headers,
+        paginated,
+        unsupported_pagination,
+    })
+}
+
+/// Reads and normalizes a spec file with a names table file.
+///
+/// Every refusal names the file it comes from.
+pub fn normalize_files(spec: &Path, names: &Path) -> Result<Normalized, Refusal> {
+    let names_text = std::fs::read_to_string(names).map_err(|e| {
+        Refusal::new("", format!("cannot read the names table: {e}")).in_file(names)
+    })?;
+    let names = Names::parse(&names_text).map_err(|r| r.in_file(names))?;
+    let text = std::fs::read_to_string(spec)
+        .map_err(|e| Refusal::new("", format!("cannot read the spec: {e}")).in_file(spec))?;
+    let doc = document::parse(&text).map_err(|r| r.in_file(spec))?;
+    normalize(doc, &names).map_err(|r| r.in_file(spec))
+}

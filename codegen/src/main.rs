@@ -1,0 +1,145 @@
+//! Maintainer tools for the QStash spec.
+//!
+//! ```text
+//! qstash-codegen report [SPEC] [--names TABLE]   every operation and every normalization change
+//! qstash-codegen diff OLD NEW                     what changed between two versions, fact by fact
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const DEFAULT_SPEC: &str = "openapi/qstash/openapi.yaml";
+const DEFAULT_NAMES: &str = "openapi/qstash/operations.toml";
+const USAGE: &str = "usage:
+  qstash-codegen report [SPEC] [--names TABLE]
+      Prints every operation as `METHOD /path  method_name` and every change the
+      normalization made. SPEC defaults to openapi/qstash/openapi.yaml, TABLE to
+      openapi/qstash/operations.toml (both relative to the workspace root).
+  qstash-codegen diff OLD NEW
+      Prints what changed between two versions of the document: operations,
+      parameters, bodies, responses, schemas. Exits 1 when they differ.";
+
+/// Resolves a default path against the workspace root, so the tool works
+/// from the root and from `codegen/`.
+fn default_path(rel: &str) -> PathBuf {
+    let here = Path::new(rel);
+    if here.exists() {
+        return here.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    match args.first().map(String::as_str) {
+        Some("report") => {
+            let mut spec = None;
+            let mut names = None;
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match a.as_str() {
+                    "--names" => {
+                        names = Some(PathBuf::from(rest.next().ok_or("--names needs a path")?))
+                    }
+                    s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+                    s if spec.is_none() => spec = Some(PathBuf::from(s)),
+                    s => return Err(format!("unexpected argument {s}\n{USAGE}")),
+                }
+            }
+            let spec = spec.unwrap_or_else(|| default_path(DEFAULT_SPEC));
+            let names = names.unwrap_or_else(|| default_path(DEFAULT_NAMES));
+            report(&spec, &names)
+        }
+        Some("diff") => match &args[1..] {
+            [old, new] => diff(Path::new(old), Path::new(new)),
+            _ => Err(format!("diff needs OLD and NEW\n{USAGE}")),
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn report(spec: &Path, names: &Path) -> Result<ExitCode, String> {
+    let n = qstash_codegen::normalize_files(spec, names).map_err(|e| e.to_string())?;
+    println!("# {}: {} operations", spec.display(), n.operations.len());
+    let width = n
+        .operations
+        .iter()
+        .map(|(k, _)| k.label().len())
+        .max()
+        .unwrap_or(0);
+    for (key, name) in &n.operations {
+        let unknown = n.unknown_operations.iter().any(|(k, _)| k == key);
+        let mark = if unknown {
+            "  (not in the names table: derived)"
+        } else {
+            ""
+        };
+        println!("{:width$}  {name}{mark}", key.label());
+    }
+    println!("\n# Wildcard header families (sent by the hand-written layer)");
+    for w in &n.wildcard_headers {
+        println!("{:width$}  {}", w.operation.label(), w.name);
+    }
+    println!("\n# Cursor-paginated operations");
+    for p in &n.paginated {
+        let items = p
+            .items
+            .as_ref()
+            .map_or("(no items)".to_string(), |(f, t)| format!("{f}: {t}"));
+        println!("{:width$}  {}  {items}", p.operation.label(), p.method);
+    }
+    for u in &n.unsupported_pagination {
+        println!("{:width$}  NOT FOLLOWED: {}", u.operation.label(), u.reason);
+    }
+    if !n.stale_names.is_empty() {
+        println!("\n# Names in the table that match no operation");
+        for (label, name) in &n.stale_names {
+            println!("{label:width$}  {name}");
+        }
+    }
+    println!("\n# Normalization: {} changes", n.report.changes().len());
+    for c in n.report.changes() {
+        println!("{c}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(old: &Path, new: &Path) -> Result<ExitCode, String> {
+    let read = |p: &Path| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        qstash_codegen::document::parse(&text).map_err(|e| e.in_file(p).to_string())
+    };
+    let differences = qstash_codegen::facts::diff(&read(old)?, &read(new)?);
+    if differences.is_empty() {
+        println!("no differences in API facts");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for d in &differences {
+        println!("{d}");
+    }
+    let count = |f: fn(&qstash_codegen::facts::Difference) -> bool| {
+        differences.iter().filter(|d| f(d)).count()
+    };
+    println!(
+        "\n{} differences: {} added, {} removed, {} changed",
+        differences.len(),
+        count(|d| matches!(d, qstash_codegen::facts::Difference::Added { .. })),
+        count(|d| matches!(d, qstash_codegen::facts::Difference::Removed { .. })),
+        count(|d| matches!(d, qstash_codegen::facts::Difference::Changed { .. })),
+    );
+    Ok(ExitCode::from(1))
+}

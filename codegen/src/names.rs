@@ -1,0 +1,203 @@
+//! The names table: `METHOD /path` to the Rust method name.
+//!
+//! Names are chosen by people, once, and kept: a spec update never renames a
+//! method. An operation the table does not know still generates, under a
+//! name derived from its method and path, and is reported so a maintainer
+//! can give it a proper name.
+
+use std::collections::BTreeMap;
+
+use heck::ToSnakeCase;
+
+use crate::document::OperationKey;
+use crate::report::Refusal;
+
+/// The table, keyed by `METHOD /path`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Names {
+    by_operation: BTreeMap<String, String>,
+}
+
+impl Names {
+    /// Parses the TOML table: an `[operations]` table of `"METHOD /path" = "name"`.
+    pub fn parse(text: &str) -> Result<Self, Refusal> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            operations: BTreeMap<String, String>,
+        }
+        let file: File =
+            toml::from_str(text).map_err(|e| Refusal::new("", format!("names table: {e}")))?;
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (op, name) in &file.operations {
+            let at = crate::report::pointer(["operations", op]);
+            let mut parts = op.splitn(2, ' ');
+            let method = parts.next().unwrap_or_default();
+            let path = parts.next().unwrap_or_default();
+            if !crate::document::METHODS.contains(&method.to_lowercase().as_str())
+                || method != method.to_uppercase()
+                || !path.starts_with('/')
+            {
+                return Err(Refusal::new(
+                    at,
+                    format!("`{op}` is not `METHOD /path` (upper-case method)"),
+                ));
+            }
+            if !is_method_name(name) {
+                return Err(Refusal::new(
+                    at,
+                    format!("`{name}` is not a snake_case Rust method name"),
+                ));
+            }
+            if let Some(other) = seen.insert(name, op) {
+                return Err(Refusal::new(
+                    at,
+                    format!("`{name}` is also the name of `{other}`"),
+                ));
+            }
+        }
+        Ok(Self {
+            by_operation: file.operations,
+        })
+    }
+
+    /// The table's name for an operation.
+    pub fn get(&self, key: &OperationKey) -> Option<&str> {
+        self.by_operation.get(&key.label()).map(String::as_str)
+    }
+
+    /// Every `METHOD /path` the table names.
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.by_operation
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+/// The name an operation unknown to the table gets: its method and path,
+/// without the API version prefix, `{param}` segments read as `by_param`.
+///
+/// `POST /v2/flowControl/{flowControlKey}/resetRate` ->
+/// `post_flow_control_by_flow_control_key_reset_rate`.
+pub fn derived_name(key: &OperationKey) -> String {
+    let mut parts = vec![key.method.to_lowercase()];
+    let segments: Vec<&str> = key.path.split('/').filter(|s| !s.is_empty()).collect();
+    let skip_version = segments.first().is_some_and(|s| {
+        s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit())
+    });
+    for seg in segments.iter().skip(usize::from(skip_version)) {
+        if let Some(var) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            parts.push(format!("by_{}", var.to_snake_case()));
+        } else {
+            parts.push(seg.to_snake_case());
+        }
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join("_")
+}
+
+const KEYWORDS: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "new",
+    "new_with_client",
+    "baseurl",
+    "client",
+    "inner",
+    "api_version",
+];
+
+fn is_method_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+        && !KEYWORDS.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(method: &str, path: &str) -> OperationKey {
+        OperationKey {
+            method: method.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn table_lookup_by_method_and_path() {
+        let names =
+            Names::parse("[operations]\n\"GET /v2/dlq\" = \"list_dlq_messages\"\n").unwrap();
+        assert_eq!(names.get(&key("get", "/v2/dlq")), Some("list_dlq_messages"));
+        assert_eq!(names.get(&key("delete", "/v2/dlq")), None);
+    }
+
+    #[test]
+    fn derived_names_are_deterministic() {
+        assert_eq!(
+            derived_name(&key("post", "/v2/flowControl/{flowControlKey}/resetRate")),
+            "post_flow_control_by_flow_control_key_reset_rate"
+        );
+        assert_eq!(derived_name(&key("get", "/v2/dlq")), "get_dlq");
+        assert_eq!(derived_name(&key("get", "/")), "get");
+        assert_eq!(derived_name(&key("get", "/version/x")), "get_version_x");
+    }
+
+    #[test]
+    fn bad_tables_are_refused_naming_the_entry() {
+        let err =
+            Names::parse("[operations]\n\"GET /a\" = \"x\"\n\"GET /b\" = \"x\"\n").unwrap_err();
+        assert!(err.construct.contains("also the name"), "{err}");
+        let err = Names::parse("[operations]\n\"GET /a\" = \"Bad-Name\"\n").unwrap_err();
+        assert_eq!(err.pointer, "/operations/GET ~1a");
+        assert!(Names::parse("[operations]\n\"get /a\" = \"x\"\n").is_err());
+        assert!(Names::parse("[operations]\n\"GET a\" = \"x\"\n").is_err());
+        assert!(Names::parse("[operations]\n\"GET /a\" = \"type\"\n").is_err());
+        assert!(
+            Names::parse("[ops]\n")
+                .unwrap_err()
+                .construct
+                .contains("names table")
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! The normalization passes, one concern each, run in this order.
+
+pub mod bodies;
+pub mod openapi31;
+pub mod operation_ids;
+pub mod parameters;
+pub mod responses;

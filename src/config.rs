@@ -1,0 +1,349 @@
+//! Building a client: token, base URL, auth mode, timeouts, user agent.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Error;
+use crate::generated::Client;
+
+/// The QStash API address used when none is configured.
+pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
+/// The user agent sent unless another is configured.
+pub const DEFAULT_USER_AGENT: &str = concat!("qstash-rs/", env!("CARGO_PKG_VERSION"));
+
+/// How the token travels with each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthMode {
+    /// `Authorization: Bearer <token>` (the default).
+    #[default]
+    Bearer,
+    /// The `qstash_token` query parameter, percent-encoded. For callers
+    /// that cannot set headers (some proxies); the token then sits in URLs,
+    /// so this crate redacts it from every error it reports.
+    QueryParameter,
+}
+
+/// A QStash token. Checked when made; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Checks a token: it must be non-empty and free of whitespace and
+    /// control characters. The error never contains the token.
+    pub fn new(token: impl Into<String>) -> Result<Self, Error> {
+        Self::checked(token.into(), "the token").map_err(Error::Config)
+    }
+
+    fn checked(token: String, source: &str) -> Result<Self, String> {
+        if token.is_empty() {
+            return Err(format!("{source} is empty"));
+        }
+        if let Some(i) = token.chars().position(char::is_whitespace) {
+            return Err(format!(
+                "{source} contains whitespace (character {}); copy it again without spaces or line breaks",
+                i + 1
+            ));
+        }
+        if let Some(i) = token.chars().position(char::is_control) {
+            return Err(format!(
+                "{source} contains a control character (character {})",
+                i + 1
+            ));
+        }
+        Ok(Self(token))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Per-client state the generated client carries and the hooks read.
+#[derive(Clone)]
+pub struct Inner {
+    pub(crate) token: Token,
+    pub(crate) auth: AuthMode,
+    pub(crate) user_agent: reqwest::header::HeaderValue,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner")
+            .field("token", &self.token)
+            .field("auth", &self.auth)
+            .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Configures a [`Client`]; made by [`Client::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use qstash::{AuthMode, Client};
+///
+/// let client = Client::builder()
+///     .token("my-qstash-token")
+///     .base_url("https://qstash.upstash.io")
+///     .auth_mode(AuthMode::Bearer)
+///     .connect_timeout(Duration::from_secs(5))
+///     .timeout(Duration::from_secs(30))
+///     .build()?;
+/// # Ok::<(), qstash::Error>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    token: Option<Result<Token, String>>,
+    base_url: String,
+    base_url_source: String,
+    auth: AuthMode,
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    user_agent: String,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent", &self.user_agent)
+            .field("http", &self.http.is_some())
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            token: None,
+            base_url: DEFAULT_BASE_URL.into(),
+            base_url_source: "the base URL".into(),
+            auth: AuthMode::default(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Some(Duration::from_secs(60)),
+            user_agent: DEFAULT_USER_AGENT.into(),
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The QStash token (required). Checked by [`build`](Self::build).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(Token::checked(token.into(), "the token"));
+        self
+    }
+
+    /// The API address; defaults to [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self.base_url_source = "the base URL".into();
+        self
+    }
+
+    /// How the token is sent; defaults to [`AuthMode::Bearer`].
+    pub fn auth_mode(mut self, mode: AuthMode) -> Self {
+        self.auth = mode;
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s). Not applied to a
+    /// caller-supplied [`http_client`](Self::http_client), which keeps its own.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request, response body included (default
+    /// 60 s). Applied to every request, also with a caller-supplied client.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// No total timeout: requests may take as long as the server does.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = None;
+        self
+    }
+
+    /// The `User-Agent` header; defaults to [`DEFAULT_USER_AGENT`].
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sends requests through this `reqwest::Client` (to share a
+    /// connection pool, or set proxies and TLS yourself).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the settings and makes the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let token = self
+            .token
+            .ok_or_else(|| {
+                Error::Config("no token: call .token(...) or use Client::from_env()".into())
+            })?
+            .map_err(Error::Config)?;
+        let base_url = check_base_url(&self.base_url, &self.base_url_source)?;
+        let user_agent =
+            reqwest::header::HeaderValue::from_str(&self.user_agent).map_err(|_| {
+                Error::Config(format!(
+                    "user agent {:?} is not a valid header value",
+                    self.user_agent
+                ))
+            })?;
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?,
+        };
+        let inner = Inner {
+            token,
+            auth: self.auth,
+            user_agent,
+            timeout: self.timeout,
+        };
+        Ok(Client::new_with_client(&base_url, http, inner))
+    }
+}
+
+fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
+    let url = reqwest::Url::parse(raw)
+        .map_err(|e| Error::Config(format!("{source} {raw:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "{source} {raw:?} must start with http:// or https://"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "{source} {raw:?} must not carry a query or fragment"
+        )));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// Environment variables read by [`Client::from_env`].
+pub mod env {
+    /// The token.
+    pub const TOKEN: &str = "QSTASH_TOKEN";
+    /// The API address (optional).
+    pub const URL: &str = "QSTASH_URL";
+    /// The region (optional): `EU_CENTRAL_1`, `US_EAST_1`, ... When set,
+    /// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are read first.
+    pub const REGION: &str = "QSTASH_REGION";
+}
+
+impl ClientBuilder {
+    /// Settings from the environment (see [`Client::from_env`]), through a
+    /// lookup function so it can be driven without touching the process
+    /// environment.
+    pub fn from_env_with(
+        lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, Error> {
+        let var = |name: &str| -> Result<Option<String>, Error> {
+            match lookup(name).map(std::ffi::OsString::into_string) {
+                None => Ok(None),
+                Some(Err(_)) => Err(Error::Config(format!(
+                    "environment variable {name} is not valid UTF-8"
+                ))),
+                Some(Ok(v)) if v.trim().is_empty() => Err(Error::Config(format!(
+                    "environment variable {name} is set but empty"
+                ))),
+                Some(Ok(v)) => Ok(Some(v)),
+            }
+        };
+        let region = var(env::REGION)?
+            .map(|r| {
+                let normal = r.trim().to_ascii_uppercase().replace('-', "_");
+                if normal.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    Ok(normal)
+                } else {
+                    Err(Error::Config(format!(
+                        "environment variable {} is {r:?}; expected a region such as EU_CENTRAL_1 or US_EAST_1",
+                        env::REGION
+                    )))
+                }
+            })
+            .transpose()?;
+        let pick = |name: &str| -> Result<Option<(String, String)>, Error> {
+            if let Some(region) = &region {
+                let regional = format!("{region}_{name}");
+                if let Some(v) = var(&regional)? {
+                    return Ok(Some((v, regional)));
+                }
+            }
+            Ok(var(name)?.map(|v| (v, name.to_string())))
+        };
+        let (token, token_var) = pick(env::TOKEN)?.ok_or_else(|| {
+            Error::Config(match &region {
+                Some(r) => format!("neither {r}_{} nor {} is set", env::TOKEN, env::TOKEN),
+                None => format!("environment variable {} is not set", env::TOKEN),
+            })
+        })?;
+        let mut builder = ClientBuilder {
+            token: Some(Token::checked(
+                token,
+                &format!("environment variable {token_var}"),
+            )),
+            ..ClientBuilder::default()
+        };
+        if let Some((url, url_var)) = pick(env::URL)? {
+            check_base_url(&url, &format!("environment variable {url_var}"))?;
+            builder.base_url = url;
+            builder.base_url_source = format!("environment variable {url_var}");
+        }
+        if let Some(Err(e)) = &builder.token {
+            return Err(Error::Config(e.clone()));
+        }
+        Ok(builder)
+    }
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment.
+    ///
+    /// Reads `QSTASH_TOKEN` (required) and `QSTASH_URL` (default
+    /// `https://qstash.upstash.io`). When `QSTASH_REGION` is set (for
+    /// example `EU_CENTRAL_1` or `US_EAST_1`), `<REGION>_QSTASH_TOKEN` and
+    /// `<REGION>_QSTASH_URL` take precedence, as in the official SDKs. A
+    /// missing or invalid setting gives an error naming the variable.
+    ///
+    /// ```no_run
+    /// let client = qstash::Client::from_env()?;
+    /// # Ok::<(), qstash::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Client, Error> {
+        ClientBuilder::from_env_with(|name| std::env::var_os(name))?.build()
+    }
+
+    /// How this client sends its token.
+    pub fn auth_mode(&self) -> AuthMode {
+        self.inner.auth
+    }
+}

@@ -1,0 +1,306 @@
+//! One error type for every operation.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::generated::types;
+
+/// Header the response hook sets when an error body was not QStash's JSON
+/// `{"error": "..."}` and was passed through as raw text.
+pub(crate) const RAW_BODY_MARKER: &str = "x-qstash-rs-raw-error-body";
+
+/// Everything that can go wrong talking to QStash.
+///
+/// Every generated method returns `progenitor_client::Error<types::Error>`;
+/// it converts into this type with `?` or `Error::from`, losing nothing that
+/// matters: the status, the server's message, the raw body, the rate-limit
+/// headers.
+///
+/// ```no_run
+/// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+/// match client.get_queue().queue_name("orders").send().await.map_err(qstash::Error::from) {
+///     Ok(queue) => println!("{} messages waiting", queue.lag.unwrap_or(0)),
+///     Err(e) if e.is_not_found() => println!("no such queue"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// QStash answered with an error status.
+    Api(Box<ApiError>),
+    /// The request could not be sent, or the connection broke.
+    Network(reqwest::Error),
+    /// The request took longer than the configured timeout.
+    Timeout(reqwest::Error),
+    /// The response body is not what the API description says.
+    Decode {
+        /// The start of the body (at most 512 bytes), for diagnosis.
+        body: String,
+        /// What the JSON decoder said.
+        source: serde_json::Error,
+    },
+    /// A status the API description does not cover (1xx, 3xx).
+    UnexpectedStatus(StatusCode),
+    /// A request could not be built (a required parameter missing, an
+    /// invalid header value).
+    InvalidRequest(String),
+    /// The client is misconfigured (token, URL, environment variable).
+    Config(String),
+    /// The server returned a cursor it had already returned: following it
+    /// would loop forever.
+    RepeatedCursor {
+        /// The operation being paged.
+        operation: &'static str,
+        /// The page (1-based) whose response repeated the cursor.
+        page: usize,
+    },
+}
+
+/// An error status from QStash, with what came with it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The server's message from an `{"error": "..."}` body.
+    pub message: Option<String>,
+    /// The body, when it was not that JSON (a proxy's HTML page, plain text).
+    pub raw_body: Option<String>,
+    /// Rate-limit facts from the response headers.
+    pub rate_limit: RateLimit,
+}
+
+/// Rate-limit headers of a response. QStash sends `RateLimit-*` for the
+/// daily quota and `Burst-RateLimit-*` for the per-second one; resets are
+/// as the server sends them (seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    /// `Retry-After`, as a delay from when the response arrived.
+    pub retry_after: Option<Duration>,
+    /// `RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `RateLimit-Reset`.
+    pub reset: Option<u64>,
+    /// `Burst-RateLimit-Limit`.
+    pub burst_limit: Option<u64>,
+    /// `Burst-RateLimit-Remaining`.
+    pub burst_remaining: Option<u64>,
+    /// `Burst-RateLimit-Reset`.
+    pub burst_reset: Option<u64>,
+}
+
+impl RateLimit {
+    /// Reads the rate-limit headers; absent or unreadable ones are `None`.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let num =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let retry_after = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| {
+            let v = v.to_str().ok()?.trim();
+            match v.parse::<u64>() {
+                Ok(secs) => Some(Duration::from_secs(secs)),
+                Err(_) => httpdate::parse_http_date(v).ok().map(|at| {
+                    at.duration_since(SystemTime::now())
+                        .unwrap_or(Duration::ZERO)
+                }),
+            }
+        });
+        Self {
+            retry_after,
+            limit: num("ratelimit-limit"),
+            remaining: num("ratelimit-remaining"),
+            reset: num("ratelimit-reset"),
+            burst_limit: num("burst-ratelimit-limit"),
+            burst_remaining: num("burst-ratelimit-remaining"),
+            burst_reset: num("burst-ratelimit-reset"),
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status, when QStash answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::UnexpectedStatus(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// The server's message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The API error, when QStash answered with an error status.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True for 404: the message, queue, schedule... does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// True for 401 and 403: the token is wrong or lacks the right.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(
+            self.status(),
+            Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+        )
+    }
+
+    /// True for 429: a rate limit was hit; see [`retry_after`](Self::retry_after).
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// True when the request never got an answer (connection refused, reset, DNS).
+    pub fn is_network(&self) -> bool {
+        matches!(self, Error::Network(_))
+    }
+
+    /// How long the server asked to wait: `Retry-After`, or for a 429
+    /// without it, the burst or daily reset.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let e = self.api()?;
+        let r = &e.rate_limit;
+        r.retry_after.or_else(|| {
+            (e.status == StatusCode::TOO_MANY_REQUESTS)
+                .then(|| r.burst_reset.or(r.reset).map(Duration::from_secs))
+                .flatten()
+        })
+    }
+
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Error::Timeout(e)
+        } else {
+            Error::Network(e)
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => {
+                write!(f, "QStash answered {}", e.status)?;
+                if let Some(m) = &e.message {
+                    write!(f, ": {m}")?;
+                } else if let Some(b) = &e.raw_body {
+                    write!(f, " with a non-JSON body: {:?}", truncate(b, 200))?;
+                }
+                match e.status {
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        write!(f, " (check the token, QSTASH_TOKEN)")
+                    }
+                    StatusCode::TOO_MANY_REQUESTS => match self.retry_after() {
+                        Some(d) => write!(
+                            f,
+                            " (rate limited: retry after {} s)",
+                            d.as_secs_f64().ceil()
+                        ),
+                        None => write!(f, " (rate limited: retry later)"),
+                    },
+                    _ => Ok(()),
+                }
+            }
+            Error::Network(e) => write!(f, "could not reach QStash: {}", chain(e)),
+            Error::Timeout(e) => write!(f, "QStash did not answer in time: {}", chain(e)),
+            Error::Decode { body, source } => {
+                write!(
+                    f,
+                    "QStash's response is not the documented JSON ({source}); body starts {body:?}"
+                )
+            }
+            Error::UnexpectedStatus(s) => write!(f, "QStash answered with unexpected status {s}"),
+            Error::InvalidRequest(m) => write!(f, "invalid request: {m}"),
+            Error::Config(m) => write!(f, "invalid configuration: {m}"),
+            Error::RepeatedCursor { operation, page } => write!(
+                f,
+                "{operation}: the server repeated a cursor on page {page}; stopped instead of looping forever"
+            ),
+        }
+    }
+}
+
+/// A reqwest error with its sources, on one line.
+fn chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Network(e) | Error::Timeout(e) => Some(e),
+            Error::Decode { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<progenitor_client::Error<types::Error>> for Error {
+    fn from(e: progenitor_client::Error<types::Error>) -> Self {
+        use progenitor_client::Error as G;
+        match e {
+            G::ErrorResponse(rv) => {
+                let status = rv.status();
+                let rate_limit = RateLimit::from_headers(rv.headers());
+                let raw = rv.headers().contains_key(RAW_BODY_MARKER);
+                let text = rv.into_inner().error;
+                Error::Api(Box::new(ApiError {
+                    status,
+                    message: (!raw).then(|| text.clone()),
+                    raw_body: raw.then_some(text),
+                    rate_limit,
+                }))
+            }
+            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+                Error::from_reqwest(e)
+            }
+            G::InvalidResponsePayload(body, source) => Error::Decode {
+                body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+                source,
+            },
+            G::UnexpectedResponse(r) => Error::UnexpectedStatus(r.status()),
+            G::InvalidRequest(m) | G::Custom(m) => Error::InvalidRequest(m),
+        }
+    }
+}
+
+/// Bytes of an error body, kept as text.
+pub(crate) fn body_text(body: &Bytes) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}

@@ -1,0 +1,163 @@
+//! The one place every generated request passes through: authentication on
+//! the way out; redaction and error-body normalization on the way back.
+
+use bytes::Bytes;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
+
+use crate::config::{AuthMode, Inner};
+use crate::error::RAW_BODY_MARKER;
+use crate::generated::Client;
+
+/// Name of the query parameter that carries the token in
+/// [`AuthMode::QueryParameter`].
+pub(crate) const TOKEN_QUERY_PARAMETER: &str = "qstash_token";
+
+impl ClientHooks<Inner> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let inner = self.inner();
+        authenticate(inner, request)
+            .map_err(|m| progenitor_client::Error::InvalidRequest(m.into()))?;
+        if !request.headers().contains_key(USER_AGENT) {
+            request
+                .headers_mut()
+                .insert(USER_AGENT, inner.user_agent.clone());
+        }
+        if request.timeout().is_none() {
+            *request.timeout_mut() = inner.timeout;
+        }
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await.map_err(redact)?;
+        buffer(response).await
+    }
+}
+
+/// Puts the token on a request, as the client's auth mode says.
+pub(crate) fn authenticate(
+    inner: &Inner,
+    request: &mut reqwest::Request,
+) -> Result<(), &'static str> {
+    match inner.auth {
+        AuthMode::Bearer => {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", inner.token.expose()))
+                .map_err(|_| "the token is not a valid header value")?;
+            value.set_sensitive(true);
+            request.headers_mut().insert(AUTHORIZATION, value);
+        }
+        AuthMode::QueryParameter => {
+            request
+                .url_mut()
+                .query_pairs_mut()
+                .append_pair(TOKEN_QUERY_PARAMETER, inner.token.expose());
+        }
+    }
+    Ok(())
+}
+
+/// Removes the token from the URL a reqwest error carries (query mode puts
+/// it there, and reqwest prints the URL).
+pub(crate) fn redact(mut e: reqwest::Error) -> reqwest::Error {
+    if let Some(url) = e.url_mut() {
+        redact_url(url);
+    }
+    e
+}
+
+pub(crate) fn redact_url(url: &mut reqwest::Url) {
+    if !url.query_pairs().any(|(k, _)| k == TOKEN_QUERY_PARAMETER) {
+        return;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == TOKEN_QUERY_PARAMETER {
+                "<redacted>".into()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// Reads the whole body, so that a broken connection mid-body surfaces here
+/// (redacted), and rebuilds the response from memory. An error status whose
+/// body is not QStash's `{"error": "..."}` JSON gets that shape, with the raw
+/// text as the message and a marker header, so the typed error keeps its
+/// status and rate-limit headers either way.
+async fn buffer(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(redact)?;
+    let mut builder = http::Response::builder().status(status).version(version);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let body = if (status.is_client_error() || status.is_server_error()) && !is_error_json(&body) {
+        let text = crate::error::body_text(&body);
+        if let Some(h) = builder.headers_mut() {
+            h.insert(RAW_BODY_MARKER, HeaderValue::from_static("1"));
+            h.insert(
+                reqwest::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.remove(reqwest::header::CONTENT_LENGTH);
+        }
+        Bytes::from(serde_json::json!({ "error": text }).to_string())
+    } else {
+        body
+    };
+    // Status, version and headers come from a valid response: this cannot fail.
+    let rebuilt = builder
+        .body(body)
+        .unwrap_or_else(|_| http::Response::new(Bytes::new()));
+    Ok(reqwest::Response::from(rebuilt))
+}
+
+fn is_error_json(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[allow(dead_code)]
+        error: String,
+    }
+    serde_json::from_slice::<Shape>(body).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_replaces_only_the_token() {
+        let mut url =
+            reqwest::Url::parse("http://h/v2/dlq?label=a&qstash_token=s%2Bc%2Fr&cursor=1").unwrap();
+        redact_url(&mut url);
+        assert_eq!(
+            url.as_str(),
+            "http://h/v2/dlq?label=a&qstash_token=%3Credacted%3E&cursor=1"
+        );
+        let mut plain = reqwest::Url::parse("http://h/v2/dlq?label=a").unwrap();
+        redact_url(&mut plain);
+        assert_eq!(plain.as_str(), "http://h/v2/dlq?label=a");
+    }
+
+    #[test]
+    fn error_json_is_recognised() {
+        assert!(is_error_json(br#"{"error":"nope"}"#));
+        assert!(!is_error_json(b"<html>bad gateway</html>"));
+        assert!(!is_error_json(br#"{"message":"x"}"#));
+    }
+}

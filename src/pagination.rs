@@ -1,0 +1,245 @@
+//! Following `cursor` through every page.
+//!
+//! Every operation that takes a `cursor` query parameter and returns a
+//! `cursor` field is paginated; which ones they are is read from the spec at
+//! build time, and their builders get [`pages`](Pages), `stream` and
+//! `collect_all`. The stream sends the same filters on every page, holds one
+//! page in memory at a time, stops when the server returns no cursor (absent
+//! or empty), and ends with [`Error::RepeatedCursor`] instead of looping when
+//! the server repeats one.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//!
+//! # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+//! let mut messages = client.list_dlq_messages().label("billing").stream();
+//! while let Some(message) = messages.try_next().await? {
+//!     println!("{:?}", message.message_id);
+//! }
+//!
+//! // At most 5 pages, then resume later from where it stopped.
+//! let mut pages = client.list_logs().pages().max_pages(5);
+//! while let Some(page) = pages.try_next().await? {
+//!     println!("{} log entries", page.logs.len());
+//! }
+//! let resume_from = pages.next_cursor();
+//! # let _ = resume_from;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use progenitor_client::ResponseValue;
+
+use crate::Error;
+use crate::generated::types;
+
+/// The future of one page request.
+pub type PageFuture<'a, P> = Pin<
+    Box<
+        dyn Future<Output = Result<ResponseValue<P>, progenitor_client::Error<types::Error>>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// A request builder of a paginated operation (implemented by generated code).
+pub trait CursorRequest<'a>: Clone + Send + Sized + 'a {
+    /// The operation's method name, for errors.
+    const OPERATION: &'static str;
+    /// One page of the response.
+    type Page: Page + Send + 'a;
+    /// The same request, continuing from `cursor`.
+    fn with_cursor(self, cursor: &str) -> Self;
+    /// Sends the request.
+    fn send_page(self) -> PageFuture<'a, Self::Page>;
+}
+
+/// A response page that may point to the next one.
+pub trait Page {
+    /// The cursor of the next page; `None` (absent or empty) on the last page.
+    fn next_cursor(&self) -> Option<&str>;
+}
+
+/// A page that carries a list of items.
+pub trait Items {
+    /// One item.
+    type Item;
+    /// The page's items.
+    fn into_items(self) -> Vec<Self::Item>;
+}
+
+enum State<'a, P> {
+    Ready(Option<String>),
+    Fetching(PageFuture<'a, P>),
+    Failed(Error),
+    Done,
+}
+
+/// A stream of the pages of a paginated request.
+#[must_use = "streams do nothing unless polled"]
+pub struct Pages<'a, R: CursorRequest<'a>> {
+    request: R,
+    state: State<'a, R::Page>,
+    seen: HashSet<String>,
+    fetched: usize,
+    max_pages: Option<usize>,
+    next_cursor: Option<String>,
+}
+
+impl<'a, R: CursorRequest<'a>> Pages<'a, R> {
+    /// Pages of `request`, starting from its own cursor if it has one.
+    pub fn new(request: R) -> Self {
+        Self {
+            request,
+            state: State::Ready(None),
+            seen: HashSet::new(),
+            fetched: 0,
+            max_pages: None,
+            next_cursor: None,
+        }
+    }
+
+    /// Stops after `n` pages, without error; [`next_cursor`](Self::next_cursor)
+    /// then tells where to resume.
+    pub fn max_pages(mut self, n: usize) -> Self {
+        self.max_pages = Some(n);
+        self
+    }
+
+    /// Pages fetched so far.
+    pub fn pages_fetched(&self) -> usize {
+        self.fetched
+    }
+
+    /// The cursor the last page returned: where a stopped stream would go on.
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+
+    /// The items of every page, one page in memory at a time.
+    pub fn items(self) -> ItemStream<'a, R>
+    where
+        R::Page: Items,
+    {
+        ItemStream {
+            pages: self,
+            current: Vec::new().into_iter(),
+        }
+    }
+
+    /// Every item of every page, collected.
+    pub async fn collect_items(self) -> Result<Vec<<R::Page as Items>::Item>, Error>
+    where
+        R::Page: Items,
+    {
+        use futures::TryStreamExt;
+        self.items().try_collect().await
+    }
+}
+
+impl<'a, R: CursorRequest<'a>> Unpin for Pages<'a, R> {}
+
+impl<'a, R: CursorRequest<'a>> Stream for Pages<'a, R> {
+    type Item = Result<R::Page, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Failed(_) => {
+                    let State::Failed(e) = std::mem::replace(&mut this.state, State::Done) else {
+                        unreachable!()
+                    };
+                    return Poll::Ready(Some(Err(e)));
+                }
+                State::Ready(cursor) => {
+                    if this.max_pages.is_some_and(|max| this.fetched >= max) {
+                        this.state = State::Done;
+                        return Poll::Ready(None);
+                    }
+                    let request = match cursor.take() {
+                        Some(c) => this.request.clone().with_cursor(&c),
+                        None => this.request.clone(),
+                    };
+                    this.state = State::Fetching(request.send_page());
+                }
+                State::Fetching(future) => {
+                    let result = match future.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(r) => r,
+                    };
+                    let page = match result {
+                        Ok(page) => page.into_inner(),
+                        Err(e) => {
+                            this.state = State::Done;
+                            return Poll::Ready(Some(Err(Error::from(e))));
+                        }
+                    };
+                    this.fetched += 1;
+                    this.next_cursor = page.next_cursor().map(str::to_owned);
+                    this.state = match &this.next_cursor {
+                        None => State::Done,
+                        Some(c) if !this.seen.insert(c.clone()) => {
+                            State::Failed(Error::RepeatedCursor {
+                                operation: R::OPERATION,
+                                page: this.fetched,
+                            })
+                        }
+                        Some(c) => State::Ready(Some(c.clone())),
+                    };
+                    return Poll::Ready(Some(Ok(page)));
+                }
+            }
+        }
+    }
+}
+
+/// A stream of the items of every page.
+#[must_use = "streams do nothing unless polled"]
+pub struct ItemStream<'a, R: CursorRequest<'a>>
+where
+    R::Page: Items,
+{
+    pages: Pages<'a, R>,
+    current: std::vec::IntoIter<<R::Page as Items>::Item>,
+}
+
+impl<'a, R: CursorRequest<'a>> ItemStream<'a, R>
+where
+    R::Page: Items,
+{
+    /// The page stream underneath (page count, next cursor).
+    pub fn pages(&self) -> &Pages<'a, R> {
+        &self.pages
+    }
+}
+
+impl<'a, R: CursorRequest<'a>> Unpin for ItemStream<'a, R> where R::Page: Items {}
+
+impl<'a, R: CursorRequest<'a>> Stream for ItemStream<'a, R>
+where
+    R::Page: Items,
+{
+    type Item = Result<<R::Page as Items>::Item, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.current.next() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            match Pin::new(&mut this.pages).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(page))) => this.current = page.into_items().into_iter(),
+            }
+        }
+    }
+}
