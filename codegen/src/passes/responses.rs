@@ -160,17 +160,16 @@ fn unify_success(
     // Keep only the JSON media type of JSON responses, so every success
     // response has exactly one representation.
     for (code, k) in success {
-        if let Kind::Json(schema) = k
-            && out[code]["content"]
-                .as_object()
-                .is_some_and(|c| c.len() > 1)
-        {
-            out[code]["content"] = json!({JSON: {"schema": schema}});
-            report.record(
-                PASS,
-                child(at, [code]),
-                format!("success response {code} kept as {JSON} only"),
-            );
+        if let Kind::Json(schema) = k {
+            let wanted = json!({JSON: {"schema": schema}});
+            if out[code]["content"] != wanted {
+                out[code]["content"] = wanted;
+                report.record(
+                    PASS,
+                    child(at, [code]),
+                    format!("success response {code} kept as {JSON} only, with a schema"),
+                );
+            }
         }
     }
     let mut schemas: Vec<&Value> = Vec::new();
@@ -363,6 +362,13 @@ mod tests {
                 .construct
                 .contains("must describe")
         );
+    }
+
+    #[test]
+    fn a_json_response_without_schema_gets_any_value() {
+        let mut d = doc(json!({"200": {"description": "a", "content": {JSON: {}}}}));
+        run(&mut d, &mut Report::default()).unwrap();
+        assert_eq!(responses(&d)["200"]["content"][JSON]["schema"], json!({}));
     }
 
     #[test]

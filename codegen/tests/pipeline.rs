@@ -1,0 +1,248 @@
+//! The whole pipeline on real and synthetic documents: parse, normalize,
+//! generate, format. Compiling the output is `tests/upstream_versions.rs` of
+//! the `qstash` crate.
+
+use std::path::{Path, PathBuf};
+
+use qstash_codegen::build_script::{BuildPaths, build};
+use qstash_codegen::{Names, Settings, document, generate, normalize, normalize_files};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn names() -> Names {
+    Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.toml")).unwrap())
+        .unwrap()
+}
+
+fn upstream_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared/qstash-openapi/upstream");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is missing; upstream versions not checked",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn generate_text(text: &str) -> Result<String, qstash_codegen::Refusal> {
+    let n = normalize(document::parse(text)?, &names())?;
+    generate(&n, &Settings::default())
+}
+
+#[test]
+fn vendored_spec_generates_every_named_operation() {
+    let n = normalize_files(
+        &root().join("openapi/qstash/openapi.yaml"),
+        &root().join("openapi/qstash/operations.toml"),
+    )
+    .unwrap();
+    assert_eq!(n.operations.len(), 42);
+    assert!(
+        n.unknown_operations.is_empty(),
+        "{:?}",
+        n.unknown_operations
+    );
+    assert!(n.stale_names.is_empty(), "{:?}", n.stale_names);
+    assert!(
+        n.unsupported_pagination.is_empty(),
+        "{:?}",
+        n.unsupported_pagination
+    );
+    let paginated: Vec<_> = n.paginated.iter().map(|p| p.method.as_str()).collect();
+    assert_eq!(
+        paginated,
+        [
+            "list_bulk_actions",
+            "list_dlq_messages",
+            "delete_dlq_messages",
+            "list_logs"
+        ]
+    );
+    let code = generate(&n, &Settings::default()).unwrap();
+    for (_, name) in &n.operations {
+        assert!(
+            code.contains(&format!("pub fn {name}(&self)")),
+            "no method {name}"
+        );
+    }
+}
+
+#[test]
+fn every_upstream_version_normalizes_and_generates() {
+    let Some(dir) = upstream_dir() else { return };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "expected the 15 published versions");
+    for file in files {
+        let n = normalize_files(&file, &root().join("openapi/qstash/operations.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            n.unknown_operations.is_empty(),
+            "{}: {:?}",
+            file.display(),
+            n.unknown_operations
+        );
+        let code = generate(&n, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(code.contains("pub struct Client"), "{}", file.display());
+    }
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let text = std::fs::read_to_string(root().join("openapi/qstash/openapi.yaml")).unwrap();
+    assert_eq!(generate_text(&text).unwrap(), generate_text(&text).unwrap());
+}
+
+/// The 3.1 forms upstream does not use yet, end to end.
+#[test]
+fn openapi_31_forms_generate() {
+    let text = r##"
+openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /v2/things/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, schema: {type: string}}
+        - {name: limit, in: query, schema: {type: [integer, "null"], exclusiveMinimum: 0}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Thing"}
+components:
+  schemas:
+    Thing:
+      type: object
+      required: [kind]
+      properties:
+        kind: {const: thing}
+        parent:
+          oneOf:
+            - {$ref: "#/components/schemas/Thing"}
+            - {type: "null"}
+        note: {type: [string, "null"], examples: ["a"]}
+        size: {type: number, exclusiveMaximum: 10}
+        owner: {$ref: "#/components/schemas/Owner", description: "who"}
+    Owner:
+      type: object
+      properties:
+        name: {type: string}
+"##;
+    let n = normalize(document::parse(text).unwrap(), &names()).unwrap();
+    assert_eq!(n.document["openapi"], "3.0.3");
+    assert_eq!(n.unknown_operations[0].1, "get_things_by_id");
+    let thing = &n.document["components"]["schemas"]["Thing"]["properties"];
+    assert_eq!(thing["kind"]["enum"][0], "thing");
+    assert_eq!(thing["parent"]["nullable"], true);
+    assert_eq!(thing["size"]["exclusiveMaximum"], true);
+    let code = generate(&n, &Settings::default()).unwrap();
+    assert!(code.contains("pub fn get_things_by_id(&self)"));
+    assert!(
+        code.contains("pub parent: ::std::option::Option<::std::boxed::Box<Thing>>"),
+        "nullable self-reference"
+    );
+    assert!(code.contains("pub note: ::std::option::Option<::std::string::String>"));
+}
+
+#[test]
+fn malformed_documents_are_refused_naming_file_and_place() {
+    let dir = std::env::temp_dir().join(format!("qstash-codegen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = root().join("openapi/qstash/operations.toml");
+    let cases = [
+        (
+            "broken.yaml",
+            "openapi: 3.1.0\npaths: {a: [\n",
+            "not valid YAML",
+        ),
+        (
+            "tuple.yaml",
+            "openapi: 3.1.0\npaths: {}\ncomponents: {schemas: {T: {type: array, prefixItems: [{type: string}]}}}\n",
+            "/components/schemas/T/prefixItems",
+        ),
+        (
+            "cookie.yaml",
+            "openapi: 3.1.0\npaths: {/a: {get: {parameters: [{name: c, in: cookie, schema: {type: string}}], responses: {'200': {description: ok}}}}}\n",
+            "/paths/~1a/get/parameters/0",
+        ),
+        ("swagger.yaml", "swagger: '2.0'\npaths: {}\n", "/openapi"),
+    ];
+    for (file, text, needle) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        let err = normalize_files(&path, &table).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.contains(needle), "{file}: {err}");
+    }
+}
+
+#[test]
+fn build_script_writes_the_client_and_declares_its_inputs() {
+    let dir = std::env::temp_dir().join(format!("qstash-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("spec.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths:\n  /v2/queues:\n    get:\n      responses: {'200': {description: ok}}\n  /v2/brand/new:\n    post:\n      responses: {'200': {description: ok}}\n",
+    )
+    .unwrap();
+    let paths = BuildPaths {
+        default_spec: root().join("openapi/qstash/openapi.yaml"),
+        names: root().join("openapi/qstash/operations.toml"),
+        out_file: dir.join("client.rs"),
+    };
+    let lines = build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    let rerun: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("cargo::rerun-if"))
+        .collect();
+    assert_eq!(rerun.len(), 4, "{lines:?}");
+    assert!(lines.contains(&"cargo::rerun-if-env-changed=QSTASH_OPENAPI_SPEC".to_string()));
+    assert!(lines.contains(&format!("cargo::rerun-if-changed={}", spec.display())));
+    let warnings: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("cargo::warning="))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{lines:?}");
+    assert!(warnings[0].contains("`POST /v2/brand/new`"));
+    assert!(warnings[0].contains("`post_brand_new`"));
+    let code = std::fs::read_to_string(dir.join("client.rs")).unwrap();
+    assert!(code.starts_with("// @generated by qstash-codegen"));
+    assert!(code.contains("pub fn list_queues(&self)"));
+    assert!(code.contains("pub fn post_brand_new(&self)"));
+
+    // Unchanged output is not rewritten (the crate is not recompiled).
+    let before = std::fs::metadata(dir.join("client.rs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    let after = std::fs::metadata(dir.join("client.rs"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    // A refused spec fails with the file, the pointer and the construct.
+    std::fs::write(
+        &spec,
+        "openapi: 3.1.0\npaths: {}\ncomponents: {schemas: {N: {type: 'null'}}}\n",
+    )
+    .unwrap();
+    let err = build(&paths, Some(spec.clone()), &Settings::default()).unwrap_err();
+    assert!(err.contains(&spec.display().to_string()), "{err}");
+    assert!(err.contains("/components/schemas/N/type"), "{err}");
+    assert!(err.contains("only allows null"), "{err}");
+}

@@ -1,0 +1,123 @@
+//! Every operation of the vendored spec has its named method on the client.
+
+use std::path::Path;
+
+const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+#[test]
+fn every_operation_has_its_named_method() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let n = qstash_codegen::normalize_files(
+        &root.join("openapi/qstash/openapi.yaml"),
+        &root.join("openapi/qstash/operations.toml"),
+    )
+    .unwrap();
+    assert!(
+        n.unknown_operations.is_empty(),
+        "operations without a name in operations.toml: {:?}",
+        n.unknown_operations
+    );
+    assert_eq!(qstash::spec_facts::OPERATIONS.len(), n.operations.len());
+    for (key, name) in &n.operations {
+        let entry = (key.method.to_uppercase(), key.path.clone(), name.clone());
+        assert!(
+            qstash::spec_facts::OPERATIONS.iter().any(|(m, p, f)| (
+                m.to_string(),
+                p.to_string(),
+                f.to_string()
+            ) == entry),
+            "{entry:?} missing from spec_facts::OPERATIONS"
+        );
+        assert!(
+            GENERATED.contains(&format!("pub fn {name}(&self) -> builder::")),
+            "the client has no method {name} for {}",
+            key.label()
+        );
+    }
+}
+
+/// Compiles only while every named method exists with the builder style.
+#[test]
+fn the_named_methods_exist() {
+    let c = qstash::Client::builder().token("t").build().unwrap();
+    let _ = (
+        c.publish(),
+        c.enqueue(),
+        c.batch(),
+        c.get_message(),
+        c.cancel_message(),
+    );
+    let _ = (
+        c.cancel_messages(),
+        c.list_bulk_actions(),
+        c.get_bulk_action(),
+    );
+    let _ = (
+        c.upsert_queue(),
+        c.list_queues(),
+        c.get_queue(),
+        c.delete_queue(),
+    );
+    let _ = (
+        c.pause_queue(),
+        c.resume_queue(),
+        c.create_schedule(),
+        c.list_schedules(),
+    );
+    let _ = (
+        c.get_schedule(),
+        c.delete_schedule(),
+        c.pause_schedule(),
+        c.resume_schedule(),
+    );
+    let _ = (c.list_url_groups(), c.get_url_group(), c.delete_url_group());
+    let _ = (c.add_url_group_endpoints(), c.remove_url_group_endpoints());
+    let _ = (
+        c.list_dlq_messages(),
+        c.delete_dlq_messages(),
+        c.get_dlq_message(),
+    );
+    let _ = (
+        c.delete_dlq_message(),
+        c.retry_dlq_message(),
+        c.retry_dlq_messages(),
+    );
+    let _ = (c.list_flow_control_keys(), c.get_flow_control_key());
+    let _ = (c.pause_flow_control_key(), c.resume_flow_control_key());
+    let _ = (c.pin_flow_control_key(), c.unpin_flow_control_key());
+    let _ = (c.reset_flow_control_rate(), c.get_global_parallelism());
+    let _ = (c.get_signing_keys(), c.rotate_signing_keys(), c.list_logs());
+}
+
+#[test]
+fn wildcard_headers_and_pagination_are_read_from_the_spec() {
+    let prefixes: Vec<_> = qstash::spec_facts::WILDCARD_HEADERS
+        .iter()
+        .filter(|(op, _)| *op == "publish")
+        .map(|(_, p)| *p)
+        .collect();
+    assert_eq!(
+        prefixes,
+        [
+            "Upstash-Forward-",
+            "Upstash-Callback-Forward-",
+            "Upstash-Callback-",
+            "Upstash-Failure-Callback-Forward-",
+            "Upstash-Failure-Callback-"
+        ]
+    );
+    assert_eq!(
+        qstash::spec_facts::PAGINATED,
+        [
+            "list_bulk_actions",
+            "list_dlq_messages",
+            "delete_dlq_messages",
+            "list_logs"
+        ]
+    );
+    assert!(
+        qstash::spec_facts::UNSUPPORTED_PAGINATION.is_empty(),
+        "paginated operations the layer cannot follow: {:?}",
+        qstash::spec_facts::UNSUPPORTED_PAGINATION
+    );
+}
