@@ -60,7 +60,9 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
     let wildcard_headers = passes::parameters::run(&mut doc, &mut report)?;
     passes::bodies::run(&mut doc, &mut report)?;
     passes::responses::run(&mut doc, &mut report)?;
+    passes::one_of::run(&mut doc, &mut report)?;
     let unknown_operations = passes::operation_ids::run(&mut doc, names, &mut report)?;
+    passes::type_names::run(&mut doc, &mut report)?;
     let operations: Vec<(OperationKey, String)> = document::operation_keys(&doc)
         .into_iter()
         .map(|k| {

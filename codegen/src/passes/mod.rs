@@ -1,7 +1,9 @@
 //! The normalization passes, one concern each, run in this order.
 
 pub mod bodies;
+pub mod one_of;
 pub mod openapi31;
 pub mod operation_ids;
 pub mod parameters;
 pub mod responses;
+pub mod type_names;

@@ -115,7 +115,7 @@ fn version(doc: &mut Value, report: &mut Report) -> Result<(), Refusal> {
 }
 
 /// Pointers of every schema that is not nested in another schema.
-fn schema_positions(doc: &Value) -> Vec<String> {
+pub(crate) fn schema_positions(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let keys = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_object)
