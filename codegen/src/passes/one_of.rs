@@ -32,12 +32,11 @@ fn visit(original: &Value, doc: &mut Value, at: &str, report: &mut Report) -> Re
     let Some(schema) = original.pointer(at) else {
         return Ok(());
     };
-    if let Some(branches) = schema.get("oneOf").and_then(Value::as_array) {
-        if let Some(rewritten) = discriminate(original, branches, &child(at, ["oneOf"]), report)? {
-            if let Some(node) = doc.pointer_mut(&child(at, ["oneOf"])) {
-                *node = rewritten;
-            }
-        }
+    if let Some(branches) = schema.get("oneOf").and_then(Value::as_array)
+        && let Some(rewritten) = discriminate(original, branches, &child(at, ["oneOf"]), report)?
+        && let Some(node) = doc.pointer_mut(&child(at, ["oneOf"]))
+    {
+        *node = rewritten;
     }
     // Nested schemas.
     let mut nested = Vec::new();
