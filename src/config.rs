@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::Error;
 use crate::generated::Client;
+use crate::retry::RetryPolicy;
 
 /// The QStash API address used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
@@ -71,6 +72,7 @@ pub struct Inner {
     pub(crate) auth: AuthMode,
     pub(crate) user_agent: reqwest::header::HeaderValue,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl fmt::Debug for Inner {
@@ -80,6 +82,7 @@ impl fmt::Debug for Inner {
             .field("auth", &self.auth)
             .field("user_agent", &self.user_agent)
             .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -110,6 +113,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     user_agent: String,
     http: Option<reqwest::Client>,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -122,6 +126,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("http", &self.http.is_some())
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -137,6 +142,7 @@ impl Default for ClientBuilder {
             timeout: Some(Duration::from_secs(60)),
             user_agent: DEFAULT_USER_AGENT.into(),
             http: None,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -194,6 +200,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests are retried; see [`RetryPolicy`] for what is
+    /// retried when. Defaults to [`RetryPolicy::default`]; use
+    /// [`RetryPolicy::none`] to turn retries off.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Checks the settings and makes the client.
     pub fn build(self) -> Result<Client, Error> {
         let token = self
@@ -222,22 +236,29 @@ impl ClientBuilder {
             auth: self.auth,
             user_agent,
             timeout: self.timeout,
+            retry: self.retry,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }
 }
 
 fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
+    // Errors show the URL without its query or fragment: they could carry
+    // a token (`?qstash_token=...`).
+    let shown = match raw.find(['?', '#']) {
+        Some(i) => format!("{}…", &raw[..i]),
+        None => raw.to_string(),
+    };
     let url = reqwest::Url::parse(raw)
-        .map_err(|e| Error::Config(format!("{source} {raw:?} is not a URL: {e}")))?;
+        .map_err(|e| Error::Config(format!("{source} {shown:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::Config(format!(
-            "{source} {raw:?} must start with http:// or https://"
+            "{source} {shown:?} must start with http:// or https://"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::Config(format!(
-            "{source} {raw:?} must not carry a query or fragment"
+            "{source} {shown:?} must not carry a query or fragment"
         )));
     }
     Ok(raw.trim_end_matches('/').to_string())
@@ -250,7 +271,8 @@ pub mod env {
     /// The API address (optional).
     pub const URL: &str = "QSTASH_URL";
     /// The region (optional): `EU_CENTRAL_1`, `US_EAST_1`, ... When set,
-    /// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are read first.
+    /// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are used instead of
+    /// the defaults, when both are set.
     pub const REGION: &str = "QSTASH_REGION";
 }
 
@@ -286,21 +308,48 @@ impl ClientBuilder {
                 }
             })
             .transpose()?;
-        let pick = |name: &str| -> Result<Option<(String, String)>, Error> {
-            if let Some(region) = &region {
-                let regional = format!("{region}_{name}");
-                if let Some(v) = var(&regional)? {
-                    return Ok(Some((v, regional)));
+        // Tokens are per region: the regional URL and token are used as a
+        // pair, only when both are set (as in the JS SDK); otherwise both
+        // come from the default variables, never one of each.
+        let mut half_pair = None;
+        let regional = match &region {
+            None => None,
+            Some(region) => {
+                let token_var = format!("{region}_{}", env::TOKEN);
+                let url_var = format!("{region}_{}", env::URL);
+                match (var(&token_var)?, var(&url_var)?) {
+                    (Some(token), Some(url)) => Some(((token, token_var), Some((url, url_var)))),
+                    (Some(_), None) => {
+                        half_pair = Some((url_var, token_var));
+                        None
+                    }
+                    (None, Some(_)) => {
+                        half_pair = Some((token_var, url_var));
+                        None
+                    }
+                    (None, None) => None,
                 }
             }
-            Ok(var(name)?.map(|v| (v, name.to_string())))
         };
-        let (token, token_var) = pick(env::TOKEN)?.ok_or_else(|| {
-            Error::Config(match &region {
-                Some(r) => format!("neither {r}_{} nor {} is set", env::TOKEN, env::TOKEN),
-                None => format!("environment variable {} is not set", env::TOKEN),
-            })
-        })?;
+        let ((token, token_var), url) = match regional {
+            Some(pair) => pair,
+            None => {
+                let token = var(env::TOKEN)?.ok_or_else(|| {
+                    Error::Config(match (&region, &half_pair) {
+                        (_, Some((missing, set))) => format!(
+                            "environment variable {missing} is not set (needed with {set}), and {} is not set either",
+                            env::TOKEN
+                        ),
+                        (Some(r), None) => {
+                            format!("neither {r}_{} nor {} is set", env::TOKEN, env::TOKEN)
+                        }
+                        (None, None) => format!("environment variable {} is not set", env::TOKEN),
+                    })
+                })?;
+                let url = var(env::URL)?.map(|u| (u, env::URL.to_string()));
+                ((token, env::TOKEN.to_string()), url)
+            }
+        };
         let mut builder = ClientBuilder {
             token: Some(Token::checked(
                 token,
@@ -308,7 +357,7 @@ impl ClientBuilder {
             )),
             ..ClientBuilder::default()
         };
-        if let Some((url, url_var)) = pick(env::URL)? {
+        if let Some((url, url_var)) = url {
             check_base_url(&url, &format!("environment variable {url_var}"))?;
             builder.base_url = url;
             builder.base_url_source = format!("environment variable {url_var}");
@@ -330,8 +379,10 @@ impl Client {
     ///
     /// Reads `QSTASH_TOKEN` (required) and `QSTASH_URL` (default
     /// `https://qstash.upstash.io`). When `QSTASH_REGION` is set (for
-    /// example `EU_CENTRAL_1` or `US_EAST_1`), `<REGION>_QSTASH_TOKEN` and
-    /// `<REGION>_QSTASH_URL` take precedence, as in the official SDKs. A
+    /// example `EU_CENTRAL_1` or `US_EAST_1`) and both
+    /// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are set, that pair
+    /// takes precedence, as in the official SDKs; tokens are per region, so
+    /// half a regional pair is never mixed with the default variables. A
     /// missing or invalid setting gives an error naming the variable.
     ///
     /// ```no_run

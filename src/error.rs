@@ -52,6 +52,13 @@ pub enum Error {
     InvalidRequest(String),
     /// The client is misconfigured (token, URL, environment variable).
     Config(String),
+    /// A message option is invalid; nothing was sent.
+    InvalidOption {
+        /// The option at fault (`delay`, `label`, `batch entry 2: flow_control`...).
+        option: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server returned a cursor it had already returned: following it
     /// would loop forever.
     RepeatedCursor {
@@ -77,7 +84,8 @@ pub struct ApiError {
 
 /// Rate-limit headers of a response. QStash sends `RateLimit-*` for the
 /// daily quota and `Burst-RateLimit-*` for the per-second one; resets are
-/// as the server sends them (seconds).
+/// kept as the server sends them (QStash documents them as Unix timestamps
+/// in seconds); [`Error::retry_after`] turns them into a wait.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RateLimit {
     /// `Retry-After`, as a delay from when the response arrived.
@@ -178,13 +186,13 @@ impl Error {
     }
 
     /// How long the server asked to wait: `Retry-After`, or for a 429
-    /// without it, the burst or daily reset.
+    /// without it, the time until the burst or daily reset.
     pub fn retry_after(&self) -> Option<Duration> {
         let e = self.api()?;
         let r = &e.rate_limit;
         r.retry_after.or_else(|| {
             (e.status == StatusCode::TOO_MANY_REQUESTS)
-                .then(|| r.burst_reset.or(r.reset).map(Duration::from_secs))
+                .then(|| r.burst_reset.or(r.reset).map(until_reset))
                 .flatten()
         })
     }
@@ -234,12 +242,35 @@ impl fmt::Display for Error {
             Error::UnexpectedStatus(s) => write!(f, "QStash answered with unexpected status {s}"),
             Error::InvalidRequest(m) => write!(f, "invalid request: {m}"),
             Error::Config(m) => write!(f, "invalid configuration: {m}"),
+            Error::InvalidOption { option, reason } => {
+                write!(
+                    f,
+                    "invalid message option `{option}`: {reason}; nothing was sent"
+                )
+            }
             Error::RepeatedCursor { operation, page } => write!(
                 f,
                 "{operation}: the server repeated a cursor on page {page}; stopped instead of looping forever"
             ),
         }
     }
+}
+
+/// The wait until a `*RateLimit-Reset` value. QStash documents these as
+/// Unix timestamps (seconds); a value too small to be one (before 2001) is
+/// taken as a delay in seconds, and one too large as milliseconds.
+pub(crate) fn until_reset(reset: u64) -> Duration {
+    const SMALLEST_TIMESTAMP: u64 = 1_000_000_000;
+    const SMALLEST_MILLIS_TIMESTAMP: u64 = 1_000_000_000_000;
+    let at = match reset {
+        r if r < SMALLEST_TIMESTAMP => return Duration::from_secs(r),
+        r if r < SMALLEST_MILLIS_TIMESTAMP => Duration::from_secs(r),
+        r => Duration::from_millis(r),
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    at.saturating_sub(now)
 }
 
 /// A reqwest error with its sources, on one line.

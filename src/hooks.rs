@@ -8,6 +8,8 @@ use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
 use crate::config::{AuthMode, Inner};
 use crate::error::RAW_BODY_MARKER;
 use crate::generated::Client;
+use crate::publishing::EXTRA_HEADERS;
+use crate::retry;
 
 /// Name of the query parameter that carries the token in
 /// [`AuthMode::QueryParameter`].
@@ -30,16 +32,51 @@ impl ClientHooks<Inner> for Client {
         if request.timeout().is_none() {
             *request.timeout_mut() = inner.timeout;
         }
+        // Message options of `.options(...)`: headers the generated builders
+        // cannot send (wildcard families), for the requests of this call.
+        let _ = EXTRA_HEADERS.try_with(|extra| {
+            for name in extra.keys() {
+                request.headers_mut().remove(name);
+            }
+            for (name, value) in extra {
+                request.headers_mut().append(name, value.clone());
+            }
+        });
         Ok(())
     }
 
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await.map_err(redact)?;
-        buffer(response).await
+        let policy = &self.inner().retry;
+        let repeatable = retry::repeatable(info.operation_id, &request);
+        let mut request = request;
+        let mut attempt = 1;
+        loop {
+            // A request whose body cannot be copied (a stream) is sent once.
+            let again = (attempt < policy.max_attempts())
+                .then(|| request.try_clone())
+                .flatten();
+            let result = self.client().execute(request).await;
+            let wait = match (&result, &again) {
+                (_, None) => None,
+                (Ok(r), Some(_)) => {
+                    policy.after_status(attempt, r.status(), r.headers(), repeatable)
+                }
+                (Err(e), Some(_)) => policy.after_error(attempt, e, repeatable),
+            };
+            match (wait, again) {
+                (Some(wait), Some(next)) => {
+                    drop(result);
+                    tokio::time::sleep(wait).await;
+                    request = next;
+                    attempt += 1;
+                }
+                _ => return buffer(result.map_err(redact)?).await,
+            }
+        }
     }
 }
 

@@ -55,15 +55,21 @@ pub mod config;
 pub mod error;
 mod hooks;
 mod list;
+pub mod message;
 pub mod pagination;
+mod publishing;
 pub mod receiver;
+mod retry;
 
 pub use config::{AuthMode, ClientBuilder, Token};
 pub use error::{ApiError, Error, RateLimit};
 pub use generated::{Client, builder, spec_facts, types};
 pub use list::StringList;
+pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
 pub use progenitor_client::{ByteStream, ResponseValue};
+pub use publishing::{BatchEntry, WithEntries, WithOptions};
 pub use receiver::{Receiver, VerifyError};
+pub use retry::RetryPolicy;
 
 /// The README's usage example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

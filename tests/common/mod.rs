@@ -1,0 +1,119 @@
+//! Helpers shared by the wire-level tests: a client pointed at a mock
+//! server, the requests the server saw, and token-leak checks.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use qstash::{AuthMode, Client};
+use wiremock::MockServer;
+
+/// A token with every character that needs percent-encoding in a query
+/// string, and long enough that it cannot appear by accident.
+pub const NASTY_TOKEN: &str = "sEcReT+t0k/en=pad%25x";
+
+/// A client for `server` with `token`, in `mode`, with short timeouts so
+/// that no test can hang, and without retries: these tests look at single
+/// exchanges (retries have their own tests in `publishing.rs`).
+pub fn client(server: &MockServer, token: &str, mode: AuthMode) -> Client {
+    Client::builder()
+        .retry_policy(qstash::RetryPolicy::none())
+        .token(token)
+        .base_url(server.uri())
+        .auth_mode(mode)
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("valid client settings")
+}
+
+/// Every request the server received, in order.
+pub async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .expect("request recording is on")
+}
+
+/// The decoded query pairs of a request, in order.
+pub fn query(request: &wiremock::Request) -> Vec<(String, String)> {
+    request
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The query pairs of a request without the `cursor` parameter.
+pub fn query_without_cursor(request: &wiremock::Request) -> Vec<(String, String)> {
+    query(request)
+        .into_iter()
+        .filter(|(k, _)| k != "cursor")
+        .collect()
+}
+
+/// The `cursor` values of a request.
+pub fn cursors(request: &wiremock::Request) -> Vec<String> {
+    query(request)
+        .into_iter()
+        .filter(|(k, _)| k == "cursor")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// A header of a request, as text.
+pub fn header(request: &wiremock::Request, name: &str) -> Option<String> {
+    request
+        .headers
+        .get(name)
+        .map(|v| v.to_str().expect("ASCII header").to_string())
+}
+
+/// The token, as it would appear raw, form-encoded or percent-encoded.
+fn token_forms(token: &str) -> Vec<String> {
+    let form: String = url_form(token);
+    let percent = form.replace('+', "%20");
+    vec![token.to_string(), form, percent]
+}
+
+fn url_form(s: &str) -> String {
+    let mut url = reqwest::Url::parse("http://x/").unwrap();
+    url.query_pairs_mut().append_pair("t", s);
+    url.query().unwrap()["t=".len()..].to_string()
+}
+
+/// Panics when `text` (named `what` in the message) shows the token in any
+/// encoding.
+pub fn assert_no_token(what: &str, text: &str, token: &str) {
+    for form in token_forms(token) {
+        assert!(
+            !text.contains(&form),
+            "{what} leaks the token (as {form:?}): {text}"
+        );
+    }
+}
+
+/// Display and Debug of a value, both checked for the token.
+pub fn assert_display_debug_clean<E: std::fmt::Display + std::fmt::Debug>(
+    what: &str,
+    value: &E,
+    token: &str,
+) {
+    assert_no_token(&format!("{what} (Display)"), &value.to_string(), token);
+    assert_no_token(&format!("{what} (Debug)"), &format!("{value:?}"), token);
+    assert_no_token(
+        &format!("{what} (Debug, pretty)"),
+        &format!("{value:#?}"),
+        token,
+    );
+}
+
+/// A loopback URL nobody listens on.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Both auth modes.
+pub const MODES: [AuthMode; 2] = [AuthMode::Bearer, AuthMode::QueryParameter];
