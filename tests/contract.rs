@@ -43,7 +43,7 @@ use std::time::Instant;
 use futures::{Stream, StreamExt};
 use qstash::pagination::{CursorRequest, Page, Pages};
 use qstash::types;
-use qstash::{AuthMode, Client, ResponseValue};
+use qstash::{AuthMode, Callback, Client, MessageOptions, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use contract::prism::Prism;
@@ -395,24 +395,30 @@ fn body_kinds() -> [(&'static str, Vec<u8>); 3] {
 
 /// One header of each wildcard family. The generated builders cannot send
 /// them (the normalization takes the families out for the hand-written
-/// layer), so they travel as default headers of the HTTP client, on one
-/// publish, enqueue and create_schedule call each.
-const WILDCARD_HEADERS: [(&str, &str); 5] = [
-    ("Upstash-Forward-X-Order-Source", "contract-test"),
-    ("Upstash-Callback-Forward-X-Trace", "trace-1"),
-    ("Upstash-Callback-Retries", "2"),
-    ("Upstash-Failure-Callback-Forward-X-Trace", "trace-2"),
-    ("Upstash-Failure-Callback-Retries", "1"),
-];
+/// layer): the layer's typed message options do, on one publish, enqueue and
+/// create_schedule call each.
+fn wildcard_options() -> MessageOptions {
+    MessageOptions::new()
+        .forward_header("X-Order-Source", "contract-test")
+        .callback(
+            Callback::new("https://example.com/callback")
+                .retries(2)
+                .forward_header("X-Trace", "trace-1"),
+        )
+        .failure_callback(
+            Callback::new("https://example.com/failure")
+                .retries(1)
+                .forward_header("X-Trace", "trace-2"),
+        )
+}
 
 async fn messages(run: &mut Run) {
     let c = run.bearer();
-    let forwarding = run.client(AuthMode::Bearer, &WILDCARD_HEADERS);
 
     for (i, (media, body)) in body_kinds().into_iter().enumerate() {
         // Every header parameter once with the first kind; the wildcard
         // families with the second.
-        let client = if i == 1 { &forwarding } else { &c };
+        let client = &c;
         let mut publish = client
             .publish()
             .destination(DESTINATION)
@@ -438,7 +444,13 @@ async fn messages(run: &mut Run) {
                 .upstash_redact_fields("body,header[Authorization]");
         }
         let step = format!("publish ({media})");
-        if let Some(r) = run.ok(&step, publish.send()).await {
+        let sent = if i == 1 {
+            run.ok(&step, publish.options(wildcard_options()).send())
+                .await
+        } else {
+            run.ok(&step, publish.send()).await
+        };
+        if let Some(r) = sent {
             // Prism's example for a URL destination is a single message.
             match &r {
                 types::PublishResult::PublishResponse(m) if m.message_id.is_some() => {}
@@ -471,7 +483,12 @@ async fn messages(run: &mut Run) {
                 .upstash_redact_fields("body");
         }
         let step = format!("enqueue ({media})");
-        run.ok(&step, enqueue.send()).await;
+        if i == 1 {
+            run.ok(&step, enqueue.options(wildcard_options()).send())
+                .await;
+        } else {
+            run.ok(&step, enqueue.send()).await;
+        }
         check_body_sent(run, &step, media, &body);
     }
 
@@ -592,10 +609,8 @@ async fn queues(run: &mut Run) {
 
 async fn schedules(run: &mut Run) {
     let c = run.bearer();
-    let forwarding = run.client(AuthMode::Bearer, &WILDCARD_HEADERS);
     for (i, (media, body)) in body_kinds().into_iter().enumerate() {
-        let client = if i == 1 { &forwarding } else { &c };
-        let mut create = client
+        let mut create = c
             .create_schedule()
             .destination(DESTINATION)
             .upstash_cron("*/5 * * * *")
@@ -615,7 +630,13 @@ async fn schedules(run: &mut Run) {
                 .upstash_label("nightly");
         }
         let step = format!("create_schedule ({media})");
-        if let Some(r) = run.ok(&step, create.send()).await
+        let created = if i == 1 {
+            run.ok(&step, create.options(wildcard_options()).send())
+                .await
+        } else {
+            run.ok(&step, create.send()).await
+        };
+        if let Some(r) = created
             && r.schedule_id.is_none()
         {
             run.fail(format!("{step}: no scheduleId in {r:?}"));
@@ -1031,9 +1052,38 @@ where
         && cursors.iter().all(Option::is_some)
         && pages.pages_fetched() == 3
         && pages.next_cursor() == cursors[2].as_deref();
+    // Prism draws cursors from a small lorem-ipsum vocabulary, so a cursor
+    // can come back by chance: then the guard must have stopped the stream
+    // right after the page that repeated it, and nowhere else.
+    let oks = results.iter().take_while(|r| r.is_ok()).count();
+    let chance_repeat = oks >= 2
+        && results.len() == oks + 1
+        && matches!(results.last(), Some(Err(qstash::Error::RepeatedCursor { page, .. })) if *page == oks)
+        && cursors[..oks - 1].contains(&cursors[oks - 1])
+        && cursors[..oks - 1]
+            .iter()
+            .flatten()
+            .collect::<BTreeSet<_>>()
+            .len()
+            == oks - 1;
+    if chance_repeat {
+        println!(
+            "{step}: Prism repeated cursor {:?} by chance; the stream stopped with RepeatedCursor after page {oks}",
+            cursors[oks - 1]
+        );
+        return;
+    }
     if !clean {
+        let summary: Vec<String> = results
+            .iter()
+            .zip(&cursors)
+            .map(|(r, c)| match r {
+                Ok(_) => format!("page (cursor {c:?})"),
+                Err(e) => format!("error: {e}"),
+            })
+            .collect();
         run.fail(format!(
-            "{step}: expected exactly 3 pages with cursors, then the end; got {results:?} ({} fetched)",
+            "{step}: expected exactly 3 pages with cursors, then the end; got {summary:?} ({} fetched)",
             pages.pages_fetched()
         ));
         return;
