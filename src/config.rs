@@ -13,6 +13,22 @@ pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
 pub const DEFAULT_USER_AGENT: &str = concat!("qstash-rs/", env!("CARGO_PKG_VERSION"));
 
 /// How the token travels with each request.
+///
+/// ```
+/// use qstash::{AuthMode, Client};
+///
+/// // `Authorization: Bearer <token>` on every request (the default).
+/// let bearer = Client::builder().token("my-token").build()?;
+/// assert_eq!(bearer.auth_mode(), AuthMode::Bearer);
+///
+/// // `?qstash_token=<token>` on every request instead.
+/// let query = Client::builder()
+///     .token("my-token")
+///     .auth_mode(AuthMode::QueryParameter)
+///     .build()?;
+/// assert_eq!(query.auth_mode(), AuthMode::QueryParameter);
+/// # Ok::<(), qstash::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
     /// `Authorization: Bearer <token>` (the default).

@@ -41,7 +41,42 @@ mod sealed {
 }
 use sealed::TakesOptions;
 
-/// A request with its message options; made by `.options(...)`.
+/// A request with its message options; made by `.options(...)` on the
+/// publish, enqueue, create schedule and DLQ retry builders.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use qstash::{Body, MessageOptions};
+///
+/// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+/// // Enqueue with a delay and a label.
+/// client
+///     .enqueue()
+///     .queue_name("emails")
+///     .destination("https://example.com/send-email")
+///     .payload(Body::text("welcome"))
+///     .options(MessageOptions::new().delay(Duration::from_secs(300)).label("onboarding"))
+///     .send()
+///     .await?;
+///
+/// // A schedule: every day at 03:00, with a fixed id (creating it again updates it).
+/// client
+///     .create_schedule()
+///     .destination("https://example.com/nightly-report")
+///     .payload(Body::json(&serde_json::json!({"report": "daily"}))?)
+///     .options(MessageOptions::new().cron("0 3 * * *").schedule_id("nightly-report").retries(1))
+///     .send()
+///     .await?;
+///
+/// // Retry a dead-lettered message with fewer delivery retries this time.
+/// client
+///     .retry_dlq_message()
+///     .dlq_id("dlq_123")
+///     .options(MessageOptions::new().retries(0))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[must_use = "nothing is sent until .send() is awaited"]
 pub struct WithOptions<B> {
