@@ -1,8 +1,6 @@
 //! Bulk DLQ operations that work in batches: loop until the server says the
 //! work is done.
 
-use std::collections::HashSet;
-
 use futures::TryStreamExt;
 
 use crate::Error;
@@ -37,21 +35,19 @@ impl<'a> builder::RetryDlqMessages<'a> {
     /// [`Error::RepeatedCursor`].
     pub async fn send_all(self) -> Result<Vec<types::PublishResponse>, Error> {
         let mut out = Vec::new();
-        let mut seen = HashSet::new();
+        let mut guard = crate::pagination::CycleGuard::new();
         for page_number in 1usize.. {
             let page = self.clone().send().await?.into_inner();
             out.extend(page.responses);
             match page.cursor.filter(|c| !c.is_empty()) {
                 None => break,
-                Some(c) if seen.contains(&c) => {
+                Some(c) if !guard.admit(&c) => {
                     return Err(Error::RepeatedCursor {
                         operation: "retry_dlq_messages",
                         page: page_number,
                     });
                 }
-                Some(c) => {
-                    seen.insert(c);
-                }
+                Some(_) => {}
             }
         }
         Ok(out)

@@ -87,6 +87,10 @@ pub struct Inner {
     pub(crate) token: Token,
     pub(crate) auth: AuthMode,
     pub(crate) user_agent: reqwest::header::HeaderValue,
+    /// `Authorization: Bearer <token>`, made once, marked sensitive.
+    pub(crate) bearer: reqwest::header::HeaderValue,
+    /// Set per request only with a caller-supplied HTTP client; our own
+    /// client carries the timeout itself.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
 }
@@ -240,18 +244,29 @@ impl ClientBuilder {
                     self.user_agent
                 ))
             })?;
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?,
+        let mut bearer =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
+        bearer.set_sensitive(true);
+        let (http, per_request_timeout) = match self.http {
+            Some(http) => (http, self.timeout),
+            None => {
+                let mut builder = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+                if let Some(t) = self.timeout {
+                    builder = builder.timeout(t);
+                }
+                let http = builder
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
+                (http, None)
+            }
         };
         let inner = Inner {
             token,
             auth: self.auth,
             user_agent,
-            timeout: self.timeout,
+            bearer,
+            timeout: per_request_timeout,
             retry: self.retry,
         };
         Ok(Client::new_with_client(&base_url, http, inner))

@@ -22,8 +22,7 @@ impl ClientHooks<Inner> for Client {
         _info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
         let inner = self.inner();
-        authenticate(inner, request)
-            .map_err(|m| progenitor_client::Error::InvalidRequest(m.into()))?;
+        authenticate(inner, request);
         if !request.headers().contains_key(USER_AGENT) {
             request
                 .headers_mut()
@@ -74,23 +73,31 @@ impl ClientHooks<Inner> for Client {
                     request = next;
                     attempt += 1;
                 }
-                _ => return buffer(result.map_err(redact)?).await,
+                _ => {
+                    let response = result.map_err(redact)?;
+                    // In query mode the response carries the token in its URL,
+                    // which a body-read error would print: read it here.
+                    let buffered = self.inner().auth == AuthMode::QueryParameter
+                        || response.status().is_client_error()
+                        || response.status().is_server_error();
+                    return if buffered {
+                        buffer(response).await
+                    } else {
+                        Ok(response)
+                    };
+                }
             }
         }
     }
 }
 
 /// Puts the token on a request, as the client's auth mode says.
-pub(crate) fn authenticate(
-    inner: &Inner,
-    request: &mut reqwest::Request,
-) -> Result<(), &'static str> {
+pub(crate) fn authenticate(inner: &Inner, request: &mut reqwest::Request) {
     match inner.auth {
         AuthMode::Bearer => {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", inner.token.expose()))
-                .map_err(|_| "the token is not a valid header value")?;
-            value.set_sensitive(true);
-            request.headers_mut().insert(AUTHORIZATION, value);
+            request
+                .headers_mut()
+                .insert(AUTHORIZATION, inner.bearer.clone());
         }
         AuthMode::QueryParameter => {
             request
@@ -99,7 +106,6 @@ pub(crate) fn authenticate(
                 .append_pair(TOKEN_QUERY_PARAMETER, inner.token.expose());
         }
     }
-    Ok(())
 }
 
 /// Removes the token from the URL a reqwest error carries (query mode puts

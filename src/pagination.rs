@@ -27,7 +27,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -73,6 +72,40 @@ pub trait Items {
     fn into_items(self) -> Vec<Self::Item>;
 }
 
+/// Notices a server that sends back a cursor it sent before, in constant
+/// memory (Brent's cycle detection): a loop of `n` cursors is caught within
+/// about `2n` pages of entering it, however many pages came before.
+#[derive(Debug)]
+pub(crate) struct CycleGuard {
+    checkpoint: Option<String>,
+    power: usize,
+    steps: usize,
+}
+
+impl CycleGuard {
+    pub(crate) fn new() -> Self {
+        Self {
+            checkpoint: None,
+            power: 1,
+            steps: 0,
+        }
+    }
+
+    /// Records the next cursor; `false` when following it would loop.
+    pub(crate) fn admit(&mut self, cursor: &str) -> bool {
+        if self.checkpoint.as_deref() == Some(cursor) {
+            return false;
+        }
+        self.steps += 1;
+        if self.steps == self.power {
+            self.checkpoint = Some(cursor.to_owned());
+            self.power = self.power.saturating_mul(2);
+            self.steps = 0;
+        }
+        true
+    }
+}
+
 enum State<'a, P> {
     Ready(Option<String>),
     Fetching(PageFuture<'a, P>),
@@ -85,7 +118,7 @@ enum State<'a, P> {
 pub struct Pages<'a, R: CursorRequest<'a>> {
     request: R,
     state: State<'a, R::Page>,
-    seen: HashSet<String>,
+    guard: CycleGuard,
     fetched: usize,
     max_pages: Option<usize>,
     next_cursor: Option<String>,
@@ -97,7 +130,7 @@ impl<'a, R: CursorRequest<'a>> Pages<'a, R> {
         Self {
             request,
             state: State::Ready(None),
-            seen: HashSet::new(),
+            guard: CycleGuard::new(),
             fetched: 0,
             max_pages: None,
             next_cursor: None,
@@ -185,12 +218,10 @@ impl<'a, R: CursorRequest<'a>> Stream for Pages<'a, R> {
                     this.next_cursor = page.next_cursor().map(str::to_owned);
                     this.state = match &this.next_cursor {
                         None => State::Done,
-                        Some(c) if !this.seen.insert(c.clone()) => {
-                            State::Failed(Error::RepeatedCursor {
-                                operation: R::OPERATION,
-                                page: this.fetched,
-                            })
-                        }
+                        Some(c) if !this.guard.admit(c) => State::Failed(Error::RepeatedCursor {
+                            operation: R::OPERATION,
+                            page: this.fetched,
+                        }),
                         Some(c) => State::Ready(Some(c.clone())),
                     };
                     return Poll::Ready(Some(Ok(page)));
@@ -234,6 +265,9 @@ where
             if let Some(item) = this.current.next() {
                 return Poll::Ready(Some(Ok(item)));
             }
+            // Free the spent page before the next one is parsed, so that only
+            // one page is ever held (an empty Vec does not allocate).
+            this.current = Vec::new().into_iter();
             match Pin::new(&mut this.pages).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
@@ -241,5 +275,38 @@ where
                 Poll::Ready(Some(Ok(page))) => this.current = page.into_items().into_iter(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::CycleGuard;
+
+    /// The page at which the guard stops a cursor sequence, if it does.
+    fn stops_at(cursors: &[&str]) -> Option<usize> {
+        let mut g = CycleGuard::new();
+        cursors.iter().position(|c| !g.admit(c)).map(|i| i + 1)
+    }
+
+    #[test]
+    fn a_repeated_cursor_is_caught_at_once() {
+        assert_eq!(stops_at(&["a", "a"]), Some(2));
+        assert_eq!(stops_at(&["a", "b", "a"]), Some(3));
+    }
+
+    #[test]
+    fn longer_loops_are_caught_within_twice_their_length() {
+        let looped: Vec<String> = (0..40).map(|i| format!("c{}", 5 + i % 7)).collect();
+        let mut seq: Vec<&str> = vec!["x1", "x2", "x3", "x4", "x5"];
+        seq.extend(looped.iter().map(String::as_str));
+        let at = stops_at(&seq).expect("a loop is caught");
+        assert!(at <= 5 + 2 * 7 + 7, "caught at {at}");
+    }
+
+    #[test]
+    fn distinct_cursors_pass() {
+        let seq: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+        let refs: Vec<&str> = seq.iter().map(String::as_str).collect();
+        assert_eq!(stops_at(&refs), None);
     }
 }
