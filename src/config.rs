@@ -86,7 +86,9 @@ impl fmt::Debug for Token {
 pub struct Inner {
     pub(crate) token: Token,
     pub(crate) auth: AuthMode,
-    pub(crate) user_agent: reqwest::header::HeaderValue,
+    /// Set per request only with a caller-supplied HTTP client; our own
+    /// client carries it as its default.
+    pub(crate) user_agent: Option<reqwest::header::HeaderValue>,
     /// `Authorization: Bearer <token>`, made once, marked sensitive.
     pub(crate) bearer: reqwest::header::HeaderValue,
     /// Set per request only with a caller-supplied HTTP client; our own
@@ -248,23 +250,25 @@ impl ClientBuilder {
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                 .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
         bearer.set_sensitive(true);
-        let (http, per_request_timeout) = match self.http {
-            Some(http) => (http, self.timeout),
+        let (http, per_request_timeout, per_request_user_agent) = match self.http {
+            Some(http) => (http, self.timeout, Some(user_agent)),
             None => {
-                let mut builder = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+                let mut builder = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .user_agent(user_agent);
                 if let Some(t) = self.timeout {
                     builder = builder.timeout(t);
                 }
                 let http = builder
                     .build()
                     .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
-                (http, None)
+                (http, None, None)
             }
         };
         let inner = Inner {
             token,
             auth: self.auth,
-            user_agent,
+            user_agent: per_request_user_agent,
             bearer,
             timeout: per_request_timeout,
             retry: self.retry,

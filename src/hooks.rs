@@ -23,10 +23,10 @@ impl ClientHooks<Inner> for Client {
     ) -> Result<(), progenitor_client::Error<E>> {
         let inner = self.inner();
         authenticate(inner, request);
-        if !request.headers().contains_key(USER_AGENT) {
-            request
-                .headers_mut()
-                .insert(USER_AGENT, inner.user_agent.clone());
+        if let Some(user_agent) = &inner.user_agent
+            && !request.headers().contains_key(USER_AGENT)
+        {
+            request.headers_mut().insert(USER_AGENT, user_agent.clone());
         }
         if request.timeout().is_none() {
             *request.timeout_mut() = inner.timeout;
@@ -50,7 +50,6 @@ impl ClientHooks<Inner> for Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let policy = &self.inner().retry;
-        let repeatable = retry::repeatable(info.operation_id, &request);
         let mut request = request;
         let mut attempt = 1;
         loop {
@@ -59,13 +58,14 @@ impl ClientHooks<Inner> for Client {
                 .then(|| request.try_clone())
                 .flatten();
             let result = self.client().execute(request).await;
-            let wait = match (&result, &again) {
-                (_, None) => None,
-                (Ok(r), Some(_)) => {
-                    policy.after_status(attempt, r.status(), r.headers(), repeatable)
+            let wait = again.as_ref().and_then(|next| {
+                // Asked only on a failure that a repeat could fix.
+                let repeatable = || retry::repeatable(info.operation_id, next);
+                match &result {
+                    Ok(r) => policy.after_status(attempt, r.status(), r.headers(), repeatable),
+                    Err(e) => policy.after_error(attempt, e, repeatable),
                 }
-                (Err(e), Some(_)) => policy.after_error(attempt, e, repeatable),
-            };
+            });
             match (wait, again) {
                 (Some(wait), Some(next)) => {
                     drop(result);

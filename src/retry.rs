@@ -109,7 +109,7 @@ impl RetryPolicy {
         attempt: u32,
         status: StatusCode,
         headers: &HeaderMap,
-        repeatable: bool,
+        repeatable: impl FnOnce() -> bool,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -123,7 +123,7 @@ impl RetryPolicy {
                 .unwrap_or_else(|| self.backoff(attempt));
             return (wait <= self.max_rate_limit_wait).then_some(wait);
         }
-        if repeatable && status.is_server_error() {
+        if status.is_server_error() && repeatable() {
             let asked = RateLimit::from_headers(headers).retry_after;
             return Some(
                 asked
@@ -139,7 +139,7 @@ impl RetryPolicy {
         &self,
         attempt: u32,
         error: &reqwest::Error,
-        repeatable: bool,
+        repeatable: impl FnOnce() -> bool,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -149,7 +149,7 @@ impl RetryPolicy {
             return Some(self.backoff(attempt));
         }
         // The request may have been processed: only if repeating is harmless.
-        if repeatable && (error.is_timeout() || error.is_request()) {
+        if (error.is_timeout() || error.is_request()) && repeatable() {
             return Some(self.backoff(attempt));
         }
         None
@@ -276,24 +276,24 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(
-            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, false),
+            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, || false),
             Some(Duration::from_secs(7))
         );
         let mut h = HeaderMap::new();
         h.insert("burst-ratelimit-reset", "2".parse().unwrap());
         assert_eq!(
-            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, false),
+            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, || false),
             Some(Duration::from_secs(2))
         );
         let mut h = HeaderMap::new();
         h.insert("retry-after", "3600".parse().unwrap());
         assert_eq!(
-            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, false),
+            p.after_status(1, StatusCode::TOO_MANY_REQUESTS, &h, || false),
             None,
             "too long to wait"
         );
         assert_eq!(
-            p.after_status(3, StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), true),
+            p.after_status(3, StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), || true),
             None,
             "out of attempts"
         );
@@ -304,20 +304,20 @@ mod tests {
         let p = RetryPolicy::default();
         let none = HeaderMap::new();
         assert!(
-            p.after_status(1, StatusCode::BAD_GATEWAY, &none, true)
+            p.after_status(1, StatusCode::BAD_GATEWAY, &none, || true)
                 .is_some()
         );
         assert!(
-            p.after_status(1, StatusCode::BAD_GATEWAY, &none, false)
+            p.after_status(1, StatusCode::BAD_GATEWAY, &none, || false)
                 .is_none()
         );
         assert!(
-            p.after_status(1, StatusCode::NOT_FOUND, &none, true)
+            p.after_status(1, StatusCode::NOT_FOUND, &none, || true)
                 .is_none()
         );
         assert!(
             RetryPolicy::none()
-                .after_status(1, StatusCode::BAD_GATEWAY, &none, true)
+                .after_status(1, StatusCode::BAD_GATEWAY, &none, || true)
                 .is_none()
         );
     }
