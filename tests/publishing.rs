@@ -319,6 +319,16 @@ async fn invalid_options_never_reach_the_server() {
     assert!(err.to_string().contains("batch entry 0: body"), "{err}");
 }
 
+/// An HTTP client with no timer of its own (no pool idle timeout, no
+/// timeouts), so that under a paused clock time moves only by the retry
+/// policy's sleeps.
+fn paused_clock_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(None)
+        .build()
+        .unwrap()
+}
+
 async fn count(server: &MockServer) -> usize {
     server.received_requests().await.unwrap().len()
 }
@@ -467,7 +477,7 @@ async fn a_connection_failure_before_any_response_is_retried() {
         Client::builder()
             .token("t")
             .base_url(format!("http://{addr}"))
-            .http_client(reqwest::Client::new())
+            .http_client(paused_clock_http())
             .no_timeout()
             .retry_policy(retry)
             .build()
@@ -520,7 +530,7 @@ async fn retry_after_is_honoured() {
     let c = Client::builder()
         .token("t")
         .base_url(server.uri())
-        .http_client(reqwest::Client::new())
+        .http_client(paused_clock_http())
         .no_timeout()
         .build()
         .unwrap();
@@ -547,7 +557,7 @@ async fn a_publish_is_retried_after_a_rate_limit_reset_header() {
     let c = Client::builder()
         .token("t")
         .base_url(server.uri())
-        .http_client(reqwest::Client::new())
+        .http_client(paused_clock_http())
         .no_timeout()
         .build()
         .unwrap();
