@@ -385,20 +385,16 @@ impl ClientBuilder {
                 ((token, env::TOKEN.to_string()), url)
             }
         };
+        let token = Token::checked(token, &format!("environment variable {token_var}"))
+            .map_err(Error::Config)?;
         let mut builder = ClientBuilder {
-            token: Some(Token::checked(
-                token,
-                &format!("environment variable {token_var}"),
-            )),
+            token: Some(Ok(token)),
             ..ClientBuilder::default()
         };
         if let Some((url, url_var)) = url {
             check_base_url(&url, &format!("environment variable {url_var}"))?;
             builder.base_url = url;
             builder.base_url_source = format!("environment variable {url_var}");
-        }
-        if let Some(Err(e)) = &builder.token {
-            return Err(Error::Config(e.clone()));
         }
         Ok(builder)
     }
