@@ -3,7 +3,6 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
@@ -329,9 +328,4 @@ impl From<progenitor_client::Error<types::Error>> for Error {
             G::InvalidRequest(m) | G::Custom(m) => Error::InvalidRequest(m),
         }
     }
-}
-
-/// Bytes of an error body, kept as text.
-pub(crate) fn body_text(body: &Bytes) -> String {
-    String::from_utf8_lossy(body).into_owned()
 }

@@ -150,7 +150,7 @@ async fn buffer(response: reqwest::Response) -> reqwest::Result<reqwest::Respons
         *h = headers;
     }
     let body = if (status.is_client_error() || status.is_server_error()) && !is_error_json(&body) {
-        let text = crate::error::body_text(&body);
+        let text = String::from_utf8_lossy(&body);
         if let Some(h) = builder.headers_mut() {
             h.insert(RAW_BODY_MARKER, HeaderValue::from_static("1"));
             h.insert(
