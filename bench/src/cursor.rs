@@ -102,7 +102,7 @@ async fn hand_loop(http: &reqwest::Client, base_url: &str) -> usize {
     let mut cursor: Option<String> = None;
     let mut items = 0;
     loop {
-        let mut request = http.get(&url).bearer_auth("t");
+        let mut request = crate::same_request(http.get(&url));
         if let Some(c) = &cursor {
             request = request.query(&[("cursor", c)]);
         }
@@ -136,6 +136,7 @@ pub fn run(config: &Config) -> Section {
             .expect("qstash client");
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .user_agent(qstash::config::DEFAULT_USER_AGENT)
             .build()
             .expect("reqwest client");
         let (mut base, mut subject) = (Vec::new(), Vec::new());

@@ -50,6 +50,7 @@ pub fn run(config: &Config) -> Section {
     // The same reqwest settings the qstash builder uses by default.
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        .user_agent(qstash::config::DEFAULT_USER_AGENT)
         .build()
         .expect("reqwest client");
     let url = format!("{}/v2/queues/orders", server.base_url);
@@ -59,7 +60,7 @@ pub fn run(config: &Config) -> Section {
         black_box(queue.expect("get_queue").into_inner());
     };
     let with_reqwest = || async {
-        let response = http.get(&url).bearer_auth("t").send().await;
+        let response = crate::same_request(http.get(&url)).send().await;
         let response = response.and_then(|r| r.error_for_status()).expect("GET");
         black_box(response.json::<Queue>().await.expect("queue JSON"));
     };

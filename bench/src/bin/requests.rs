@@ -37,11 +37,17 @@ fn main() {
     rt.block_on(async move {
         match mode {
             "reqwest" => {
-                let http = reqwest::Client::new();
+                let http = reqwest::Client::builder()
+                    .user_agent(qstash::config::DEFAULT_USER_AGENT)
+                    .build()
+                    .expect("reqwest client");
                 for _ in 0..n {
                     let body = http
                         .get(format!("{url}/v2/queues/orders"))
+                        // The same request the generated client sends.
                         .bearer_auth("token")
+                        .header(reqwest::header::ACCEPT, "application/json")
+                        .header("api-version", "2.0.0")
                         .send()
                         .await
                         .and_then(reqwest::Response::error_for_status)
