@@ -7,8 +7,11 @@
 //! ```
 //!
 //! MODE is `reqwest` (the baseline), `qstash` (default client) or
-//! `qstash-no-retry` (`RetryPolicy::none()`). Run two `N` and divide the
-//! difference by the difference of `N` to cancel start-up costs.
+//! `qstash-no-retry` (`RetryPolicy::none()`); or, for cursor exhaustion over
+//! `N` pages of 100 DLQ messages, `cursor-hand` (a reqwest loop following
+//! `cursor`) or `cursor-stream` (`list_dlq_messages().stream()`). Run two `N`
+//! and divide the difference by the difference of `N` to cancel start-up
+//! costs.
 
 #[path = "../server.rs"]
 mod server;
@@ -28,7 +31,28 @@ fn main() {
         ),
         _ => usage(),
     };
-    let server = server::Server::start(Arc::new(|_| Bytes::from_static(QUEUE)));
+    let server = if mode.starts_with("cursor") {
+        // One page of messages, built once: each answer only splices in its
+        // cursor, so the server's work per page is a copy, not a rebuild.
+        let messages = dlq_messages();
+        server::Server::start(Arc::new(move |uri| {
+            let index = uri
+                .query()
+                .into_iter()
+                .flat_map(|q| q.split('&'))
+                .find_map(|kv| kv.strip_prefix("cursor="))
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(0);
+            let cursor = if index + 1 < n {
+                format!(r#""cursor":"{}","#, index + 1)
+            } else {
+                String::new()
+            };
+            Bytes::from(format!(r#"{{{cursor}"messages":{messages}}}"#))
+        }))
+    } else {
+        server::Server::start(Arc::new(|_| Bytes::from_static(QUEUE)))
+    };
     let url = server.base_url.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -71,12 +95,80 @@ fn main() {
                         .expect("get_queue");
                 }
             }
+            "cursor-hand" => {
+                let http = reqwest::Client::builder()
+                    .user_agent(qstash::config::DEFAULT_USER_AGENT)
+                    .build()
+                    .expect("reqwest client");
+                let (mut cursor, mut items) = (None::<String>, 0usize);
+                loop {
+                    let mut request = http
+                        .get(format!("{url}/v2/dlq"))
+                        .bearer_auth("token")
+                        .header(reqwest::header::ACCEPT, "application/json")
+                        .header("api-version", "2.0.0");
+                    if let Some(c) = &cursor {
+                        request = request.query(&[("cursor", c)]);
+                    }
+                    let bytes = request
+                        .send()
+                        .await
+                        .expect("page")
+                        .bytes()
+                        .await
+                        .expect("body");
+                    let page: qstash::types::ListDlqMessagesResponse =
+                        serde_json::from_slice(&bytes).expect("page JSON");
+                    items += page.messages.len();
+                    match page.cursor.filter(|c| !c.is_empty()) {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                assert_eq!(items, n * 100);
+            }
+            "cursor-stream" => {
+                use futures::TryStreamExt;
+                let client = qstash::Client::builder()
+                    .token("token")
+                    .base_url(&url)
+                    .build()
+                    .expect("client");
+                let mut stream = client.list_dlq_messages().stream();
+                let mut items = 0usize;
+                while let Some(message) = stream.try_next().await.expect("message") {
+                    std::hint::black_box(message);
+                    items += 1;
+                }
+                assert_eq!(items, n * 100);
+            }
             _ => usage(),
         }
     });
 }
 
+/// The JSON array of 100 DLQ messages every page carries.
+fn dlq_messages() -> String {
+    let messages: Vec<_> = (0..100)
+        .map(|i| {
+            serde_json::json!({
+                "messageId": format!("msg_{i:04}"),
+                "url": "https://example.com/hooks/orders",
+                "method": "POST",
+                "header": {"Content-Type": ["application/json"]},
+                "body": format!("{{\"order\":{i}}}"),
+                "maxRetries": 3,
+                "createdAt": 1733000000000_i64 + i as i64,
+                "labels": ["billing", "eu"],
+                "responseStatus": 500,
+                "responseBody": "internal error"
+            })
+        })
+        .collect();
+    serde_json::to_string(&messages).expect("messages JSON")
+}
+
 fn usage() -> ! {
-    eprintln!("usage: requests reqwest|qstash|qstash-no-retry N");
+    eprintln!("usage: requests reqwest|qstash|qstash-no-retry|cursor-hand|cursor-stream N");
     std::process::exit(2)
 }
