@@ -38,25 +38,8 @@ fn visit(original: &Value, doc: &mut Value, at: &str, report: &mut Report) -> Re
     {
         *node = rewritten;
     }
-    // Nested schemas.
-    let mut nested = Vec::new();
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        nested.extend(props.keys().map(|k| child(at, ["properties", k])));
-    }
-    for key in ["items", "additionalProperties", "not"] {
-        if schema.get(key).is_some_and(Value::is_object) {
-            nested.push(child(at, [key]));
-        }
-    }
-    for key in ["allOf", "oneOf", "anyOf"] {
-        let n = schema
-            .get(key)
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        nested.extend((0..n).map(|i| child(at, [key, &i.to_string()])));
-    }
-    for n in nested {
-        visit(original, doc, &n, report)?;
+    for rel in super::openapi31::nested_schemas(schema) {
+        visit(original, doc, &format!("{at}{rel}"), report)?;
     }
     Ok(())
 }

@@ -284,24 +284,35 @@ fn schema_node(schema: &mut Value, at: &str, report: &mut Report) -> Result<(), 
     ref_siblings(obj, at, report);
 
     // Nested schemas.
-    if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
-        for (name, sub) in props.iter_mut() {
-            schema_node(sub, &child(at, ["properties", name]), report)?;
-        }
-    }
-    for key in ["items", "additionalProperties", "not"] {
-        if let Some(sub) = obj.get_mut(key).filter(|v| v.is_object()) {
-            schema_node(sub, &child(at, [key]), report)?;
-        }
-    }
-    for key in ["allOf", "oneOf", "anyOf"] {
-        if let Some(list) = obj.get_mut(key).and_then(Value::as_array_mut) {
-            for (i, sub) in list.iter_mut().enumerate() {
-                schema_node(sub, &child(at, [key, &i.to_string()]), report)?;
-            }
+    for rel in nested_schemas(schema) {
+        if let Some(sub) = schema.pointer_mut(&rel) {
+            schema_node(sub, &format!("{at}{rel}"), report)?;
         }
     }
     Ok(())
+}
+
+/// Relative JSON pointers of the schemas nested directly in `schema`: its
+/// properties, `items`, `additionalProperties`, `not`, and the branches of
+/// `allOf`, `oneOf` and `anyOf`.
+pub(crate) fn nested_schemas(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        out.extend(props.keys().map(|k| pointer(["properties", k])));
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if schema.get(key).is_some_and(Value::is_object) {
+            out.push(pointer([key]));
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        let n = schema
+            .get(key)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        out.extend((0..n).map(|i| pointer([key, &i.to_string()])));
+    }
+    out
 }
 
 fn exclusive_bound(
