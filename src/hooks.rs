@@ -78,8 +78,7 @@ impl ClientHooks<Inner> for Client {
                     // In query mode the response carries the token in its URL,
                     // which a body-read error would print: read it here.
                     let buffered = self.inner().auth == AuthMode::QueryParameter
-                        || response.status().is_client_error()
-                        || response.status().is_server_error();
+                        || is_error(response.status());
                     return if buffered {
                         buffer(response).await
                     } else {
@@ -149,7 +148,7 @@ async fn buffer(response: reqwest::Response) -> reqwest::Result<reqwest::Respons
     if let Some(h) = builder.headers_mut() {
         *h = headers;
     }
-    let body = if (status.is_client_error() || status.is_server_error()) && !is_error_json(&body) {
+    let body = if is_error(status) && !is_error_json(&body) {
         let text = String::from_utf8_lossy(&body);
         if let Some(h) = builder.headers_mut() {
             h.insert(RAW_BODY_MARKER, HeaderValue::from_static("1"));
@@ -168,6 +167,10 @@ async fn buffer(response: reqwest::Response) -> reqwest::Result<reqwest::Respons
         .body(body)
         .unwrap_or_else(|_| http::Response::new(Bytes::new()));
     Ok(reqwest::Response::from(rebuilt))
+}
+
+fn is_error(status: reqwest::StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
 }
 
 fn is_error_json(body: &[u8]) -> bool {

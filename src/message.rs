@@ -323,11 +323,6 @@ impl MessageOptions {
         self.cron.as_deref()
     }
 
-    /// True when a deduplication id or content-based deduplication is set.
-    pub fn is_deduplicated(&self) -> bool {
-        self.deduplication_id.is_some() || self.content_based_deduplication
-    }
-
     /// Checks every option and turns them into request headers. The error
     /// names the option at fault.
     pub(crate) fn to_headers(&self, target: Target) -> Result<HeaderMap, Error> {
