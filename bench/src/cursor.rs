@@ -102,7 +102,7 @@ async fn hand_loop(http: &reqwest::Client, base_url: &str) -> usize {
     let mut cursor: Option<String> = None;
     let mut items = 0;
     loop {
-        let mut request = crate::same_request(http.get(&url));
+        let mut request = crate::baseline::same_request(http.get(&url));
         if let Some(c) = &cursor {
             request = request.query(&[("cursor", c)]);
         }

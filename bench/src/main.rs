@@ -6,6 +6,7 @@
 //! the repetitions. Nothing here asserts on timings.
 
 mod alloc;
+mod baseline;
 mod build;
 mod codegen;
 mod cursor;
@@ -217,15 +218,4 @@ fn main() {
         println!("- Build section skipped (--skip-build).");
     }
     println!("\nWall time of this run: {}", secs(started.elapsed()));
-}
-
-/// The headers the generated client sends on every request, so that the
-/// plain-reqwest baseline sends the same request: the bearer token,
-/// `accept` and progenitor's `api-version` (the spec's `info.version`).
-/// (The user agent is set on the baseline's HTTP client.)
-pub fn same_request(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    request
-        .bearer_auth("t")
-        .header(reqwest::header::ACCEPT, "application/json")
-        .header("api-version", "2.0.0")
 }

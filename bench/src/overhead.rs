@@ -60,7 +60,7 @@ pub fn run(config: &Config) -> Section {
         black_box(queue.expect("get_queue").into_inner());
     };
     let with_reqwest = || async {
-        let response = crate::same_request(http.get(&url)).send().await;
+        let response = crate::baseline::same_request(http.get(&url)).send().await;
         let response = response.and_then(|r| r.error_for_status()).expect("GET");
         black_box(response.json::<Queue>().await.expect("queue JSON"));
     };

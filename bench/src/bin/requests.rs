@@ -13,6 +13,8 @@
 //! and divide the difference by the difference of `N` to cancel start-up
 //! costs.
 
+#[path = "../baseline.rs"]
+mod baseline;
 #[path = "../server.rs"]
 mod server;
 
@@ -66,12 +68,7 @@ fn main() {
                     .build()
                     .expect("reqwest client");
                 for _ in 0..n {
-                    let body = http
-                        .get(format!("{url}/v2/queues/orders"))
-                        // The same request the generated client sends.
-                        .bearer_auth("token")
-                        .header(reqwest::header::ACCEPT, "application/json")
-                        .header("api-version", "2.0.0")
+                    let body = baseline::same_request(http.get(format!("{url}/v2/queues/orders")))
                         .send()
                         .await
                         .and_then(reqwest::Response::error_for_status)
@@ -102,11 +99,7 @@ fn main() {
                     .expect("reqwest client");
                 let (mut cursor, mut items) = (None::<String>, 0usize);
                 loop {
-                    let mut request = http
-                        .get(format!("{url}/v2/dlq"))
-                        .bearer_auth("token")
-                        .header(reqwest::header::ACCEPT, "application/json")
-                        .header("api-version", "2.0.0");
+                    let mut request = baseline::same_request(http.get(format!("{url}/v2/dlq")));
                     if let Some(c) = &cursor {
                         request = request.query(&[("cursor", c)]);
                     }
