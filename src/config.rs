@@ -11,6 +11,10 @@ use crate::retry::RetryPolicy;
 pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
 /// The user agent sent unless another is configured.
 pub const DEFAULT_USER_AGENT: &str = concat!("qstash-rs/", env!("CARGO_PKG_VERSION"));
+/// Time allowed to open a connection unless another is configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a whole request unless another is configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the token travels with each request.
 ///
@@ -160,8 +164,8 @@ impl Default for ClientBuilder {
             base_url: DEFAULT_BASE_URL.into(),
             base_url_source: "the base URL".into(),
             auth: AuthMode::default(),
-            connect_timeout: Duration::from_secs(10),
-            timeout: Some(Duration::from_secs(60)),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: Some(DEFAULT_TIMEOUT),
             user_agent: DEFAULT_USER_AGENT.into(),
             http: None,
             retry: RetryPolicy::default(),
@@ -189,7 +193,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed to open a connection (default 10 s). Not applied to a
+    /// Time allowed to open a connection (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`], 10 s). Not applied to a
     /// caller-supplied [`http_client`](Self::http_client), which keeps its own.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -197,7 +202,8 @@ impl ClientBuilder {
     }
 
     /// Time allowed for a whole request, response body included (default
-    /// 60 s). Applied to every request, also with a caller-supplied client.
+    /// [`DEFAULT_TIMEOUT`], 60 s). Applied to every request, also with a
+    /// caller-supplied client.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self

@@ -1,6 +1,8 @@
 //! The one place every generated request passes through: authentication on
 //! the way out; redaction and error-body normalization on the way back.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
@@ -28,8 +30,12 @@ impl ClientHooks<Inner> for Client {
         {
             request.headers_mut().insert(USER_AGENT, user_agent.clone());
         }
-        if request.timeout().is_none() {
-            *request.timeout_mut() = inner.timeout;
+        // `timeout_mut` allocates the request's extension map: only touch it
+        // when there is a timeout to set.
+        if let Some(timeout) = inner.timeout
+            && request.timeout().is_none()
+        {
+            *request.timeout_mut() = Some(timeout);
         }
         // Message options of `.options(...)`: headers the generated builders
         // cannot send (wildcard families), for the requests of this call.
@@ -49,45 +55,102 @@ impl ClientHooks<Inner> for Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let policy = &self.inner().retry;
-        let mut request = request;
-        let mut attempt = 1;
-        loop {
-            // A request whose body cannot be copied (a stream) is sent once.
-            let again = (attempt < policy.max_attempts())
-                .then(|| request.try_clone())
-                .flatten();
-            let result = self.client().execute(request).await;
-            let wait = again.as_ref().and_then(|next| {
-                // Asked only on a failure that a repeat could fix.
-                let repeatable = || retry::repeatable(info.operation_id, next);
-                match &result {
-                    Ok(r) => policy.after_status(attempt, r.status(), r.headers(), repeatable),
-                    Err(e) => policy.after_error(attempt, e, repeatable),
-                }
-            });
-            match (wait, again) {
-                (Some(wait), Some(next)) => {
-                    drop(result);
-                    tokio::time::sleep(wait).await;
-                    request = next;
-                    attempt += 1;
-                }
-                _ => {
-                    let response = result.map_err(redact)?;
-                    // In query mode the response carries the token in its URL,
-                    // which a body-read error would print: read it here.
-                    let buffered = self.inner().auth == AuthMode::QueryParameter
-                        || is_error(response.status());
-                    return if buffered {
-                        buffer(response).await
-                    } else {
-                        Ok(response)
-                    };
-                }
+        // The future of every request holds the state of every path it may
+        // take, and is moved on its way to the executor: the first attempt
+        // is inline, the rare paths (retries, buffering) are boxed.
+        let copy = copy_for_retry(self, &request, 1);
+        let result = self.client().execute(request).await;
+        let result = match next_attempt(self, &result, copy, 1, info) {
+            None => result,
+            Some((request, after)) => {
+                drop(result);
+                Box::pin(retry(self, request, after, info)).await
             }
+        };
+        let response = result.map_err(redact)?;
+        // In query mode the response carries the token in its URL, which a
+        // body-read error would print: read it here. Error bodies are read
+        // here too, to give them QStash's error shape.
+        if self.inner().auth == AuthMode::QueryParameter || is_error(response.status()) {
+            Box::pin(buffer(response)).await
+        } else {
+            Ok(response)
         }
     }
+}
+
+/// The attempts after the first: `request` is sent `after` a wait, and again
+/// for as long as [`next_attempt`] says so.
+async fn retry(
+    client: &Client,
+    mut request: reqwest::Request,
+    mut after: Duration,
+    info: &OperationInfo,
+) -> reqwest::Result<reqwest::Response> {
+    let mut number = 2;
+    loop {
+        tokio::time::sleep(after).await;
+        let copy = copy_for_retry(client, &request, number);
+        let result = client.client().execute(request).await;
+        match next_attempt(client, &result, copy, number, info) {
+            None => return result,
+            Some(next) => (request, after) = next,
+        }
+        number += 1;
+    }
+}
+
+/// Whether attempt `number`, which came to `result`, is followed by another:
+/// the request to send (`copy`) and the wait before it.
+fn next_attempt(
+    client: &Client,
+    result: &reqwest::Result<reqwest::Response>,
+    copy: Option<reqwest::Request>,
+    number: u32,
+    info: &OperationInfo,
+) -> Option<(reqwest::Request, Duration)> {
+    let copy = copy?;
+    let policy = &client.inner().retry;
+    // Asked only on a failure that a repeat could fix.
+    let repeatable = || retry::repeatable(info.operation_id, &copy);
+    let after = match result {
+        Ok(r) => policy.after_status(number, r.status(), r.headers(), repeatable),
+        Err(e) => policy.after_error(number, e, repeatable),
+    }?;
+    Some((copy, after))
+}
+
+/// A copy of `request` for the attempt after attempt `number`, if the retry
+/// policy allows one; `None` also if the body is a stream, which is sent once.
+fn copy_for_retry(
+    client: &Client,
+    request: &reqwest::Request,
+    number: u32,
+) -> Option<reqwest::Request> {
+    if number < client.inner().retry.max_attempts() {
+        copy_request(request)
+    } else {
+        None
+    }
+}
+
+/// A copy of `request`, or `None` if its body is a stream.
+///
+/// `Request::try_clone` always allocates the extension map (to copy the
+/// timeout, even an absent one); a request without a body is copied by hand
+/// instead. Only reqwest can share a body's bytes, so one with a body goes
+/// through `try_clone`. The requests here carry no extensions but the timeout.
+fn copy_request(request: &reqwest::Request) -> Option<reqwest::Request> {
+    if request.body().is_some() {
+        return request.try_clone();
+    }
+    let mut copy = reqwest::Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    Some(copy)
 }
 
 /// Puts the token on a request, as the client's auth mode says.
@@ -198,6 +261,51 @@ mod tests {
         let mut plain = reqwest::Url::parse("http://h/v2/dlq?label=a").unwrap();
         redact_url(&mut plain);
         assert_eq!(plain.as_str(), "http://h/v2/dlq?label=a");
+    }
+
+    #[test]
+    fn a_retry_copy_keeps_everything_that_is_sent() {
+        let url = reqwest::Url::parse("http://h/v2/queues/orders?x=1").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::DELETE, url.clone());
+        request
+            .headers_mut()
+            .insert("api-version", HeaderValue::from_static("2.0.0"));
+        request
+            .headers_mut()
+            .append("upstash-label", HeaderValue::from_static("a"));
+        request
+            .headers_mut()
+            .append("upstash-label", HeaderValue::from_static("b"));
+        *request.version_mut() = reqwest::Version::HTTP_2;
+        *request.timeout_mut() = Some(std::time::Duration::from_secs(7));
+
+        let copy = copy_request(&request).expect("a request without a body is copied");
+        assert_eq!(copy.method(), reqwest::Method::DELETE);
+        assert_eq!(copy.url(), &url);
+        assert_eq!(copy.headers(), request.headers());
+        assert_eq!(copy.version(), reqwest::Version::HTTP_2);
+        assert_eq!(copy.timeout(), Some(&std::time::Duration::from_secs(7)));
+        assert!(copy.body().is_none());
+
+        let plain = reqwest::Request::new(reqwest::Method::GET, url);
+        assert_eq!(copy_request(&plain).unwrap().timeout(), None);
+    }
+
+    #[test]
+    fn a_retry_copy_shares_a_byte_body_and_refuses_a_stream() {
+        let url = reqwest::Url::parse("http://h/v2/publish/x").unwrap();
+        let mut request = reqwest::Request::new(reqwest::Method::POST, url.clone());
+        *request.body_mut() = Some(reqwest::Body::from(&b"{\"order\":1}"[..]));
+        let copy = copy_request(&request).expect("a byte body is copied");
+        assert_eq!(
+            copy.body().and_then(reqwest::Body::as_bytes),
+            Some(&b"{\"order\":1}"[..])
+        );
+
+        let mut streamed = reqwest::Request::new(reqwest::Method::POST, url);
+        let chunks = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"x"))]);
+        *streamed.body_mut() = Some(reqwest::Body::wrap_stream(chunks));
+        assert!(copy_request(&streamed).is_none());
     }
 
     #[test]

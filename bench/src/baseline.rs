@@ -1,9 +1,23 @@
 //! The plain-reqwest baseline sends the same request as the generated client.
 
+use qstash::config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
+
+/// A reqwest client with the settings a default `qstash::Client` gives its
+/// own: connect and total timeouts, user agent. (A total timeout costs each
+/// request a timer, on both sides.)
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
+        .timeout(DEFAULT_TIMEOUT)
+        .user_agent(DEFAULT_USER_AGENT)
+        .build()
+        .expect("reqwest client")
+}
+
 /// The headers the generated client sends on every request, so that the
 /// plain-reqwest baseline sends the same request: the bearer token,
 /// `accept` and progenitor's `api-version` (the spec's `info.version`).
-/// (The user agent is set on the baseline's HTTP client.)
+/// (The user agent is set by [`http_client`].)
 pub fn same_request(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     request
         .bearer_auth("t")

@@ -134,11 +134,7 @@ pub fn run(config: &Config) -> Section {
             .base_url(&server.base_url)
             .build()
             .expect("qstash client");
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(qstash::config::DEFAULT_USER_AGENT)
-            .build()
-            .expect("reqwest client");
+        let http = crate::baseline::http_client();
         let (mut base, mut subject) = (Vec::new(), Vec::new());
         rt.block_on(async {
             // Warm-up: one full pass each opens the connections and fills the

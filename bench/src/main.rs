@@ -10,6 +10,7 @@ mod baseline;
 mod build;
 mod codegen;
 mod cursor;
+mod instructions;
 mod overhead;
 mod server;
 
@@ -27,10 +28,16 @@ pub struct Config {
     pub codegen_reps: usize,
     /// Requests per overhead run.
     pub requests: usize,
+    /// Paired overhead runs (baseline, qstash) of `requests` each: many short
+    /// pairs make the median ratio robust to load that comes and goes.
+    pub overhead_pairs: usize,
     /// Requests in flight in the concurrent overhead run.
     pub in_flight: usize,
     /// Page counts of the cursor runs: small and large.
     pub pages: [usize; 2],
+    /// Small and large request counts of the instruction-count runs (the
+    /// cursor runs use a tenth as many pages).
+    pub instruction_sizes: [usize; 2],
     /// Items per page.
     pub per_page: usize,
     /// Copies of every path in the synthetic codegen document.
@@ -42,9 +49,11 @@ impl Config {
         Self {
             reps: 9,
             codegen_reps: 5,
-            requests: 2000,
+            requests: 500,
+            overhead_pairs: 41,
             in_flight: 32,
             pages: [100, 1000],
+            instruction_sizes: [200, 1200],
             per_page: 100,
             copies: 10,
         }
@@ -55,7 +64,9 @@ impl Config {
             reps: 1,
             codegen_reps: 1,
             requests: 200,
+            overhead_pairs: 3,
             pages: [10, 100],
+            instruction_sizes: [50, 150],
             ..Self::full()
         }
     }
@@ -149,7 +160,7 @@ fn machine_facts() -> Vec<String> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|codegen|build]"
+        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|instructions|codegen|build]"
     );
     std::process::exit(2)
 }
@@ -173,19 +184,23 @@ fn main() {
 
     let mut sections = Vec::new();
     if runs("overhead") {
-        eprintln!("[1/4] request overhead ...");
+        eprintln!("[1/5] request overhead ...");
         sections.push(overhead::run(&config));
     }
     if runs("cursor") {
-        eprintln!("[2/4] cursor exhaustion ...");
+        eprintln!("[2/5] cursor exhaustion ...");
         sections.push(cursor::run(&config));
     }
+    if runs("instructions") {
+        eprintln!("[3/5] instruction counts under callgrind ...");
+        sections.push(instructions::run(&config));
+    }
     if runs("codegen") {
-        eprintln!("[3/4] codegen ...");
+        eprintln!("[4/5] codegen ...");
         sections.push(codegen::run(&config));
     }
     if runs("build") && !skip_build {
-        eprintln!("[4/4] build (minutes; --skip-build skips it) ...");
+        eprintln!("[5/5] build (minutes; --skip-build skips it) ...");
         sections.push(build::run());
     }
 
@@ -198,9 +213,10 @@ fn main() {
         println!("{fact}");
     }
     println!(
-        "- {} repetitions ({} for codegen), baseline and qstash interleaved (alternating which goes first); \
-         figures are medians, ratios the median of the per-repetition ratios\n",
-        config.reps, config.codegen_reps
+        "- {} repetitions ({} pairs of {} requests for overhead, {} for codegen), baseline and qstash \
+         interleaved (alternating which goes first); figures are medians, ratios the median of the \
+         per-repetition ratios\n",
+        config.reps, config.overhead_pairs, config.requests, config.codegen_reps
     );
     println!("| Benchmark | Baseline | qstash | Ratio | Target | Met |");
     println!("|---|---|---|---|---|---|");

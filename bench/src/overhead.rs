@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -47,12 +47,7 @@ pub fn run(config: &Config) -> Section {
         .base_url(&server.base_url)
         .build()
         .expect("qstash client");
-    // The same reqwest settings the qstash builder uses by default.
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(qstash::config::DEFAULT_USER_AGENT)
-        .build()
-        .expect("reqwest client");
+    let http = crate::baseline::http_client();
     let url = format!("{}/v2/queues/orders", server.base_url);
 
     let with_client = || async {
@@ -73,7 +68,7 @@ pub fn run(config: &Config) -> Section {
             // Warm-up: open the connections of both sides.
             rate(n / 10, in_flight, with_reqwest).await;
             rate(n / 10, in_flight, with_client).await;
-            for rep in 0..config.reps {
+            for rep in 0..config.overhead_pairs {
                 // Alternate which side goes first.
                 if rep % 2 == 0 {
                     base.push(rate(n, in_flight, with_reqwest).await);
@@ -103,8 +98,9 @@ pub fn run(config: &Config) -> Section {
     section.notes.push(
         "Overhead: both sides call one in-process HTTP/1.1 server (loopback, keep-alive, own thread) \
          answering a canned `Queue` JSON; the client side runs on a single-threaded tokio runtime; \
-         the baseline is plain reqwest with the same method, path and bearer header, parsing into \
-         the same `qstash::types::Queue`."
+         the baseline is plain reqwest with the qstash client's default settings (timeouts, user \
+         agent) sending the same method, path and headers, parsing into the same \
+         `qstash::types::Queue`."
             .into(),
     );
     section

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! MODE is `reqwest` (the baseline), `qstash` (default client) or
-//! `qstash-no-retry` (`RetryPolicy::none()`); or, for cursor exhaustion over
+//! `qstash-no-retry` (`RetryPolicy::none()`), optionally followed by how many
+//! requests are in flight at once (default 1); or, for cursor exhaustion over
 //! `N` pages of 100 DLQ messages, `cursor-hand` (a reqwest loop following
 //! `cursor`) or `cursor-stream` (`list_dlq_messages().stream()`). Run two `N`
 //! and divide the difference by the difference of `N` to cancel start-up
@@ -26,11 +27,11 @@ const QUEUE: &[u8] = br#"{"name":"orders","parallelism":4,"lag":12,"paused":fals
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mode, n) = match args.as_slice() {
-        [mode, n] => (
-            mode.as_str(),
-            n.parse::<usize>().unwrap_or_else(|_| usage()),
-        ),
+    let (mode, n, in_flight) = match args.as_slice() {
+        [mode, n] => (mode.as_str(), number(n), 1),
+        [mode, n, in_flight] if !mode.starts_with("cursor") => {
+            (mode.as_str(), number(n), number(in_flight).max(1))
+        }
         _ => usage(),
     };
     let server = if mode.starts_with("cursor") {
@@ -63,19 +64,18 @@ fn main() {
     rt.block_on(async move {
         match mode {
             "reqwest" => {
-                let http = reqwest::Client::builder()
-                    .user_agent(qstash::config::DEFAULT_USER_AGENT)
-                    .build()
-                    .expect("reqwest client");
-                for _ in 0..n {
-                    let body = baseline::same_request(http.get(format!("{url}/v2/queues/orders")))
+                let http = baseline::http_client();
+                let url = format!("{url}/v2/queues/orders");
+                send_all(n, in_flight, || async {
+                    let body = baseline::same_request(http.get(&url))
                         .send()
                         .await
                         .and_then(reqwest::Response::error_for_status)
                         .expect("reqwest request");
                     let bytes = body.bytes().await.expect("body");
                     let _: qstash::types::Queue = serde_json::from_slice(&bytes).expect("queue");
-                }
+                })
+                .await;
             }
             "qstash" | "qstash-no-retry" => {
                 let mut builder = qstash::Client::builder().token("token").base_url(&url);
@@ -83,20 +83,18 @@ fn main() {
                     builder = builder.retry_policy(qstash::RetryPolicy::none());
                 }
                 let client = builder.build().expect("client");
-                for _ in 0..n {
+                send_all(n, in_flight, || async {
                     client
                         .get_queue()
                         .queue_name("orders")
                         .send()
                         .await
                         .expect("get_queue");
-                }
+                })
+                .await;
             }
             "cursor-hand" => {
-                let http = reqwest::Client::builder()
-                    .user_agent(qstash::config::DEFAULT_USER_AGENT)
-                    .build()
-                    .expect("reqwest client");
+                let http = baseline::http_client();
                 let (mut cursor, mut items) = (None::<String>, 0usize);
                 loop {
                     let mut request = baseline::same_request(http.get(format!("{url}/v2/dlq")));
@@ -161,7 +159,35 @@ fn dlq_messages() -> String {
     serde_json::to_string(&messages).expect("messages JSON")
 }
 
+/// Runs `n` calls of `one`, `in_flight` at a time.
+async fn send_all<F, Fut>(n: usize, in_flight: usize, one: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use futures::StreamExt;
+    if in_flight == 1 {
+        // As the wall-clock benchmark does: one request future at a time,
+        // awaited in place.
+        for _ in 0..n {
+            one().await;
+        }
+        return;
+    }
+    futures::stream::iter(0..n)
+        .map(|_| one())
+        .buffer_unordered(in_flight)
+        .for_each(|()| async {})
+        .await;
+}
+
+fn number(arg: &str) -> usize {
+    arg.parse().unwrap_or_else(|_| usage())
+}
+
 fn usage() -> ! {
-    eprintln!("usage: requests reqwest|qstash|qstash-no-retry|cursor-hand|cursor-stream N");
+    eprintln!(
+        "usage: requests reqwest|qstash|qstash-no-retry N [IN_FLIGHT]\n       requests cursor-hand|cursor-stream PAGES"
+    );
     std::process::exit(2)
 }

@@ -1,0 +1,136 @@
+//! Instruction counts: the `requests` binary run under callgrind, which
+//! counts every instruction the process executes. Unlike time, the count does
+//! not depend on the machine's load, so small ratios can be trusted. Each
+//! figure is per unit of work: the difference between a small and a large run
+//! divided by the difference in size, which cancels start-up costs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Config, Row, Section, workspace, yes_no};
+
+const TARGET: f64 = 1.05;
+
+/// One comparison: the baseline mode and the qstash mode of `requests`.
+struct Case {
+    what: String,
+    unit: &'static str,
+    baseline: (&'static str, &'static str),
+    subject: &'static str,
+    in_flight: usize,
+    sizes: [usize; 2],
+}
+
+pub fn run(config: &Config) -> Section {
+    let mut section = Section::default();
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        section.notes.push(
+            "Instructions: skipped, `valgrind` is not on PATH (Debian: `apt-get install valgrind`)."
+                .into(),
+        );
+        return section;
+    }
+    let binary = requests_binary();
+    let [small, large] = config.instruction_sizes;
+    let cases = [
+        Case {
+            what: "sequential".into(),
+            unit: "`get_queue`",
+            baseline: ("reqwest", "reqwest"),
+            subject: "qstash",
+            in_flight: 1,
+            sizes: [small, large],
+        },
+        Case {
+            what: format!("{} in flight", config.in_flight),
+            unit: "`get_queue`",
+            baseline: ("reqwest", "reqwest"),
+            subject: "qstash",
+            in_flight: config.in_flight,
+            sizes: [small, large],
+        },
+        Case {
+            what: "sequential, `RetryPolicy::none()`".into(),
+            unit: "`get_queue`",
+            baseline: ("reqwest", "reqwest"),
+            subject: "qstash-no-retry",
+            in_flight: 1,
+            sizes: [small, large],
+        },
+        Case {
+            what: format!("{} items", config.per_page),
+            unit: "DLQ page",
+            baseline: ("cursor-hand", "hand loop"),
+            subject: "cursor-stream",
+            in_flight: 1,
+            sizes: [small / 10, large / 10],
+        },
+    ];
+    for case in cases {
+        let per_unit = |mode: &str| {
+            let [a, b] = case.sizes.map(|n| count(&binary, mode, n, case.in_flight));
+            (b.saturating_sub(a)) as f64 / (case.sizes[1] - case.sizes[0]) as f64
+        };
+        let (base, subject) = (per_unit(case.baseline.0), per_unit(case.subject));
+        let ratio = subject / base;
+        section.rows.push(Row {
+            bench: format!("Instructions per {}, {}", case.unit, case.what),
+            baseline: format!("{} ({})", thousands(base), case.baseline.1),
+            subject: thousands(subject),
+            ratio: format!("{ratio:.3}"),
+            target: format!("≤ {TARGET:.2}"),
+            met: yes_no(ratio <= TARGET),
+        });
+    }
+    section.notes.push(format!(
+        "Instructions: `valgrind --tool=callgrind target/release/requests MODE N [IN_FLIGHT]`, the \
+         same in-process server and requests as the overhead and cursor rows; per unit from the \
+         difference between N = {small} and {large} requests ({} and {} pages).",
+        small / 10,
+        large / 10
+    ));
+    section
+}
+
+/// `target/release/requests`, built first so that it matches the sources.
+fn requests_binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace())
+        .args(["build", "--release", "-p", "qstash-bench", "--bin", "requests"])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build --bin requests failed");
+    let own = std::env::current_exe().expect("path of this benchmark");
+    own.with_file_name("requests")
+}
+
+/// Instructions executed by one `requests MODE n in_flight` run.
+fn count(binary: &Path, mode: &str, n: usize, in_flight: usize) -> u64 {
+    let output = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(binary)
+        .args([mode.to_string(), n.to_string()])
+        .args((in_flight > 1).then(|| in_flight.to_string()))
+        .output()
+        .expect("run valgrind");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "requests {mode} {n} {in_flight} failed under valgrind:\n{stderr}"
+    );
+    // callgrind's summary: "==PID== Collected : 123456789".
+    stderr
+        .lines()
+        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no instruction count in callgrind's output:\n{stderr}"))
+}
+
+fn thousands(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{:.3} M", n / 1e6)
+    } else {
+        format!("{:.1} K", n / 1e3)
+    }
+}
