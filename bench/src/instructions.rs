@@ -97,7 +97,14 @@ fn requests_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace())
-        .args(["build", "--release", "-p", "qstash-bench", "--bin", "requests"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "qstash-bench",
+            "--bin",
+            "requests",
+        ])
         .status()
         .expect("run cargo build");
     assert!(status.success(), "cargo build --bin requests failed");
@@ -122,7 +129,10 @@ fn count(binary: &Path, mode: &str, n: usize, in_flight: usize) -> u64 {
     // callgrind's summary: "==PID== Collected : 123456789".
     stderr
         .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().to_string())
+        })
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no instruction count in callgrind's output:\n{stderr}"))
 }
