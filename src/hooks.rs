@@ -1,5 +1,6 @@
 //! The one place every generated request passes through: authentication on
-//! the way out; redaction and error-body normalization on the way back.
+//! the way out; the retry policy; redaction and error-body normalization on
+//! the way back.
 
 use std::time::Duration;
 
