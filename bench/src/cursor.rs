@@ -57,13 +57,7 @@ fn build_pages(pages: usize, per_page: usize) -> Arc<Vec<Bytes>> {
 
 fn serve(pages: Arc<Vec<Bytes>>) -> Server {
     Server::start(Arc::new(move |uri| {
-        let index = uri
-            .query()
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|kv| kv.strip_prefix("cursor="))
-            .and_then(|c| c.parse::<usize>().ok())
-            .unwrap_or(0);
+        let index = crate::server::cursor_index(uri);
         pages[index].clone()
     }))
 }
@@ -129,9 +123,7 @@ pub fn run(config: &Config) -> Section {
     let mut peaks = Vec::new();
     for pages in config.pages {
         let server = serve(build_pages(pages, config.per_page));
-        let client = qstash::Client::builder()
-            .token("t")
-            .base_url(&server.base_url)
+        let client = crate::baseline::qstash_client(&server.base_url)
             .build()
             .expect("qstash client");
         let http = crate::baseline::http_client();

@@ -11,10 +11,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use qstash::types::Queue;
 
-use crate::server::Server;
+use crate::server::{QUEUE, Server};
 use crate::{Config, Row, Section, median, paired_ratio, yes_no};
-
-const QUEUE: &[u8] = br#"{"name":"orders","parallelism":4,"lag":12,"paused":false,"createdAt":1733000000000,"updatedAt":1733000100000}"#;
 
 const TARGET: f64 = 0.95;
 
@@ -42,9 +40,7 @@ where
 pub fn run(config: &Config) -> Section {
     let server = Server::start(Arc::new(|_| Bytes::from_static(QUEUE)));
     let rt = crate::client_runtime();
-    let client = qstash::Client::builder()
-        .token("t")
-        .base_url(&server.base_url)
+    let client = crate::baseline::qstash_client(&server.base_url)
         .build()
         .expect("qstash client");
     let http = crate::baseline::http_client();

@@ -15,6 +15,20 @@ use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
+/// The `Queue` JSON the overhead benchmarks answer `get_queue` with.
+pub const QUEUE: &[u8] = br#"{"name":"orders","parallelism":4,"lag":12,"paused":false,"createdAt":1733000000000,"updatedAt":1733000100000}"#;
+
+/// The page a cursor benchmark asks for: the `cursor` query parameter (the
+/// page index as a number), 0 on the first request.
+pub fn cursor_index(uri: &Uri) -> usize {
+    uri.query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0)
+}
+
 /// Picks the JSON body for a request URI.
 pub type Handler = Arc<dyn Fn(&Uri) -> Bytes + Send + Sync>;
 

@@ -23,8 +23,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-const QUEUE: &[u8] = br#"{"name":"orders","parallelism":4,"lag":12,"paused":false,"createdAt":1733000000000,"updatedAt":1733000100000}"#;
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mode, n, in_flight) = match args.as_slice() {
@@ -39,13 +37,7 @@ fn main() {
         // cursor, so the server's work per page is a copy, not a rebuild.
         let messages = dlq_messages();
         server::Server::start(Arc::new(move |uri| {
-            let index = uri
-                .query()
-                .into_iter()
-                .flat_map(|q| q.split('&'))
-                .find_map(|kv| kv.strip_prefix("cursor="))
-                .and_then(|c| c.parse::<usize>().ok())
-                .unwrap_or(0);
+            let index = server::cursor_index(uri);
             let cursor = if index + 1 < n {
                 format!(r#""cursor":"{}","#, index + 1)
             } else {
@@ -54,7 +46,7 @@ fn main() {
             Bytes::from(format!(r#"{{{cursor}"messages":{messages}}}"#))
         }))
     } else {
-        server::Server::start(Arc::new(|_| Bytes::from_static(QUEUE)))
+        server::Server::start(Arc::new(|_| Bytes::from_static(server::QUEUE)))
     };
     let url = server.base_url.clone();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -78,7 +70,7 @@ fn main() {
                 .await;
             }
             "qstash" | "qstash-no-retry" => {
-                let mut builder = qstash::Client::builder().token("token").base_url(&url);
+                let mut builder = baseline::qstash_client(&url);
                 if mode == "qstash-no-retry" {
                     builder = builder.retry_policy(qstash::RetryPolicy::none());
                 }
@@ -120,11 +112,7 @@ fn main() {
             }
             "cursor-stream" => {
                 use futures::TryStreamExt;
-                let client = qstash::Client::builder()
-                    .token("token")
-                    .base_url(&url)
-                    .build()
-                    .expect("client");
+                let client = baseline::qstash_client(&url).build().expect("client");
                 let mut stream = client.list_dlq_messages().stream();
                 let mut items = 0usize;
                 while let Some(message) = stream.try_next().await.expect("message") {
