@@ -15,6 +15,7 @@
 
 pub mod build_script;
 pub mod document;
+pub mod errata;
 pub mod facts;
 mod generate;
 pub mod names;
