@@ -67,7 +67,7 @@ pub use generated::{Client, builder, spec_facts, types};
 pub use list::StringList;
 pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
 pub use progenitor_client::{ByteStream, ResponseValue};
-pub use publishing::{BatchEntry, WithEntries, WithOptions};
+pub use publishing::{BatchEntry, PublishedMessage, WithEntries, WithOptions};
 pub use receiver::{Receiver, VerifyError};
 pub use retry::RetryPolicy;
 

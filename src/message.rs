@@ -71,11 +71,15 @@ impl DeliveryMethod {
 }
 
 /// What QStash hides in logs, the dashboard and API responses.
+///
+/// Sent as `Upstash-Redact-Fields`: `body`, `header` (every header: the
+/// service's spelling, where the published description says `headers`; see
+/// `openapi/qstash/errata.yaml`) and `header[Name]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redact {
     /// The body.
     Body,
-    /// Every header.
+    /// Every header (sent as `header`).
     Headers,
     /// One header, by name.
     Header(String),
@@ -406,7 +410,7 @@ impl MessageOptions {
             for r in &self.redact {
                 fields.push(match r {
                     Redact::Body => "body".to_string(),
-                    Redact::Headers => "headers".to_string(),
+                    Redact::Headers => "header".to_string(),
                     Redact::Header(name) => {
                         HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                             invalid("redact", format!("{name:?} is not a header name"))

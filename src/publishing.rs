@@ -275,7 +275,9 @@ impl<'a> builder::Batch<'a> {
 impl WithEntries<'_> {
     /// Checks every entry and sends the batch; returns one result per
     /// entry, in order.
-    pub async fn send(self) -> Result<Vec<types::PublishResponse>, Error> {
+    /// A URL-group entry's result lists one message per endpoint: read
+    /// each with [`messages`](types::BatchResponseItem::messages).
+    pub async fn send(self) -> Result<Vec<types::BatchResponseItem>, Error> {
         let items = self
             .entries
             .into_iter()
@@ -285,3 +287,53 @@ impl WithEntries<'_> {
         Ok(self.builder.body(items).send().await?.into_inner())
     }
 }
+
+/// One message the service created: a publish, an enqueue or a batch entry
+/// to a URL creates one, to a URL group one per endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishedMessage {
+    /// ID of the message; for a deduplicated request, of the earlier one.
+    pub message_id: Option<String>,
+    /// The URL it is delivered to.
+    pub url: Option<String>,
+    /// The request matched an earlier message and was not delivered again.
+    pub deduplicated: bool,
+}
+
+macro_rules! published_messages {
+    ($($result:ident),*) => {$(
+        impl types::$result {
+            /// Every message this created, in the service's order: one for a
+            /// URL, one per endpoint for a URL group.
+            ///
+            /// ```no_run
+            /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+            /// let sent = client.publish().destination("my-url-group").send().await?;
+            /// for message in sent.messages() {
+            ///     println!("{:?} -> {:?}", message.message_id, message.url);
+            /// }
+            /// # Ok(()) }
+            /// ```
+            pub fn messages(&self) -> Vec<PublishedMessage> {
+                match self {
+                    Self::PublishResponse(r) => vec![PublishedMessage {
+                        message_id: r.message_id.clone(),
+                        url: r.url.clone(),
+                        deduplicated: r.deduplicated.unwrap_or(false),
+                    }],
+                    Self::Array(endpoints) => endpoints
+                        .iter()
+                        .map(|r| PublishedMessage {
+                            message_id: r.message_id.clone(),
+                            url: r.url.clone(),
+                            deduplicated: r.deduplicated.unwrap_or(false),
+                        })
+                        .collect(),
+                }
+            }
+        }
+    )*};
+}
+
+published_messages!(PublishResult, EnqueueResponse, BatchResponseItem);

@@ -10,6 +10,7 @@ fn every_operation_has_its_named_method() {
     let n = qstash_codegen::normalize_files(
         &root.join("openapi/qstash/openapi.yaml"),
         &root.join("openapi/qstash/operations.toml"),
+        Some(&root.join("openapi/qstash/errata.yaml")),
     )
     .unwrap();
     assert!(

@@ -104,7 +104,8 @@ async fn every_option_goes_out_as_its_header() {
             "parallelism=4, rate=100, period=60s",
         ),
         ("upstash-label", "billing,eu"),
-        ("upstash-redact-fields", "headers"),
+        // The service's spelling for every header (service evidence row 10).
+        ("upstash-redact-fields", "header"),
     ];
     for (name, value) in expected {
         assert_eq!(header(r, name), Some(value), "{name}");
@@ -239,7 +240,7 @@ async fn batch_entries_become_the_documented_json_and_results_keep_order() {
         .unwrap();
     let ids: Vec<_> = results
         .iter()
-        .map(|r| r.message_id.clone().unwrap())
+        .map(|r| r.messages()[0].message_id.clone().unwrap())
         .collect();
     assert_eq!(ids, ["a", "b"]);
     let body: serde_json::Value = server.received_requests().await.unwrap()[0]

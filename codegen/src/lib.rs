@@ -4,7 +4,8 @@
 //! generator (progenitor 0.15, on openapiv3 2.2) cannot take. This crate
 //! turns such a document into a client in three steps:
 //!
-//! 1. [`document::parse`] reads the YAML;
+//! 1. [`document::parse`] reads the YAML, and [`errata`] applies our
+//!    corrections (where the running service disagrees with the document);
 //! 2. [`normalize`] runs the [`passes`], each one concern, each recording what
 //!    it changed in a [`Report`] and refusing what it cannot handle with a
 //!    [`Refusal`] that names the JSON pointer and the construct;
@@ -52,6 +53,8 @@ pub struct Normalized {
     pub paginated: Vec<pagination::Paginated>,
     /// Cursor-paginated operations whose pages the layer cannot follow.
     pub unsupported_pagination: Vec<pagination::Unsupported>,
+    /// What each erratum did, when errata were applied ([`normalize_files`]).
+    pub errata: Vec<errata::Outcome>,
 }
 
 /// Runs every pass over a parsed document.
@@ -90,19 +93,48 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         wildcard_headers,
         paginated,
         unsupported_pagination,
+        errata: Vec::new(),
     })
 }
 
-/// Reads and normalizes a spec file with a names table file.
+/// Reads a spec file and applies the errata file to it, if one is given.
+///
+/// Returns the corrected document (still in the spec's own OpenAPI
+/// version, as the contract suite serves it) and each erratum's verdict.
+/// Every refusal names the file it comes from.
+pub fn load_corrected(
+    spec: &Path,
+    errata: Option<&Path>,
+) -> Result<(Value, Vec<errata::Outcome>), Refusal> {
+    let text = std::fs::read_to_string(spec)
+        .map_err(|e| Refusal::new("", format!("cannot read the spec: {e}")).in_file(spec))?;
+    let mut doc = document::parse(&text).map_err(|r| r.in_file(spec))?;
+    let Some(errata) = errata else {
+        return Ok((doc, Vec::new()));
+    };
+    let text = std::fs::read_to_string(errata)
+        .map_err(|e| Refusal::new("", format!("cannot read the errata: {e}")).in_file(errata))?;
+    let outcomes = errata::Errata::parse(&text)
+        .and_then(|e| e.apply(&mut doc))
+        .map_err(|r| r.in_file(errata))?;
+    Ok((doc, outcomes))
+}
+
+/// Reads a spec file, applies the errata file (if given) and normalizes the
+/// result with a names table file.
 ///
 /// Every refusal names the file it comes from.
-pub fn normalize_files(spec: &Path, names: &Path) -> Result<Normalized, Refusal> {
+pub fn normalize_files(
+    spec: &Path,
+    names: &Path,
+    errata: Option<&Path>,
+) -> Result<Normalized, Refusal> {
     let names_text = std::fs::read_to_string(names).map_err(|e| {
         Refusal::new("", format!("cannot read the names table: {e}")).in_file(names)
     })?;
     let names = Names::parse(&names_text).map_err(|r| r.in_file(names))?;
-    let text = std::fs::read_to_string(spec)
-        .map_err(|e| Refusal::new("", format!("cannot read the spec: {e}")).in_file(spec))?;
-    let doc = document::parse(&text).map_err(|r| r.in_file(spec))?;
-    normalize(doc, &names).map_err(|r| r.in_file(spec))
+    let (doc, outcomes) = load_corrected(spec, errata)?;
+    let mut normalized = normalize(doc, &names).map_err(|r| r.in_file(spec))?;
+    normalized.errata = outcomes;
+    Ok(normalized)
 }

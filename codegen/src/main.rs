@@ -1,7 +1,8 @@
 //! Maintainer tools for the QStash spec.
 //!
 //! ```text
-//! qstash-codegen report [SPEC] [--names TABLE]   every operation and every normalization change
+//! qstash-codegen report [SPEC] [--names TABLE] [--errata FILE | --no-errata]
+//!                                                 every operation, erratum and normalization change
 //! qstash-codegen diff OLD NEW                     what changed between two versions, fact by fact
 //! ```
 
@@ -10,11 +11,14 @@ use std::process::ExitCode;
 
 const DEFAULT_SPEC: &str = "openapi/qstash/openapi.yaml";
 const DEFAULT_NAMES: &str = "openapi/qstash/operations.toml";
+const DEFAULT_ERRATA: &str = "openapi/qstash/errata.yaml";
 const USAGE: &str = "usage:
-  qstash-codegen report [SPEC] [--names TABLE]
-      Prints every operation as `METHOD /path  method_name` and every change the
-      normalization made. SPEC defaults to openapi/qstash/openapi.yaml, TABLE to
-      openapi/qstash/operations.toml (both relative to the workspace root).
+  qstash-codegen report [SPEC] [--names TABLE] [--errata FILE | --no-errata]
+      Prints every operation as `METHOD /path  method_name`, what each erratum
+      did to SPEC (applied, already true upstream, target missing) and every
+      change the normalization made. SPEC defaults to openapi/qstash/openapi.yaml,
+      TABLE to openapi/qstash/operations.toml, FILE to openapi/qstash/errata.yaml
+      (all relative to the workspace root).
   qstash-codegen diff OLD NEW
       Prints what changed between two versions of the document: operations,
       parameters, bodies, responses, schemas. Exits 1 when they differ.";
@@ -45,12 +49,19 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("report") => {
             let mut spec = None;
             let mut names = None;
+            let mut errata = Some(None);
             let mut rest = args[1..].iter();
             while let Some(a) = rest.next() {
                 match a.as_str() {
                     "--names" => {
                         names = Some(PathBuf::from(rest.next().ok_or("--names needs a path")?))
                     }
+                    "--errata" => {
+                        errata = Some(Some(PathBuf::from(
+                            rest.next().ok_or("--errata needs a path")?,
+                        )))
+                    }
+                    "--no-errata" => errata = None,
                     s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
                     s if spec.is_none() => spec = Some(PathBuf::from(s)),
                     s => return Err(format!("unexpected argument {s}\n{USAGE}")),
@@ -58,7 +69,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             }
             let spec = spec.unwrap_or_else(|| default_path(DEFAULT_SPEC));
             let names = names.unwrap_or_else(|| default_path(DEFAULT_NAMES));
-            report(&spec, &names)
+            let errata = errata.map(|e| e.unwrap_or_else(|| default_path(DEFAULT_ERRATA)));
+            report(&spec, &names, errata.as_deref())
         }
         Some("diff") => match &args[1..] {
             [old, new] => diff(Path::new(old), Path::new(new)),
@@ -72,8 +84,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-fn report(spec: &Path, names: &Path) -> Result<ExitCode, String> {
-    let n = qstash_codegen::normalize_files(spec, names).map_err(|e| e.to_string())?;
+fn report(spec: &Path, names: &Path, errata: Option<&Path>) -> Result<ExitCode, String> {
+    let n = qstash_codegen::normalize_files(spec, names, errata).map_err(|e| e.to_string())?;
     println!("# {}: {} operations", spec.display(), n.operations.len());
     let width = n
         .operations
@@ -110,6 +122,19 @@ fn report(spec: &Path, names: &Path) -> Result<ExitCode, String> {
         for (label, name) in &n.stale_names {
             println!("{label:width$}  {name}");
         }
+    }
+    match errata {
+        Some(file) => {
+            println!(
+                "\n# Errata from {}: {}",
+                file.display(),
+                qstash_codegen::errata::Tally::of(&n.errata)
+            );
+            for outcome in &n.errata {
+                println!("{outcome}");
+            }
+        }
+        None => println!("\n# Errata: not applied (--no-errata)"),
     }
     println!("\n# Normalization: {} changes", n.report.changes().len());
     for c in n.report.changes() {

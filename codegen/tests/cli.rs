@@ -30,6 +30,38 @@ fn report_lists_operations_and_changes() {
     assert!(out.contains("[openapi31] /openapi: version 3.1.0 -> 3.0.3"));
     assert!(out.contains("wildcard header `Upstash-Forward-*` taken out"));
     assert!(out.contains("deprecated parameter `callerIP` dropped"));
+    // The errata section: every erratum applies to our description.
+    let errata = out
+        .lines()
+        .find(|l| l.starts_with("# Errata from openapi/qstash/errata.yaml: "))
+        .unwrap_or_else(|| panic!("no errata section: {out}"));
+    assert!(
+        errata.ends_with(" applied, 0 already true upstream, 0 target missing"),
+        "{errata}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l
+                .starts_with("erratum 0 ($.components.schemas.DLQMessage.properties): applied")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("PATCH /v2/schedules/{scheduleId}/pause ")
+                && l.ends_with(" pause_schedule"))
+    );
+    assert!(out.contains("accepted as any 2XX"));
+
+    // Without the errata the published description shows through: POST,
+    // which the names table (named after the errata) does not know.
+    let (code, out, err) = run(&["report", "--no-errata"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("# Errata: not applied (--no-errata)"));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("POST /v2/schedules/{scheduleId}/pause ")
+                && l.contains("not in the names table"))
+    );
 }
 
 #[test]

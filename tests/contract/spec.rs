@@ -170,12 +170,13 @@ fn statuses(op: &serde_json::Map<String, Value>, range: std::ops::RangeInclusive
 }
 
 impl Spec {
-    /// Reads `spec` and normalizes it with the names table, as the build does.
-    pub fn load(spec: &Path, names: &Path) -> Result<Spec, String> {
-        let text = std::fs::read_to_string(spec)
-            .map_err(|e| format!("cannot read {}: {e}", spec.display()))?;
-        let raw = document::parse(&text).map_err(|e| e.in_file(spec).to_string())?;
-        let normalized = qstash_codegen::normalize_files(spec, names).map_err(|e| e.to_string())?;
+    /// Reads `spec`, applies the errata and normalizes it with the names
+    /// table, as the build does. The contract is the corrected document.
+    pub fn load(spec: &Path, names: &Path, errata: &Path) -> Result<Spec, String> {
+        let (raw, _) =
+            qstash_codegen::load_corrected(spec, Some(errata)).map_err(|e| e.to_string())?;
+        let normalized = qstash_codegen::normalize_files(spec, names, Some(errata))
+            .map_err(|e| e.to_string())?;
         let method_names: BTreeMap<OperationKey, String> =
             normalized.operations.iter().cloned().collect();
 

@@ -133,6 +133,7 @@ pub fn run(doc: &mut Value, report: &mut Report) -> Result<(), Refusal> {
         report.record(PASS, &responses_at, what);
 
         unify_success(&mut out, &success, &responses_at, report)?;
+        widen_success(&mut out, &responses_at, report);
         let op =
             operation_mut(doc, &key).ok_or_else(|| Refusal::new(&op_at, "operation vanished"))?;
         op.insert("responses".into(), Value::Object(out));
@@ -219,6 +220,33 @@ fn unify_success(
     Ok(())
 }
 
+/// The service is not held to the documented success code: the official
+/// SDKs accept any 2xx (service evidence row 17), so once every success
+/// response has one shape, the documented codes become one `2XX` range.
+fn widen_success(out: &mut Map<String, Value>, at: &str, report: &mut Report) {
+    let codes: Vec<String> = out
+        .keys()
+        .filter(|c| c.len() == 3 && c.starts_with('2') && c.chars().all(|ch| ch.is_ascii_digit()))
+        .cloned()
+        .collect();
+    let Some(first) = codes.first() else {
+        return;
+    };
+    let response = out[first].clone();
+    for code in &codes {
+        out.shift_remove(code);
+    }
+    out.entry("2XX").or_insert(response);
+    report.record(
+        PASS,
+        at,
+        format!(
+            "success {} accepted as any 2XX (the official SDKs accept any 2xx: service evidence row 17)",
+            codes.join(", ")
+        ),
+    );
+}
+
 fn ensure_error_schema(doc: &mut Value, report: &mut Report) -> Result<(), Refusal> {
     let at = pointer(["components", "schemas", ERROR_SCHEMA]);
     if let Some(existing) = doc.pointer(&at) {
@@ -272,7 +300,7 @@ mod tests {
         let r = responses(&d);
         assert_eq!(r["4XX"]["content"][JSON]["schema"], error_ref());
         assert_eq!(r["5XX"]["content"][JSON]["schema"], error_ref());
-        assert_eq!(r["200"], json!({"description": "ok"}));
+        assert_eq!(r["2XX"], json!({"description": "ok"}));
     }
 
     #[test]
@@ -290,14 +318,12 @@ mod tests {
         assert!(changed.contains(&"/paths/~1p/get/responses/412"));
         assert!(!changed.contains(&"/paths/~1p/get/responses/404"));
         let keys: Vec<_> = responses(&d).as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["200", "4XX", "5XX"]);
+        assert_eq!(keys, ["4XX", "5XX", "2XX"]);
         assert!(
             report
                 .changes()
-                .last()
-                .unwrap()
-                .what
-                .contains("documented 412, 404 folded")
+                .iter()
+                .any(|c| c.what.contains("documented 412, 404 folded"))
         );
     }
 
@@ -330,8 +356,32 @@ mod tests {
         );
         run(&mut d, &mut Report::default()).unwrap();
         let joined = json!({"oneOf": [{"type": "string"}, {"type": "integer"}]});
-        assert_eq!(responses(&d)["200"]["content"][JSON]["schema"], joined);
-        assert_eq!(responses(&d)["201"]["content"][JSON]["schema"], joined);
+        assert_eq!(responses(&d)["2XX"]["content"][JSON]["schema"], joined);
+        assert!(responses(&d).get("201").is_none());
+    }
+
+    #[test]
+    fn the_documented_success_code_is_widened_to_any_2xx() {
+        let mut d = doc(
+            json!({"201": {"description": "made", "content": {JSON: {"schema": {"type": "string"}}}},
+            "404": {"description": "missing", "content": {JSON: {"schema": error_ref()}}}}),
+        );
+        let mut report = Report::default();
+        run(&mut d, &mut report).unwrap();
+        let r = responses(&d);
+        assert!(r.get("201").is_none());
+        assert_eq!(
+            r["2XX"]["content"][JSON]["schema"],
+            json!({"type": "string"})
+        );
+        assert!(
+            report
+                .changes()
+                .iter()
+                .any(|c| c.what.contains("success 201 accepted as any 2XX")
+                    && c.what.contains("row 17")),
+            "{report:?}"
+        );
     }
 
     #[test]
@@ -368,7 +418,7 @@ mod tests {
     fn a_json_response_without_schema_gets_any_value() {
         let mut d = doc(json!({"200": {"description": "a", "content": {JSON: {}}}}));
         run(&mut d, &mut Report::default()).unwrap();
-        assert_eq!(responses(&d)["200"]["content"][JSON]["schema"], json!({}));
+        assert_eq!(responses(&d)["2XX"]["content"][JSON]["schema"], json!({}));
     }
 
     #[test]
@@ -378,7 +428,7 @@ mod tests {
         );
         run(&mut d, &mut Report::default()).unwrap();
         assert_eq!(
-            responses(&d)["200"]["content"].as_object().unwrap().len(),
+            responses(&d)["2XX"]["content"].as_object().unwrap().len(),
             1
         );
     }
