@@ -9,12 +9,7 @@ fn main() {
         out_file: std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
             .join("client.rs"),
     };
-    let settings = qstash_codegen::Settings {
-        inner_type: Some("crate::config::Inner".into()),
-        hooks_expected: true,
-        pagination_module: Some("crate::pagination".into()),
-        string_list_type: Some("qstash::StringList".into()),
-    };
+    let settings = qstash_codegen::build_script::qstash_settings();
     let spec = std::env::var_os(qstash_codegen::build_script::SPEC_VAR).map(Into::into);
     match qstash_codegen::build_script::build(&paths, spec, &settings) {
         Ok(lines) => lines.iter().for_each(|l| println!("{l}")),

@@ -63,7 +63,7 @@ mod retry;
 
 pub use config::{AuthMode, ClientBuilder, Token};
 pub use error::{ApiError, Error, RateLimit};
-pub use generated::{Client, builder, spec_facts, types};
+pub use generated::{Client, builder, enums, spec_facts, types};
 pub use list::StringList;
 pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
 pub use progenitor_client::{ByteStream, ResponseValue};

@@ -47,15 +47,23 @@ pub type PageFuture<'a, P> = Pin<
 >;
 
 /// A request builder of a paginated operation (implemented by generated code).
-pub trait CursorRequest<'a>: Clone + Send + Sized + 'a {
+///
+/// The trait has no lifetime parameter (the builder's borrow of the client
+/// lives in [`Future`](Self::Future)), so that futures and streams over it
+/// are `Send` and can be spawned.
+pub trait CursorRequest: Clone + Send + Sized {
     /// The operation's method name, for errors.
     const OPERATION: &'static str;
     /// One page of the response.
-    type Page: Page + Send + 'a;
+    type Page: Page + Send;
+    /// The future of one page request.
+    type Future: Future<Output = Result<ResponseValue<Self::Page>, progenitor_client::Error<types::Error>>>
+        + Send
+        + Unpin;
     /// The same request, continuing from `cursor`.
     fn with_cursor(self, cursor: &str) -> Self;
     /// Sends the request.
-    fn send_page(self) -> PageFuture<'a, Self::Page>;
+    fn send_page(self) -> Self::Future;
 }
 
 /// A response page that may point to the next one.
@@ -106,25 +114,25 @@ impl CycleGuard {
     }
 }
 
-enum State<'a, P> {
+enum State<F> {
     Ready(Option<String>),
-    Fetching(PageFuture<'a, P>),
+    Fetching(F),
     Failed(Error),
     Done,
 }
 
 /// A stream of the pages of a paginated request.
 #[must_use = "streams do nothing unless polled"]
-pub struct Pages<'a, R: CursorRequest<'a>> {
+pub struct Pages<R: CursorRequest> {
     request: R,
-    state: State<'a, R::Page>,
+    state: State<R::Future>,
     guard: CycleGuard,
     fetched: usize,
     max_pages: Option<usize>,
     next_cursor: Option<String>,
 }
 
-impl<'a, R: CursorRequest<'a>> Pages<'a, R> {
+impl<R: CursorRequest> Pages<R> {
     /// Pages of `request`, starting from its own cursor if it has one.
     pub fn new(request: R) -> Self {
         Self {
@@ -155,7 +163,7 @@ impl<'a, R: CursorRequest<'a>> Pages<'a, R> {
     }
 
     /// The items of every page, one page in memory at a time.
-    pub fn items(self) -> ItemStream<'a, R>
+    pub fn items(self) -> ItemStream<R>
     where
         R::Page: Items,
     {
@@ -175,9 +183,9 @@ impl<'a, R: CursorRequest<'a>> Pages<'a, R> {
     }
 }
 
-impl<'a, R: CursorRequest<'a>> Unpin for Pages<'a, R> {}
+impl<R: CursorRequest> Unpin for Pages<R> {}
 
-impl<'a, R: CursorRequest<'a>> Stream for Pages<'a, R> {
+impl<R: CursorRequest> Stream for Pages<R> {
     type Item = Result<R::Page, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -203,7 +211,7 @@ impl<'a, R: CursorRequest<'a>> Stream for Pages<'a, R> {
                     this.state = State::Fetching(request.send_page());
                 }
                 State::Fetching(future) => {
-                    let result = match future.as_mut().poll(cx) {
+                    let result = match Pin::new(future).poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(r) => r,
                     };
@@ -233,27 +241,27 @@ impl<'a, R: CursorRequest<'a>> Stream for Pages<'a, R> {
 
 /// A stream of the items of every page.
 #[must_use = "streams do nothing unless polled"]
-pub struct ItemStream<'a, R: CursorRequest<'a>>
+pub struct ItemStream<R: CursorRequest>
 where
     R::Page: Items,
 {
-    pages: Pages<'a, R>,
+    pages: Pages<R>,
     current: std::vec::IntoIter<<R::Page as Items>::Item>,
 }
 
-impl<'a, R: CursorRequest<'a>> ItemStream<'a, R>
+impl<R: CursorRequest> ItemStream<R>
 where
     R::Page: Items,
 {
     /// The page stream underneath (page count, next cursor).
-    pub fn pages(&self) -> &Pages<'a, R> {
+    pub fn pages(&self) -> &Pages<R> {
         &self.pages
     }
 }
 
-impl<'a, R: CursorRequest<'a>> Unpin for ItemStream<'a, R> where R::Page: Items {}
+impl<R: CursorRequest> Unpin for ItemStream<R> where R::Page: Items {}
 
-impl<'a, R: CursorRequest<'a>> Stream for ItemStream<'a, R>
+impl<R: CursorRequest> Stream for ItemStream<R>
 where
     R::Page: Items,
 {

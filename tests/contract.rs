@@ -974,9 +974,9 @@ fn is_repeated(r: &Result<impl Debug, qstash::Error>, operation: &str, page: usi
 /// Static Prism answers every page with the same cursor: `max_pages(3)`
 /// yields pages 1 and 2, then `RepeatedCursor` on page 2, then ends; the
 /// second request carries page 1's cursor and the same filters.
-async fn static_pages<'a, R>(run: &mut Run, step: &str, request: R) -> Option<R::Page>
+async fn static_pages<R>(run: &mut Run, step: &str, request: R) -> Option<R::Page>
 where
-    R: CursorRequest<'a>,
+    R: CursorRequest,
     R::Page: Debug + Clone,
 {
     let mut pages = Pages::new(request).max_pages(3);
@@ -1060,9 +1060,9 @@ fn check_cursor_chain(
 
 /// With `Prefer: dynamic=true` every page has a fresh cursor: `max_pages(3)`
 /// yields exactly 3 pages and ends cleanly, remembering where to resume.
-async fn dynamic_pages<'a, R>(run: &mut Run, step: &str, request: R)
+async fn dynamic_pages<R>(run: &mut Run, step: &str, request: R)
 where
-    R: CursorRequest<'a>,
+    R: CursorRequest,
     R::Page: Debug,
 {
     let mut pages = Pages::new(request).max_pages(3);

@@ -14,12 +14,7 @@ const TARGET: Duration = Duration::from_millis(500);
 
 /// The settings of `build.rs`.
 fn settings() -> Settings {
-    Settings {
-        inner_type: Some("crate::config::Inner".into()),
-        hooks_expected: true,
-        pagination_module: Some("crate::pagination".into()),
-        string_list_type: Some("qstash::StringList".into()),
-    }
+    qstash_codegen::build_script::qstash_settings()
 }
 
 /// Stage times of one pass over a document, and what it produced.

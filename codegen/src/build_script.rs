@@ -8,6 +8,18 @@ use crate::{Settings, generate, normalize_files};
 /// Environment variable naming another spec to build from.
 pub const SPEC_VAR: &str = "QSTASH_OPENAPI_SPEC";
 
+/// How the `qstash` crate plugs its layer into the generated client: the
+/// settings `build.rs` generates with (and the benchmark measures).
+pub fn qstash_settings() -> Settings {
+    Settings {
+        inner_type: Some("crate::config::Inner".into()),
+        hooks_expected: true,
+        pagination_module: Some("crate::pagination".into()),
+        string_list_type: Some("qstash::StringList".into()),
+        enums_module: Some("qstash::enums".into()),
+    }
+}
+
 /// Where `build.rs` reads from and writes to.
 #[derive(Debug, Clone)]
 pub struct BuildPaths {

@@ -24,6 +24,11 @@ pub struct Settings {
     /// unset they are `Vec<String>`. The layer's type also converts from a
     /// single `&str`, so `.label("x")` reads naturally.
     pub string_list_type: Option<String>,
+    /// Module path (`crate_name::module`) under which the crate re-exports
+    /// the generated module of tolerant response enums; when set, every
+    /// response-only string enum becomes a type there that keeps unlisted
+    /// values (`Unknown(String)`). When unset they are strict typify enums.
+    pub enums_module: Option<String>,
 }
 
 fn path_tokens(path: &str, what: &str) -> Result<TokenStream, Refusal> {
@@ -41,6 +46,10 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
     let mut document = normalized.document.clone();
     let list_crate = match &settings.string_list_type {
         Some(path) => Some(annotate_string_lists(&mut document, path)?),
+        None => None,
+    };
+    let enums_crate = match &settings.enums_module {
+        Some(module) => Some(annotate_response_enums(&mut document, normalized, module)?),
         None => None,
     };
     let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(&document).map_err(|e| {
@@ -61,7 +70,9 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
     if settings.hooks_expected {
         gs.with_hooks(HooksMode::Expected);
     }
-    if let Some(krate) = list_crate {
+    let crates: std::collections::BTreeSet<String> =
+        list_crate.into_iter().chain(enums_crate).collect();
+    for krate in crates {
         gs.with_crate(krate, progenitor::CrateVers::Any, None);
     }
     if let Some(inner) = &settings.inner_type {
@@ -137,6 +148,113 @@ fn annotate_string_lists(doc: &mut serde_json::Value, path: &str) -> Result<Stri
     Ok(krate)
 }
 
+fn crate_of(path: &str, what: &str) -> Result<String, Refusal> {
+    path.split_once("::")
+        .map(|(k, _)| k.to_string())
+        .ok_or_else(|| Refusal::new("", format!("{what} `{path}` must be `crate::path`")))
+}
+
+/// Points every tolerant response enum at its type in `module` (typify's
+/// `x-rust-type`). Returns the crate name.
+fn annotate_response_enums(
+    doc: &mut serde_json::Value,
+    n: &Normalized,
+    module: &str,
+) -> Result<String, Refusal> {
+    let krate = crate_of(module, "enums module")?;
+    for e in &n.response_enums {
+        let node = doc
+            .pointer_mut(&e.pointer)
+            .ok_or_else(|| Refusal::new(&e.pointer, "response enum vanished before generation"))?;
+        node["x-rust-type"] = serde_json::json!({
+            "crate": krate, "version": "*", "path": format!("{module}::{}", e.type_name)
+        });
+    }
+    Ok(krate)
+}
+
+/// The tolerant response enums, as a module named after the last segment
+/// of `module`.
+fn response_enum_types(n: &Normalized, module: &str) -> TokenStream {
+    let module = format_ident!("{}", module.rsplit("::").next().unwrap_or(module));
+    let types = n.response_enums.iter().map(|e| {
+        let name = format_ident!("{}", e.type_name);
+        let listed: Vec<String> = e.variants.iter().map(|v| format!("`{}`", v.value)).collect();
+        let doc = format!(
+            "{}\n\nValues the API description lists: {}. Any other value the service sends decodes as `Unknown`, keeping its text, so a new value never fails a page.",
+            e.description.as_deref().unwrap_or("A value of a response."),
+            listed.join(", ")
+        );
+        let idents: Vec<_> = e.variants.iter().map(|v| format_ident!("{}", v.name)).collect();
+        let values: Vec<&str> = e.variants.iter().map(|v| v.value.as_str()).collect();
+        let variant_docs = e.variants.iter().map(|v| {
+            if v.aliases.is_empty() {
+                format!("`{}`", v.value)
+            } else {
+                format!("`{}` (also sent as {})", v.value, v.aliases.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+            }
+        });
+        let patterns = e.variants.iter().map(|v| {
+            let all = std::iter::once(v.value.as_str()).chain(v.aliases.iter().map(String::as_str));
+            quote! { #(#all)|* }
+        });
+        let unknown = format_ident!("{}", crate::passes::response_enums::UNKNOWN);
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+            pub enum #name {
+                #( #[doc = #variant_docs] #idents, )*
+                /// A value the API description does not list, as the service sent it.
+                #unknown(::std::string::String),
+            }
+            impl #name {
+                /// The value as it travels on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #( Self::#idents => #values, )*
+                        Self::#unknown(value) => value.as_str(),
+                    }
+                }
+            }
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl ::std::str::FromStr for #name {
+                type Err = ::std::convert::Infallible;
+                fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                    Ok(match value {
+                        #( #patterns => Self::#idents, )*
+                        other => Self::#unknown(other.to_string()),
+                    })
+                }
+            }
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    let value = <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)?;
+                    match value.parse::<Self>() {
+                        Ok(parsed) => Ok(parsed),
+                        Err(never) => match never {},
+                    }
+                }
+            }
+        }
+    });
+    quote! {
+        /// Enums of responses that accept values the API description does
+        /// not list: each keeps such a value in its `Unknown` variant.
+        pub mod #module {
+            #(#types)*
+        }
+    }
+}
+
 /// Code generated for the hand-written layer: what the spec says about
 /// wildcard headers, operations and pagination.
 fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
@@ -191,7 +309,7 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                     quote! {
                         /// Every item of every page, following `cursor` until the server
                         /// returns none. Holds one page in memory at a time.
-                        pub fn stream(self) -> #module::ItemStream<'a, Self> {
+                        pub fn stream(self) -> #module::ItemStream<Self> {
                             #module::Pages::new(self).items()
                         }
                         /// Every item of every page, collected.
@@ -207,14 +325,15 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                     impl<'a> builder::#builder<'a> {
                         /// Every page, following `cursor` with the same filters until the
                         /// server returns none; see [`Pages`](#module::Pages).
-                        pub fn pages(self) -> #module::Pages<'a, Self> {
+                        pub fn pages(self) -> #module::Pages<Self> {
                             #module::Pages::new(self)
                         }
                         #stream_methods
                     }
-                    impl<'a> #module::CursorRequest<'a> for builder::#builder<'a> {
+                    impl<'a> #module::CursorRequest for builder::#builder<'a> {
                         const OPERATION: &'static str = #op_name;
                         type Page = types::#page;
+                        type Future = #module::PageFuture<'a, Self::Page>;
                         fn with_cursor(self, cursor: &str) -> Self {
                             self.cursor(cursor)
                         }
@@ -234,8 +353,14 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         }
     };
 
+    let enum_types = match &settings.enums_module {
+        Some(module) => response_enum_types(n, module),
+        None => quote! {},
+    };
+
     Ok(quote! {
         #pagination_impls
+        #enum_types
 
         /// What the API description says that the generated code cannot
         /// express; read by the hand-written layer and its tests.

@@ -53,6 +53,8 @@ pub struct Normalized {
     pub paginated: Vec<pagination::Paginated>,
     /// Cursor-paginated operations whose pages the layer cannot follow.
     pub unsupported_pagination: Vec<pagination::Unsupported>,
+    /// String enums only responses use: generated to accept unlisted values.
+    pub response_enums: Vec<passes::response_enums::TolerantEnum>,
     /// What each erratum did, when errata were applied ([`normalize_files`]).
     pub errata: Vec<errata::Outcome>,
 }
@@ -67,6 +69,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
     passes::one_of::run(&mut doc, &mut report)?;
     let unknown_operations = passes::operation_ids::run(&mut doc, names, &mut report)?;
     passes::type_names::run(&mut doc, &mut report)?;
+    let response_enums = passes::response_enums::run(&doc, &mut report)?;
     let operations: Vec<(OperationKey, String)> = document::operation_keys(&doc)
         .into_iter()
         .map(|k| {
@@ -93,6 +96,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         wildcard_headers,
         paginated,
         unsupported_pagination,
+        response_enums,
         errata: Vec::new(),
     })
 }

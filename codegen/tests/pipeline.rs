@@ -299,3 +299,51 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
     assert!(err.contains("/actions/1/target"), "{err}");
     assert!(err.contains("not a JSONPath"), "{err}");
 }
+
+/// Response enums become tolerant types; request enums stay strict.
+#[test]
+fn response_enums_are_generated_tolerant_and_request_enums_strict() {
+    let text = r##"
+openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /v2/logs:
+    get:
+      parameters:
+        - {name: state, in: query, schema: {type: string, enum: [CREATED, CANCELLED]}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  logs: {type: array, items: {$ref: "#/components/schemas/LogEntry"}}
+components:
+  schemas:
+    LogEntry:
+      type: object
+      properties:
+        state: {type: string, enum: [CREATED, CANCELLED], description: The state.}
+"##;
+    let n = normalize(document::parse(text).unwrap(), &names()).unwrap();
+    let settings = Settings {
+        enums_module: Some("mycrate::enums".into()),
+        ..Settings::default()
+    };
+    let code = generate(&n, &settings).unwrap();
+    assert!(code.contains("pub mod enums {"), "{code}");
+    assert!(code.contains("pub enum LogEntryState {"));
+    assert!(code.contains("Unknown(::std::string::String)"));
+    assert!(
+        code.contains(r#""CANCELLED" | "CANCELED" => Self::Cancelled"#),
+        "{code}"
+    );
+    assert!(code.contains("::std::option::Option<::mycrate::enums::LogEntryState>"));
+    // The query parameter's enum is a strict generated type.
+    assert!(code.contains("pub enum ListLogsState {"), "{code}");
+    // Without the setting, every enum is strict.
+    let strict = generate(&n, &Settings::default()).unwrap();
+    assert!(!strict.contains("pub mod enums"));
+}

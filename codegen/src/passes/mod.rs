@@ -5,5 +5,6 @@ pub mod one_of;
 pub mod openapi31;
 pub mod operation_ids;
 pub mod parameters;
+pub mod response_enums;
 pub mod responses;
 pub mod type_names;
