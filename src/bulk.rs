@@ -1,81 +1,261 @@
-//! Bulk operations that work in batches: repeat the call until the server
-//! says the work is done.
+//! Bulk operations: acting on everything only when asked, and the loops
+//! that repeat a bulk call until the service has nothing left to do.
+//!
+//! `DELETE /v2/dlq`, `POST /v2/dlq/retry` and `DELETE /v2/messages` (the
+//! names table's `[bulk]`) act on every item their filters match, and on
+//! every item at all without a filter. The client refuses to send them
+//! without a filter unless the caller asks for everything with `.all()`:
+//!
+//! ```no_run
+//! # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+//! // Only what the filter selects.
+//! client.delete_dlq_messages().queue_name("orders").send_all().await?;
+//! // Everything, on purpose.
+//! let emptied = client.delete_dlq_messages().all().send_all().await?;
+//! println!("{emptied} messages deleted");
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
 
 use futures::TryStreamExt;
+use progenitor_client::ResponseValue;
+use tokio::task::futures::TaskLocalFuture;
 
 use crate::Error;
 use crate::generated::{builder, types};
+use crate::guards::EVERYTHING;
+use crate::pagination::{CursorRequest, Pages};
 
-impl<'a> builder::DeleteDlqMessages<'a> {
-    /// Deletes every DLQ message matching the filters, following `cursor`
-    /// batch after batch; returns how many were deleted in all.
-    ///
-    /// ```no_run
-    /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-    /// let deleted = client.delete_dlq_messages().label("old").send_all().await?;
-    /// println!("{deleted} messages deleted");
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_all(self) -> Result<u64, Error> {
-        self.pages()
-            .try_fold(0u64, |total, page| async move {
-                Ok(total + page.deleted.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
-            })
-            .await
+/// The request of a bulk operation (implemented by generated code).
+pub trait BulkRequest: Sized + Send {
+    /// The success body.
+    type Output;
+    /// The future of the request.
+    type Future: Future<Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>>
+        + Send;
+    /// Sends the request.
+    fn send_request(self) -> Self::Future;
+}
+
+/// A bulk request that acts on everything its filters match, and on every
+/// item when it has none: made by `.all()` on a bulk operation's builder.
+#[derive(Debug, Clone)]
+#[must_use = "nothing is sent until it is awaited"]
+pub struct Everything<B>(B);
+
+impl<B> Everything<B> {
+    pub(crate) fn new(builder: B) -> Self {
+        Self(builder)
     }
 }
 
-impl<'a> builder::RetryDlqMessages<'a> {
-    /// Retries every DLQ message matching the filters. The server retries
-    /// up to `count` messages per call and returns a cursor while more
-    /// remain; the cursor is passed back on the next call until none comes
-    /// back. Returns the publish response of every retry.
-    ///
-    /// A server that returns the same cursor twice ends the loop with
-    /// [`Error::RepeatedCursor`].
-    ///
-    /// ```no_run
-    /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-    /// let retried = client.retry_dlq_messages().queue_name("orders").count(50).send_all().await?;
-    /// println!("{} messages published again", retried.len());
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_all(self) -> Result<Vec<types::PublishResponse>, Error> {
-        self.collect_all().await
+impl<B: BulkRequest> BulkRequest for Everything<B> {
+    type Output = B::Output;
+    type Future = Pin<Box<TaskLocalFuture<(), B::Future>>>;
+    fn send_request(self) -> Self::Future {
+        Box::pin(EVERYTHING.scope((), self.0.send_request()))
     }
 }
 
-impl<'a> builder::CancelMessages<'a> {
-    /// Cancels every message matching the filters (or ids). The service
-    /// cancels up to `count` messages per call, so the call is repeated
-    /// until it cancels none; returns how many were cancelled in all.
-    ///
-    /// With `async_(true)` the service starts a background bulk action and
-    /// answers with its `actionId`: there is nothing to repeat, so the loop
-    /// stops after that call.
-    ///
-    /// ```no_run
-    /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-    /// let cancelled = client.cancel_messages().queue_name("orders").count(100).send_all().await?;
-    /// println!("{cancelled} messages cancelled");
-    /// # Ok(()) }
-    /// ```
-    pub async fn send_all(self) -> Result<u64, Error> {
-        let mut total = 0u64;
-        loop {
-            let page = self.clone().send().await?.into_inner();
-            let cancelled = page.cancelled.map_or(0, |n| u64::try_from(n).unwrap_or(0));
-            total += cancelled;
-            if cancelled == 0 || started_a_bulk_action(&page) {
-                return Ok(total);
-            }
+impl<B: CursorRequest> CursorRequest for Everything<B> {
+    const OPERATION: &'static str = B::OPERATION;
+    type Page = B::Page;
+    type Future = Pin<Box<TaskLocalFuture<(), B::Future>>>;
+    fn with_cursor(self, cursor: &str) -> Self {
+        Self(self.0.with_cursor(cursor))
+    }
+    fn send_page(self) -> Self::Future {
+        Box::pin(EVERYTHING.scope((), self.0.send_page()))
+    }
+}
+
+impl<B: BulkRequest> Everything<B> {
+    /// Sends the request once, with or without filters.
+    pub async fn send(self) -> Result<ResponseValue<B::Output>, Error> {
+        Ok(self.send_request().await?)
+    }
+}
+
+impl<B: CursorRequest> Everything<B> {
+    /// Every page, following `cursor`; see [`Pages`].
+    pub fn pages(self) -> Pages<Self> {
+        Pages::new(self)
+    }
+}
+
+/// What a bulk loop did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkProgress<T> {
+    /// What the calls did: how many messages were deleted or cancelled, or
+    /// the publish response of every retried message.
+    pub done: T,
+    /// Calls made.
+    pub calls: usize,
+    /// `true` when the service had nothing left to do; `false` when the
+    /// loop stopped at its call limit.
+    pub finished: bool,
+    /// The cursor the last call returned, to go on from where a stopped loop
+    /// ended (operations that page with a cursor).
+    pub next_cursor: Option<String>,
+}
+
+fn count(n: Option<i64>) -> u64 {
+    n.map_or(0, |n| u64::try_from(n).unwrap_or(0))
+}
+
+/// Pages through `request` for at most `max_calls` calls, adding up what
+/// each page did with `add`, which says how much it did; stops early when a
+/// page did nothing.
+async fn page_loop<R, T>(
+    request: R,
+    max_calls: usize,
+    mut done: T,
+    add: impl Fn(&mut T, R::Page) -> usize,
+) -> Result<BulkProgress<T>, Error>
+where
+    R: CursorRequest,
+{
+    let mut pages = Pages::new(request).max_pages(max_calls);
+    let mut calls = 0;
+    while let Some(page) = pages.try_next().await? {
+        calls += 1;
+        if add(&mut done, page) == 0 {
+            return Ok(BulkProgress {
+                done,
+                calls,
+                finished: true,
+                next_cursor: pages.next_cursor().map(str::to_owned),
+            });
         }
     }
+    let next_cursor = pages.next_cursor().map(str::to_owned);
+    Ok(BulkProgress {
+        done,
+        calls,
+        finished: next_cursor.is_none(),
+        next_cursor,
+    })
+}
+
+async fn delete_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
+where
+    R: CursorRequest<Page = types::DeleteDlqMessagesResponse>,
+{
+    page_loop(request, max_calls, 0u64, |total, page| {
+        let n = count(page.deleted);
+        *total += n;
+        usize::try_from(n).unwrap_or(usize::MAX)
+    })
+    .await
+}
+
+async fn retry_loop<R>(
+    request: R,
+    max_calls: usize,
+) -> Result<BulkProgress<Vec<types::PublishResponse>>, Error>
+where
+    R: CursorRequest<Page = types::RetryDlqMessagesResponse>,
+{
+    page_loop(request, max_calls, Vec::new(), |all, page| {
+        let n = page.responses.len();
+        all.extend(page.responses);
+        n
+    })
+    .await
+}
+
+async fn cancel_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
+where
+    R: BulkRequest<Output = types::CancelMessagesResponse> + Clone,
+{
+    let mut progress = BulkProgress {
+        done: 0u64,
+        calls: 0,
+        finished: false,
+        next_cursor: None,
+    };
+    while progress.calls < max_calls {
+        let page = request.clone().send_request().await?.into_inner();
+        progress.calls += 1;
+        let cancelled = count(page.cancelled);
+        progress.done += cancelled;
+        if cancelled == 0 || started_a_bulk_action(&page) {
+            progress.finished = true;
+            break;
+        }
+    }
+    Ok(progress)
 }
 
 /// Whether a cancel answer carries an `actionId` (the service started a
-/// background bulk action). Read through serde: older descriptions of the
-/// API have no such field, and the layer builds from every version.
+/// background bulk action: there is nothing to repeat). Read through serde:
+/// older descriptions of the API have no such field, and the layer builds
+/// from every version.
 fn started_a_bulk_action(page: &types::CancelMessagesResponse) -> bool {
     serde_json::to_value(page).is_ok_and(|v| v.get("actionId").is_some_and(|id| !id.is_null()))
 }
+
+macro_rules! bulk_loop {
+    ($builder:ident, $done:ty, $loop:ident, $what:literal, $example:literal) => {
+        impl<'a> builder::$builder<'a> {
+            #[doc = concat!("Repeats the call until the service has nothing left to do: ", $what, " Returns ", stringify!($done), " in all.")]
+            ///
+            /// A filter is required (see [`all`](Self::all) to act on every
+            /// item). The loop also stops at a call that did nothing, and
+            /// with [`Error::RepeatedCursor`] if the service repeats a cursor.
+            ///
+            /// ```no_run
+            /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+            #[doc = $example]
+            /// # Ok(()) }
+            /// ```
+            pub async fn send_all(self) -> Result<$done, Error> {
+                Ok($loop(self, usize::MAX).await?.done)
+            }
+
+            /// [`send_all`](Self::send_all) with at most `max_calls` calls;
+            /// the progress says whether the service had nothing left to do.
+            pub async fn send_all_max(self, max_calls: usize) -> Result<BulkProgress<$done>, Error> {
+                $loop(self, max_calls).await
+            }
+        }
+
+        impl<'a> Everything<builder::$builder<'a>> {
+            /// Repeats the call until the service has nothing left to do,
+            /// acting on every item when no filter is given.
+            pub async fn send_all(self) -> Result<$done, Error> {
+                Ok($loop(self, usize::MAX).await?.done)
+            }
+
+            /// [`send_all`](Self::send_all) with at most `max_calls` calls.
+            pub async fn send_all_max(self, max_calls: usize) -> Result<BulkProgress<$done>, Error> {
+                $loop(self, max_calls).await
+            }
+        }
+    };
+}
+
+bulk_loop!(
+    DeleteDlqMessages,
+    u64,
+    delete_loop,
+    "deletes the matching DLQ messages batch after batch, passing the returned cursor back.",
+    "let deleted = client.delete_dlq_messages().label(\"old\").send_all().await?;"
+);
+bulk_loop!(
+    RetryDlqMessages,
+    Vec<types::PublishResponse>,
+    retry_loop,
+    "retries up to `count` matching DLQ messages per call, passing the returned cursor back.",
+    "let retried = client.retry_dlq_messages().queue_name(\"orders\").count(50).send_all().await?;"
+);
+bulk_loop!(
+    CancelMessages,
+    u64,
+    cancel_loop,
+    "cancels up to `count` matching messages per call, until a call cancels none. With `async_(true)` the service starts a background bulk action instead, and the loop stops after that call.",
+    "let cancelled = client.cancel_messages().queue_name(\"orders\").send_all().await?;"
+);

@@ -256,6 +256,7 @@ impl ClientBuilder {
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                 .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
         bearer.set_sensitive(true);
+        crate::secrets::register(token.expose());
         let (http, per_request_timeout, per_request_user_agent) = match self.http {
             Some(http) => (http, self.timeout, Some(user_agent)),
             None => {

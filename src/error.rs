@@ -39,10 +39,12 @@ pub enum Error {
     Timeout(reqwest::Error),
     /// The response body is not what the API description says.
     Decode {
-        /// The start of the body (at most 512 bytes), for diagnosis.
+        /// The start of the body (at most 512 bytes), for diagnosis, with
+        /// the token removed if the server echoed it.
         body: String,
-        /// What the JSON decoder said.
-        source: serde_json::Error,
+        /// What the JSON decoder said (the token removed too: it quotes
+        /// values it could not take).
+        reason: String,
     },
     /// A status the API description does not cover (1xx, 3xx).
     UnexpectedStatus(StatusCode),
@@ -232,10 +234,10 @@ impl fmt::Display for Error {
             }
             Error::Network(e) => write!(f, "could not reach QStash: {}", chain(e)),
             Error::Timeout(e) => write!(f, "QStash did not answer in time: {}", chain(e)),
-            Error::Decode { body, source } => {
+            Error::Decode { body, reason } => {
                 write!(
                     f,
-                    "QStash's response is not the documented JSON ({source}); body starts {body:?}"
+                    "QStash's response is not the documented JSON ({reason}); body starts {body:?}"
                 )
             }
             Error::UnexpectedStatus(s) => write!(f, "QStash answered with unexpected status {s}"),
@@ -295,7 +297,6 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Network(e) | Error::Timeout(e) => Some(e),
-            Error::Decode { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -309,7 +310,7 @@ impl From<progenitor_client::Error<types::Error>> for Error {
                 let status = rv.status();
                 let rate_limit = RateLimit::from_headers(rv.headers());
                 let raw = rv.headers().contains_key(RAW_BODY_MARKER);
-                let text = rv.into_inner().error;
+                let text = crate::secrets::scrub(rv.into_inner().error);
                 Error::Api(Box::new(ApiError {
                     status,
                     message: (!raw).then(|| text.clone()),
@@ -320,12 +321,33 @@ impl From<progenitor_client::Error<types::Error>> for Error {
             G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
                 Error::from_reqwest(e)
             }
-            G::InvalidResponsePayload(body, source) => Error::Decode {
-                body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
-                source,
-            },
+            G::InvalidResponsePayload(body, source) => {
+                // Scrubbed whole, then cut: a token across the cut would
+                // otherwise survive in part.
+                let body = crate::secrets::scrub(String::from_utf8_lossy(&body).into_owned());
+                Error::Decode {
+                    body: truncate(&body, 512).to_string(),
+                    reason: crate::secrets::scrub(source.to_string()),
+                }
+            }
             G::UnexpectedResponse(r) => Error::UnexpectedStatus(r.status()),
-            G::InvalidRequest(m) | G::Custom(m) => Error::InvalidRequest(m),
+            G::InvalidRequest(m) | G::Custom(m) => Error::InvalidRequest(explain(m)),
         }
+    }
+}
+
+/// The generated builders report a refused conversion without its reason;
+/// for a filter list the only reason is [`EmptyList`](crate::EmptyList).
+fn explain(message: String) -> String {
+    let list = message
+        .strip_prefix("conversion to `")
+        .and_then(|rest| rest.split_once("StringList` for "))
+        .and_then(|(_, rest)| rest.strip_suffix(" failed"));
+    match list {
+        Some(parameter) => format!(
+            "`{parameter}`: {}. Give at least one non-empty value, or leave the filter out. Nothing was sent.",
+            crate::EmptyList
+        ),
+        None => message,
     }
 }

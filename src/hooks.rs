@@ -22,8 +22,11 @@ impl ClientHooks<Inner> for Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(refusal) = crate::guards::refusal(info.operation_id, request.url()) {
+            return Err(progenitor_client::Error::InvalidRequest(refusal));
+        }
         let inner = self.inner();
         authenticate(inner, request);
         if let Some(user_agent) = &inner.user_agent

@@ -53,6 +53,7 @@ mod generated {
 mod bulk;
 pub mod config;
 pub mod error;
+mod guards;
 mod hooks;
 mod list;
 pub mod message;
@@ -60,11 +61,13 @@ pub mod pagination;
 mod publishing;
 pub mod receiver;
 mod retry;
+mod secrets;
 
+pub use bulk::{BulkProgress, Everything};
 pub use config::{AuthMode, ClientBuilder, Token};
 pub use error::{ApiError, Error, RateLimit};
 pub use generated::{Client, builder, enums, spec_facts, types};
-pub use list::StringList;
+pub use list::{EmptyList, StringList};
 pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
 pub use progenitor_client::{ByteStream, ResponseValue};
 pub use publishing::{BatchEntry, PublishedMessage, WithEntries, WithOptions};

@@ -207,8 +207,12 @@ pub struct MessageOptions {
 /// Where the options go, which decides what is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
-    /// Publish, enqueue, batch entries: everything but schedule settings.
+    /// Publish, batch entries without a queue: everything but schedule settings.
     Message,
+    /// Enqueue, batch entries with a queue: as [`Target::Message`], without
+    /// delay or not-before, which the service answers with an error
+    /// (service evidence row 15).
+    Enqueue,
     /// Create schedule: everything, cron required.
     Schedule,
     /// DLQ retry: overrides of the original message's settings.
@@ -330,6 +334,27 @@ impl MessageOptions {
     /// Checks every option and turns them into request headers. The error
     /// names the option at fault.
     pub(crate) fn to_headers(&self, target: Target) -> Result<HeaderMap, Error> {
+        if target == Target::Enqueue {
+            let forwarded = |header: &str| {
+                self.forward_headers
+                    .iter()
+                    .any(|(name, _)| name.eq_ignore_ascii_case(header))
+            };
+            for (option, set) in [
+                ("delay", self.delay.is_some() || forwarded("Upstash-Delay")),
+                (
+                    "not_before",
+                    self.not_before.is_some() || forwarded("Upstash-Not-Before"),
+                ),
+            ] {
+                if set {
+                    return Err(invalid(
+                        option,
+                        "is refused by the service on enqueue (a queue delivers in order); publish with a delay instead, or enqueue without one",
+                    ));
+                }
+            }
+        }
         let mut h = Headers::default();
         for (name, value) in &self.forward_headers {
             let lower = name.to_ascii_lowercase();
@@ -434,7 +459,7 @@ impl MessageOptions {
                     h.add("schedule_id", "Upstash-Schedule-Id", id)?;
                 }
             }
-            Target::Message | Target::Retry => {
+            Target::Message | Target::Enqueue | Target::Retry => {
                 for (option, set) in [
                     ("cron", self.cron.is_some()),
                     ("schedule_id", self.schedule_id.is_some()),

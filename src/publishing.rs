@@ -49,10 +49,10 @@ use sealed::TakesOptions;
 /// use qstash::{Body, MessageOptions};
 ///
 /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-/// // Enqueue with a delay and a label.
+/// // Publish with a delay and a label (a delay on enqueue is refused: the
+/// // service does not take one there).
 /// client
-///     .enqueue()
-///     .queue_name("emails")
+///     .publish()
 ///     .destination("https://example.com/send-email")
 ///     .payload(Body::text("welcome"))
 ///     .options(MessageOptions::new().delay(Duration::from_secs(300)).label("onboarding"))
@@ -102,6 +102,37 @@ impl<'a> WithOptions<builder::RetryDlqMessages<'a>> {
     }
 }
 
+impl<'a> TakesOptions for crate::Everything<builder::RetryDlqMessages<'a>> {
+    type Output = types::RetryDlqMessagesResponse;
+    fn send_request(
+        self,
+    ) -> impl Future<
+        Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>,
+    > + Send {
+        crate::bulk::BulkRequest::send_request(self)
+    }
+}
+
+impl<'a> crate::Everything<builder::RetryDlqMessages<'a>> {
+    /// Overrides of the retried messages' settings, checked and sent as
+    /// headers on every call.
+    pub fn options(self, options: MessageOptions) -> WithOptions<Self> {
+        WithOptions {
+            builder: self,
+            options,
+            target: Target::Retry,
+        }
+    }
+}
+
+impl<'a> WithOptions<crate::Everything<builder::RetryDlqMessages<'a>>> {
+    /// Checks the options and retries every DLQ message with them.
+    pub async fn send_all(self) -> Result<Vec<types::PublishResponse>, Error> {
+        let headers = self.options.to_headers(Target::Retry)?;
+        with_headers(headers, self.builder.send_all()).await
+    }
+}
+
 macro_rules! takes_options {
     ($builder:ident, $output:ty, $target:expr, payload: $payload:tt) => {
         takes_options!($builder, $output, $target, payload: $payload, prepare: |b, _o| b);
@@ -139,7 +170,7 @@ macro_rules! takes_options {
 }
 
 takes_options!(Publish, types::PublishResult, Target::Message, payload: yes);
-takes_options!(Enqueue, types::EnqueueResponse, Target::Message, payload: yes);
+takes_options!(Enqueue, types::EnqueueResponse, Target::Enqueue, payload: yes);
 // The cron is a required generated parameter: filled from the options, so
 // either way of giving it works.
 takes_options!(CreateSchedule, types::CreateScheduleResponse, Target::Schedule, payload: yes,
@@ -218,7 +249,12 @@ impl BatchEntry {
             other => other,
         };
         let mut headers = std::collections::HashMap::new();
-        for (name, value) in self.options.to_headers(Target::Message).map_err(at)?.iter() {
+        let target = if self.queue.is_some() {
+            Target::Enqueue
+        } else {
+            Target::Message
+        };
+        for (name, value) in self.options.to_headers(target).map_err(at)?.iter() {
             let value = value.to_str().map_err(|_| {
                 at(Error::InvalidOption {
                     option: name.to_string(),

@@ -813,7 +813,7 @@ async fn bulk_retry_stops_on_an_empty_cursor() {
         )
         .await;
         let client = client(&server, "t", AuthMode::Bearer);
-        let responses = client.retry_dlq_messages().send_all().await.unwrap();
+        let responses = client.retry_dlq_messages().all().send_all().await.unwrap();
         assert_eq!(responses.len(), 2);
         assert_eq!(requests(&server).await.len(), 2);
     })
@@ -833,7 +833,12 @@ async fn bulk_retry_errors_on_a_repeated_cursor() {
             .mount(&server)
             .await;
         let client = client(&server, "t", AuthMode::Bearer);
-        let err = client.retry_dlq_messages().send_all().await.unwrap_err();
+        let err = client
+            .retry_dlq_messages()
+            .all()
+            .send_all()
+            .await
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -864,7 +869,12 @@ async fn bulk_retry_surfaces_an_error_on_a_later_batch() {
             .mount(&server)
             .await;
         let client = client(&server, "t", AuthMode::Bearer);
-        let err = client.retry_dlq_messages().send_all().await.unwrap_err();
+        let err = client
+            .retry_dlq_messages()
+            .all()
+            .send_all()
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));
         assert_eq!(
             err.api().unwrap().raw_body.as_deref(),

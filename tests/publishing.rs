@@ -222,13 +222,14 @@ async fn batch_entries_become_the_documented_json_and_results_keep_order() {
     let results = client(&server, RetryPolicy::none())
         .batch()
         .entries([
-            BatchEntry::new("https://e.com/a").payload(Body::text("first")),
+            BatchEntry::new("https://e.com/a")
+                .payload(Body::text("first"))
+                .options(MessageOptions::new().delay(Duration::from_secs(5))),
             BatchEntry::new("https://e.com/b")
                 .queue("orders")
                 .payload(Body::json(&serde_json::json!({"n": 2})).unwrap())
                 .options(
                     MessageOptions::new()
-                        .delay(Duration::from_secs(5))
                         .forward_header("X-K", "v")
                         .label("l1")
                         .label("l2"),
@@ -249,9 +250,9 @@ async fn batch_entries_become_the_documented_json_and_results_keep_order() {
     assert_eq!(
         body,
         serde_json::json!([
-            {"destination": "https://e.com/a", "body": "first", "headers": {"content-type": "text/plain; charset=utf-8"}},
+            {"destination": "https://e.com/a", "body": "first", "headers": {"content-type": "text/plain; charset=utf-8", "upstash-delay": "5s"}},
             {"destination": "https://e.com/b", "queue": "orders", "body": "{\"n\":2}", "headers": {
-                "content-type": "application/json", "upstash-delay": "5s", "upstash-forward-x-k": "v", "upstash-label": "l1,l2"}},
+                "content-type": "application/json", "upstash-forward-x-k": "v", "upstash-label": "l1,l2"}},
             {"destination": "my-url-group"}
         ])
     );

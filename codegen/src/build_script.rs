@@ -17,6 +17,7 @@ pub fn qstash_settings() -> Settings {
         pagination_module: Some("crate::pagination".into()),
         string_list_type: Some("qstash::StringList".into()),
         enums_module: Some("qstash::enums".into()),
+        bulk_module: Some("crate::bulk".into()),
     }
 }
 

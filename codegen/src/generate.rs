@@ -29,6 +29,10 @@ pub struct Settings {
     /// response-only string enum becomes a type there that keeps unlisted
     /// values (`Unknown(String)`). When unset they are strict typify enums.
     pub enums_module: Option<String>,
+    /// Module of the layer holding `Everything` and the `BulkRequest`
+    /// trait; when set, every bulk operation (the names table's `[bulk]`)
+    /// gets `.all()`, which is the only way to send it without a filter.
+    pub bulk_module: Option<String>,
 }
 
 fn path_tokens(path: &str, what: &str) -> Result<TokenStream, Refusal> {
@@ -255,6 +259,89 @@ fn response_enum_types(n: &Normalized, module: &str) -> TokenStream {
     }
 }
 
+/// The Rust type of an operation's success body, as progenitor names it.
+fn success_type(
+    n: &Normalized,
+    key: &crate::OperationKey,
+    method: &str,
+) -> Result<TokenStream, Refusal> {
+    let op = crate::document::operation(&n.document, key)
+        .ok_or_else(|| Refusal::new(key.pointer(), "operation vanished"))?;
+    let Some((code, success)) = op
+        .get("responses")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flatten()
+        .find(|(code, _)| code.starts_with('2'))
+    else {
+        return Ok(quote! { () });
+    };
+    let Some(schema) = success.pointer("/content/application~1json/schema") else {
+        return Ok(
+            if success
+                .get("content")
+                .is_some_and(|c| c.as_object().is_some_and(|c| !c.is_empty()))
+            {
+                quote! { progenitor_client::ByteStream }
+            } else {
+                quote! { () }
+            },
+        );
+    };
+    if let Some(name) = crate::document::schema_ref_name(schema) {
+        let id = format_ident!("{}", crate::pagination::type_name(name));
+        return Ok(quote! { types::#id });
+    }
+    if schema.get("type").is_some_and(|t| t == "object") {
+        let id = format_ident!("{}Response", method.to_pascal_case());
+        return Ok(quote! { types::#id });
+    }
+    Err(Refusal::new(
+        crate::report::child(&key.pointer(), ["responses", code]),
+        format!(
+            "bulk operation `{method}`: its success body must be an object or a reference to a schema"
+        ),
+    ))
+}
+
+/// `.all()` and the `BulkRequest` impl of every bulk operation.
+fn bulk_impls(n: &Normalized, module: &str) -> Result<TokenStream, Refusal> {
+    let module = path_tokens(module, "bulk module")?;
+    let mut out = TokenStream::new();
+    for b in &n.bulk {
+        let builder = format_ident!("{}", b.method.to_pascal_case());
+        let output = success_type(n, &b.operation, &b.method)?;
+        let filters = b
+            .filters
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = format!(
+            "Asks for every matching item, even with no filter at all: without a filter ({filters}) this operation acts on every item, and the client sends it only after this call."
+        );
+        out.extend(quote! {
+            impl<'a> builder::#builder<'a> {
+                #[doc = #doc]
+                pub fn all(self) -> #module::Everything<Self> {
+                    #module::Everything::new(self)
+                }
+            }
+            impl<'a> #module::BulkRequest for builder::#builder<'a> {
+                type Output = #output;
+                type Future = ::std::pin::Pin<::std::boxed::Box<
+                    dyn ::std::future::Future<Output = ::std::result::Result<ResponseValue<#output>, Error<types::Error>>>
+                        + Send + 'a,
+                >>;
+                fn send_request(self) -> Self::Future {
+                    ::std::boxed::Box::pin(self.send())
+                }
+            }
+        });
+    }
+    Ok(out)
+}
+
 /// Code generated for the hand-written layer: what the spec says about
 /// wildcard headers, operations and pagination.
 fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
@@ -353,6 +440,15 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         }
     };
 
+    let bulk_impls = match &settings.bulk_module {
+        Some(module) => bulk_impls(n, module)?,
+        None => quote! {},
+    };
+    let bulk = n.bulk.iter().map(|b| {
+        let name = &b.method;
+        let filters = &b.filters;
+        quote! { (#name, &[#(#filters),*]) }
+    });
     let enum_types = match &settings.enums_module {
         Some(module) => response_enum_types(n, module),
         None => quote! {},
@@ -360,6 +456,7 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
 
     Ok(quote! {
         #pagination_impls
+        #bulk_impls
         #enum_types
 
         /// What the API description says that the generated code cannot
@@ -375,6 +472,9 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             /// Cursor-paginated operations whose pages cannot be followed,
             /// with the reason.
             pub const UNSUPPORTED_PAGINATION: &[(&str, &str)] = &[#(#unsupported),*];
+            /// Operations that act on every item their filters match (and on
+            /// every item without one): Rust method name, filter parameters.
+            pub const BULK: &[(&str, &[&str])] = &[#(#bulk),*];
         }
     })
 }

@@ -53,6 +53,9 @@ pub struct Normalized {
     pub paginated: Vec<pagination::Paginated>,
     /// Cursor-paginated operations whose pages the layer cannot follow.
     pub unsupported_pagination: Vec<pagination::Unsupported>,
+    /// Operations that act on everything without a filter (the names
+    /// table's `[bulk]`), with their filter parameters.
+    pub bulk: Vec<BulkOperation>,
     /// String enums only responses use: generated to accept unlisted values.
     pub response_enums: Vec<passes::response_enums::TolerantEnum>,
     /// What each erratum did, when errata were applied ([`normalize_files`]).
@@ -87,6 +90,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         .map(|(l, n)| (l.to_string(), n.to_string()))
         .collect();
     let (paginated, unsupported_pagination) = pagination::find(&doc);
+    let bulk = bulk_operations(&doc, names, &operations);
     Ok(Normalized {
         document: doc,
         report,
@@ -96,9 +100,50 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         wildcard_headers,
         paginated,
         unsupported_pagination,
+        bulk,
         response_enums,
         errata: Vec::new(),
     })
+}
+
+/// An operation that acts on every item its filters match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkOperation {
+    /// Where it is.
+    pub operation: OperationKey,
+    /// Its method name.
+    pub method: String,
+    /// Its query parameters that select items (wire names).
+    pub filters: Vec<String>,
+}
+
+fn bulk_operations(
+    doc: &Value,
+    names: &Names,
+    operations: &[(OperationKey, String)],
+) -> Vec<BulkOperation> {
+    let not_filters = &names.bulk().not_filters;
+    operations
+        .iter()
+        .filter(|(key, _)| names.bulk().operations.contains(&key.label()))
+        .map(|(key, method)| {
+            let filters = document::operation(doc, key)
+                .and_then(|op| op.get("parameters"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .filter_map(|p| p["name"].as_str())
+                .filter(|name| !not_filters.iter().any(|n| n == name))
+                .map(str::to_string)
+                .collect();
+            BulkOperation {
+                operation: key.clone(),
+                method: method.clone(),
+                filters,
+            }
+        })
+        .collect()
 }
 
 /// Reads a spec file and applies the errata file to it, if one is given.

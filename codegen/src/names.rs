@@ -16,6 +16,20 @@ use crate::report::Refusal;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Names {
     by_operation: BTreeMap<String, String>,
+    bulk: Bulk,
+}
+
+/// Operations that act on every item their filters match, and so on every
+/// item at all without a filter: the client sends them without a filter
+/// only when the caller asks for everything (`.all()`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bulk {
+    /// `METHOD /path` of each such operation.
+    pub operations: Vec<String>,
+    /// Their query parameters that are not filters (`cursor`, `count`).
+    #[serde(default)]
+    pub not_filters: Vec<String>,
 }
 
 impl Names {
@@ -25,6 +39,8 @@ impl Names {
         #[serde(deny_unknown_fields)]
         struct File {
             operations: BTreeMap<String, String>,
+            #[serde(default)]
+            bulk: Bulk,
         }
         let file: File =
             toml::from_str(text).map_err(|e| Refusal::new("", format!("names table: {e}")))?;
@@ -56,9 +72,23 @@ impl Names {
                 ));
             }
         }
+        for (i, op) in file.bulk.operations.iter().enumerate() {
+            if !file.operations.contains_key(op) {
+                return Err(Refusal::new(
+                    crate::report::pointer(["bulk", "operations", &i.to_string()]),
+                    format!("bulk operation `{op}` has no entry in [operations]"),
+                ));
+            }
+        }
         Ok(Self {
             by_operation: file.operations,
+            bulk: file.bulk,
         })
+    }
+
+    /// The bulk operations and their non-filter parameters.
+    pub fn bulk(&self) -> &Bulk {
+        &self.bulk
     }
 
     /// The table's name for an operation.
@@ -199,5 +229,21 @@ mod tests {
                 .construct
                 .contains("names table")
         );
+        let err = Names::parse(
+            "[operations]\n\"DELETE /a\" = \"x\"\n[bulk]\noperations = [\"DELETE /b\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.pointer, "/bulk/operations/0");
+        assert!(err.construct.contains("no entry in [operations]"), "{err}");
+    }
+
+    #[test]
+    fn bulk_operations_are_read() {
+        let names = Names::parse(
+            "[operations]\n\"DELETE /a\" = \"x\"\n[bulk]\noperations = [\"DELETE /a\"]\nnot_filters = [\"cursor\"]\n",
+        )
+        .unwrap();
+        assert_eq!(names.bulk().operations, ["DELETE /a"]);
+        assert_eq!(names.bulk().not_filters, ["cursor"]);
     }
 }
