@@ -56,16 +56,7 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
         Some(module) => Some(annotate_response_enums(&mut document, normalized, module)?),
         None => None,
     };
-    let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(&document).map_err(|e| {
-        let at = e.path().to_string();
-        Refusal::new(
-            format!("/{}", at.replace('.', "/")),
-            format!(
-                "the normalized document does not fit OpenAPI 3.0: {}",
-                e.inner()
-            ),
-        )
-    })?;
+    let spec = to_openapiv3(&document)?;
 
     let mut gs = GenerationSettings::new();
     gs.with_interface(InterfaceStyle::Builder)
@@ -82,38 +73,44 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
     if let Some(inner) = &settings.inner_type {
         gs.with_inner_type(path_tokens(inner, "inner type")?);
     }
-    let mut generator = Generator::new(&gs);
-
-    let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.generate_tokens(&spec)
-    }));
-    std::panic::set_hook(previous_hook);
-    let client = match result {
+    let run =
+        |spec: &openapiv3::OpenAPI| crate::net::catch(|| Generator::new(&gs).generate_tokens(spec));
+    let client = match run(&spec) {
         Ok(Ok(tokens)) => tokens,
-        Ok(Err(e)) => {
-            return Err(Refusal::new(
-                "",
-                format!("progenitor refused the document: {e}"),
-            ));
-        }
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(Refusal::new(
-                "",
-                format!("progenitor panicked on a construct no pass handles: {msg}"),
-            ));
+        failed => {
+            let what = match failed {
+                Ok(Err(e)) => format!("progenitor refused the document: {e}"),
+                Err(panic) => {
+                    format!("progenitor panicked on a construct no pass handles: {panic}")
+                }
+                Ok(Ok(_)) => unreachable!(),
+            };
+            let at = crate::net::locate(normalized, |alone| {
+                to_openapiv3(alone).map_or(true, |spec| !matches!(run(&spec), Ok(Ok(_))))
+            });
+            return Err(Refusal::new(at, what));
         }
     };
     let extras = extras(normalized, settings)?;
-    let file: syn::File = syn::parse2(quote! { #client #extras })
+    let mut file: syn::File = syn::parse2(quote! { #client #extras })
         .map_err(|e| Refusal::new("", format!("generated code does not parse: {e}")))?;
+    crate::net::add_aliases(&mut file, &normalized.property_aliases)?;
+    crate::net::check_duplicates(&file, normalized)?;
     Ok(prettyplease::unparse(&file))
+}
+
+/// The document in openapiv3's model; a misfit names its place.
+fn to_openapiv3(document: &serde_json::Value) -> Result<openapiv3::OpenAPI, Refusal> {
+    serde_path_to_error::deserialize(document).map_err(|e| {
+        let at = e.path().to_string();
+        Refusal::new(
+            format!("/{}", at.replace('.', "/")),
+            format!(
+                "the normalized document does not fit OpenAPI 3.0: {}",
+                e.inner()
+            ),
+        )
+    })
 }
 
 /// Marks every query parameter whose schema is a plain list of strings with

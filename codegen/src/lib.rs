@@ -19,7 +19,9 @@ pub mod document;
 pub mod errata;
 pub mod facts;
 mod generate;
+pub mod idents;
 pub mod names;
+mod net;
 pub mod pagination;
 pub mod passes;
 pub mod report;
@@ -56,6 +58,9 @@ pub struct Normalized {
     /// Operations that act on everything without a filter (the names
     /// table's `[bulk]`), with their filter parameters.
     pub bulk: Vec<BulkOperation>,
+    /// Properties folded into a twin spelled another way: their spellings
+    /// decode into the kept field.
+    pub property_aliases: Vec<passes::collisions::PropertyAlias>,
     /// String enums only responses use: generated to accept unlisted values.
     pub response_enums: Vec<passes::response_enums::TolerantEnum>,
     /// What each erratum did, when errata were applied ([`normalize_files`]).
@@ -65,8 +70,10 @@ pub struct Normalized {
 /// Runs every pass over a parsed document.
 pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
     let mut report = Report::default();
+    passes::references::run(&doc, &mut report)?;
     passes::openapi31::run(&mut doc, &mut report)?;
     let wildcard_headers = passes::parameters::run(&mut doc, &mut report)?;
+    let property_aliases = passes::collisions::run(&mut doc, &mut report)?;
     passes::bodies::run(&mut doc, &mut report)?;
     passes::responses::run(&mut doc, &mut report)?;
     passes::one_of::run(&mut doc, &mut report)?;
@@ -101,6 +108,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         paginated,
         unsupported_pagination,
         bulk,
+        property_aliases,
         response_enums,
         errata: Vec::new(),
     })

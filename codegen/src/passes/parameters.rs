@@ -33,19 +33,7 @@ pub struct WildcardHeader {
 
 /// The Rust identifier progenitor derives from a parameter name.
 pub fn rust_name(name: &str) -> String {
-    use heck::ToSnakeCase;
-    let cleaned: String = name
-        .replace('\'', "")
-        .chars()
-        .map(|c| {
-            if unicode_ident::is_xid_continue(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    cleaned.to_snake_case()
+    crate::idents::snake(name)
 }
 
 /// Runs the pass; returns the wildcard headers it took out.
@@ -156,27 +144,42 @@ pub fn run(doc: &mut Value, report: &mut Report) -> Result<Vec<WildcardHeader>, 
                 continue;
             };
             let deprecated = |v: &Value| v.get("deprecated") == Some(&Value::Bool(true));
-            let drop = if deprecated(&kept[i].0) {
-                i
-            } else if deprecated(&kept[j].0) {
-                j
+            let name_of = |k: usize| kept[k].0["name"].as_str().unwrap_or_default().to_string();
+            let (a, b) = (name_of(i), name_of(j));
+            let twins = [
+                (a.as_str(), deprecated(&kept[i].0)),
+                (b.as_str(), deprecated(&kept[j].0)),
+            ];
+            let one_name = crate::idents::same_spelling(&[&a, &b])
+                && kept[i].0.get("schema") == kept[j].0.get("schema")
+                && kept[i].0["in"] == kept[j].0["in"];
+            let drop = if twins[0].1 != twins[1].1 || one_name {
+                if crate::idents::canonical(&twins) == a {
+                    j
+                } else {
+                    i
+                }
             } else {
                 return Err(Refusal::new(
                     &kept[j].1,
                     format!(
-                        "parameters `{}` and `{}` both become the Rust name `{name_i}` and neither is deprecated",
-                        kept[i].0["name"].as_str().unwrap_or_default(),
-                        kept[j].0["name"].as_str().unwrap_or_default()
+                        "parameters `{a}` and `{b}` both become the Rust name `{name_i}`, neither is deprecated, and they are not one name spelled two ways"
                     ),
                 ));
             };
+            let other = if drop == i { b.clone() } else { a.clone() };
             let (dropped, at) = kept.remove(drop);
+            let why = if deprecated(&dropped) {
+                "deprecated parameter"
+            } else {
+                "parameter spelled another way:"
+            };
             report.record(
                 PASS,
                 at,
                 format!(
-                    "deprecated parameter `{}` dropped: its Rust name `{name_i}` is taken by a current one",
-                    dropped["name"].as_str().unwrap_or_default()
+                    "{why} `{}` dropped: its Rust name `{name_i}` is taken by `{other}`",
+                    dropped["name"].as_str().unwrap_or_default(),
                 ),
             );
             i = 0;
@@ -431,15 +434,39 @@ mod tests {
     }
 
     #[test]
-    fn current_collision_is_refused() {
+    fn current_twins_spelled_two_ways_keep_the_canonical_one() {
         let mut d = doc(
             "/a",
             json!({"parameters": [
             {"name": "callerIP", "in": "query", "schema": s()},
             {"name": "callerIp", "in": "query", "schema": s()}]}),
         );
+        let mut report = Report::default();
+        run(&mut d, &mut report).unwrap();
+        let params = params(&d, "/a");
+        assert_eq!(params.len(), 1);
+        assert_eq!(params[0]["name"], "callerIp");
+        assert!(
+            report
+                .changes()
+                .iter()
+                .any(|c| c.what.contains("`callerIP` dropped")
+                    && c.what.contains("taken by `callerIp`")),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn current_collision_of_different_parameters_is_refused() {
+        let mut d = doc(
+            "/a",
+            json!({"parameters": [
+            {"name": "callerIP", "in": "query", "schema": {"type": "integer"}},
+            {"name": "callerIp", "in": "query", "schema": s()}]}),
+        );
         let err = run(&mut d, &mut Report::default()).unwrap_err();
         assert!(err.construct.contains("caller_ip"), "{err}");
+        assert!(err.construct.contains("not one name"), "{err}");
     }
 
     #[test]

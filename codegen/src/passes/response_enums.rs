@@ -141,7 +141,17 @@ pub fn run(doc: &Value, report: &mut Report) -> Result<Vec<TolerantEnum>, Refusa
             type_name = format!("{name}{n}");
             n += 1;
         }
-        let variants = variants(&values, &at)?;
+        let folded = schema
+            .get(crate::passes::collisions::ALIASES)
+            .cloned()
+            .unwrap_or_default();
+        let mut variants = variants(&values, &at)?;
+        for v in &mut variants {
+            if let Some(others) = folded.get(&v.value).and_then(Value::as_array) {
+                v.aliases
+                    .extend(others.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+        }
         report.record(
             PASS,
             &at,
