@@ -33,8 +33,7 @@ pub trait BulkRequest: Sized + Send {
     /// The success body.
     type Output;
     /// The future of the request.
-    type Future: Future<Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>>
-        + Send;
+    type Future: Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send;
     /// Sends the request.
     fn send_request(self) -> Self::Future;
 }
@@ -50,6 +49,8 @@ impl<B> Everything<B> {
         Self(builder)
     }
 }
+
+impl<B> crate::pagination::Sealed for Everything<B> {}
 
 impl<B: BulkRequest> BulkRequest for Everything<B> {
     type Output = B::Output;
@@ -74,7 +75,7 @@ impl<B: CursorRequest> CursorRequest for Everything<B> {
 impl<B: BulkRequest> Everything<B> {
     /// Sends the request once, with or without filters.
     pub async fn send(self) -> Result<ResponseValue<B::Output>, Error> {
-        Ok(self.send_request().await?)
+        self.send_request().await
     }
 }
 

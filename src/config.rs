@@ -46,15 +46,11 @@ pub enum AuthMode {
 
 /// A QStash token. Checked when made; never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub(crate) struct Token(String);
 
 impl Token {
     /// Checks a token: it must be non-empty and free of whitespace and
     /// control characters. The error never contains the token.
-    pub fn new(token: impl Into<String>) -> Result<Self, Error> {
-        Self::checked(token.into(), "the token").map_err(Error::Config)
-    }
-
     fn checked(token: String, source: &str) -> Result<Self, String> {
         if token.is_empty() {
             return Err(format!("{source} is empty"));
@@ -86,6 +82,8 @@ impl fmt::Debug for Token {
 }
 
 /// Per-client state the generated client carries and the hooks read.
+/// Public only because the generated client names it; nothing to use.
+#[doc(hidden)]
 #[derive(Clone)]
 pub struct Inner {
     pub(crate) token: Token,

@@ -12,48 +12,59 @@ use crate::generated::types;
 /// `{"error": "..."}` and was passed through as raw text.
 pub(crate) const RAW_BODY_MARKER: &str = "x-qstash-rs-raw-error-body";
 
-/// Everything that can go wrong talking to QStash.
-///
-/// Every generated method returns `progenitor_client::Error<types::Error>`;
-/// it converts into this type with `?` or `Error::from`, losing nothing that
-/// matters: the status, the server's message, the raw body, the rate-limit
-/// headers.
+/// Everything that can go wrong talking to QStash: every call of the
+/// client, generated or hand-written, returns it.
 ///
 /// ```no_run
 /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-/// match client.get_queue().queue_name("orders").send().await.map_err(qstash::Error::from) {
+/// match client.get_queue().queue_name("orders").send().await {
 ///     Ok(queue) => println!("{} messages waiting", queue.lag.unwrap_or(0)),
 ///     Err(e) if e.is_not_found() => println!("no such queue"),
 ///     Err(e) => return Err(e),
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// `Display` says what happened in one line; the underlying error, where
+/// there is one (the HTTP client's), is its [`source`](std::error::Error::source).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// QStash answered with an error status.
+    /// QStash answered with an error status. What to do depends on it:
+    /// [`is_unauthorized`](Self::is_unauthorized) (check the token),
+    /// [`is_not_found`](Self::is_not_found), [`is_rate_limited`](Self::is_rate_limited)
+    /// (wait [`retry_after`](Self::retry_after)); a 5xx is the service's
+    /// trouble (retry later, or with a deduplication id).
     Api(Box<ApiError>),
-    /// The request could not be sent, or the connection broke.
+    /// The request could not be sent, or the connection broke: check the
+    /// network and the base URL (`QSTASH_URL`); the source says more.
     Network(reqwest::Error),
-    /// The request took longer than the configured timeout.
+    /// The request took longer than the configured timeout: raise it with
+    /// `ClientBuilder::timeout`, or retry.
     Timeout(reqwest::Error),
-    /// The response body is not what the API description says.
+    /// The response body is not what the API description says: the service
+    /// changed, or something in between answered. Worth a bug report with
+    /// the body excerpt.
     Decode {
-        /// The start of the body (at most 512 bytes), for diagnosis, with
-        /// the token removed if the server echoed it.
+        /// The start of the body (at most 512 characters), for diagnosis,
+        /// with the token removed if the server echoed it.
         body: String,
         /// What the JSON decoder said (the token removed too: it quotes
         /// values it could not take).
         reason: String,
     },
-    /// A status the API description does not cover (1xx, 3xx).
+    /// A status the API description does not cover (1xx, 3xx): a proxy or
+    /// a wrong base URL, most likely.
     UnexpectedStatus(StatusCode),
-    /// A request could not be built (a required parameter missing, an
-    /// invalid header value).
+    /// The request was not sent: a required parameter is missing, a value
+    /// is invalid, or it would act on more than asked (an empty id, an empty
+    /// filter list, a bulk operation without a filter). The message says
+    /// what to fix.
     InvalidRequest(String),
-    /// The client is misconfigured (token, URL, environment variable).
+    /// The client is misconfigured (token, URL, environment variable): the
+    /// message names the setting.
     Config(String),
-    /// A message option is invalid; nothing was sent.
+    /// A message option is invalid; nothing was sent. Fix the named option.
     InvalidOption {
         /// The option at fault (`delay`, `label`, `batch entry 2: flow_control`...).
         option: String,
@@ -61,17 +72,20 @@ pub enum Error {
         reason: String,
     },
     /// The server returned a cursor it had already returned: following it
-    /// would loop forever.
+    /// would loop forever. A service fault: the items so far were delivered;
+    /// report it.
     RepeatedCursor {
         /// The operation being paged.
         operation: &'static str,
-        /// The page (1-based) whose response repeated the cursor.
+        /// The page (1-based) whose response came back with the repeated
+        /// cursor.
         page: usize,
     },
 }
 
 /// An error status from QStash, with what came with it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -88,6 +102,7 @@ pub struct ApiError {
 /// kept as the server sends them (QStash documents them as Unix timestamps
 /// in seconds); [`Error::retry_after`] turns them into a wait.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// `Retry-After`, as a delay from when the response arrived.
     pub retry_after: Option<Duration>,
@@ -232,8 +247,11 @@ impl fmt::Display for Error {
                     _ => Ok(()),
                 }
             }
-            Error::Network(e) => write!(f, "could not reach QStash: {}", chain(e)),
-            Error::Timeout(e) => write!(f, "QStash did not answer in time: {}", chain(e)),
+            Error::Network(e) => match e.url() {
+                Some(url) => write!(f, "could not reach QStash at {}", origin(url)),
+                None => f.write_str("could not reach QStash"),
+            },
+            Error::Timeout(_) => f.write_str("QStash did not answer in time"),
             Error::Decode { body, reason } => {
                 write!(
                     f,
@@ -274,16 +292,10 @@ pub(crate) fn until_reset(reset: u64) -> Duration {
     at.saturating_sub(now)
 }
 
-/// A reqwest error with its sources, on one line.
-fn chain(e: &reqwest::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
+/// Scheme, host and port of a URL: where the client went, without the
+/// path and query (which may carry the token).
+fn origin(url: &reqwest::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 fn truncate(s: &str, max: usize) -> &str {

@@ -64,9 +64,14 @@ mod retry;
 mod secrets;
 
 pub use bulk::{BulkProgress, Everything};
-pub use config::{AuthMode, ClientBuilder, Token};
+pub use config::{AuthMode, ClientBuilder};
 pub use error::{ApiError, Error, RateLimit};
-pub use generated::{Client, builder, enums, spec_facts, types};
+/// What the API description says that generated code cannot express (the
+/// operations, their pagination, bulk operations, wildcard headers): read
+/// by the layer and the tests, not an API.
+#[doc(hidden)]
+pub use generated::spec_facts;
+pub use generated::{Client, builder, enums, types};
 pub use list::{EmptyList, StringList};
 pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
 pub use progenitor_client::{ByteStream, ResponseValue};

@@ -35,31 +35,32 @@ use futures::Stream;
 use progenitor_client::ResponseValue;
 
 use crate::Error;
-use crate::generated::types;
+
+mod sealed {
+    /// Only the generated builders and pages (and the layer's wrappers)
+    /// implement the pagination traits.
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
 
 /// The future of one page request.
-pub type PageFuture<'a, P> = Pin<
-    Box<
-        dyn Future<Output = Result<ResponseValue<P>, progenitor_client::Error<types::Error>>>
-            + Send
-            + 'a,
-    >,
->;
+#[doc(hidden)]
+pub type PageFuture<'a, P> =
+    Pin<Box<dyn Future<Output = Result<ResponseValue<P>, Error>> + Send + 'a>>;
 
-/// A request builder of a paginated operation (implemented by generated code).
+/// A request builder of a paginated operation (implemented by generated
+/// code; sealed).
 ///
 /// The trait has no lifetime parameter (the builder's borrow of the client
 /// lives in [`Future`](Self::Future)), so that futures and streams over it
 /// are `Send` and can be spawned.
-pub trait CursorRequest: Clone + Send + Sized {
+pub trait CursorRequest: Sealed + Clone + Send + Sized {
     /// The operation's method name, for errors.
     const OPERATION: &'static str;
     /// One page of the response.
     type Page: Page + Send;
     /// The future of one page request.
-    type Future: Future<Output = Result<ResponseValue<Self::Page>, progenitor_client::Error<types::Error>>>
-        + Send
-        + Unpin;
+    type Future: Future<Output = Result<ResponseValue<Self::Page>, Error>> + Send + Unpin;
     /// The same request, continuing from `cursor`.
     fn with_cursor(self, cursor: &str) -> Self;
     /// Sends the request.
@@ -67,13 +68,13 @@ pub trait CursorRequest: Clone + Send + Sized {
 }
 
 /// A response page that may point to the next one.
-pub trait Page {
+pub trait Page: Sealed {
     /// The cursor of the next page; `None` (absent or empty) on the last page.
     fn next_cursor(&self) -> Option<&str>;
 }
 
 /// A page that carries a list of items.
-pub trait Items {
+pub trait Items: Sealed {
     /// One item.
     type Item;
     /// The page's items.
@@ -219,7 +220,7 @@ impl<R: CursorRequest> Stream for Pages<R> {
                         Ok(page) => page.into_inner(),
                         Err(e) => {
                             this.state = State::Done;
-                            return Poll::Ready(Some(Err(Error::from(e))));
+                            return Poll::Ready(Some(Err(e)));
                         }
                     };
                     this.fetched += 1;

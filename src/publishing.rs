@@ -34,9 +34,7 @@ mod sealed {
         type Output;
         fn send_request(
             self,
-        ) -> impl Future<
-            Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>,
-        > + Send;
+        ) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send;
     }
 }
 use sealed::TakesOptions;
@@ -89,7 +87,7 @@ impl<B: TakesOptions> WithOptions<B> {
     /// Checks the options and sends the request with them.
     pub async fn send(self) -> Result<ResponseValue<B::Output>, Error> {
         let headers = self.options.to_headers(self.target)?;
-        Ok(with_headers(headers, self.builder.send_request()).await?)
+        with_headers(headers, self.builder.send_request()).await
     }
 }
 
@@ -106,9 +104,7 @@ impl<'a> TakesOptions for crate::Everything<builder::RetryDlqMessages<'a>> {
     type Output = types::RetryDlqMessagesResponse;
     fn send_request(
         self,
-    ) -> impl Future<
-        Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>,
-    > + Send {
+    ) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send {
         crate::bulk::BulkRequest::send_request(self)
     }
 }
@@ -140,10 +136,7 @@ macro_rules! takes_options {
     ($builder:ident, $output:ty, $target:expr, payload: $payload:tt, prepare: |$b:ident, $o:ident| $prepare:expr) => {
         impl<'a> TakesOptions for builder::$builder<'a> {
             type Output = $output;
-            fn send_request(
-                self,
-            ) -> impl Future<Output = Result<ResponseValue<Self::Output>, progenitor_client::Error<types::Error>>> + Send
-            {
+            fn send_request(self) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send {
                 self.send()
             }
         }

@@ -3,11 +3,12 @@
 //! A request is repeated only where repeating cannot duplicate work:
 //! - a 429 is always retried, after `Retry-After` or the rate-limit reset;
 //! - a connection that failed before any response is always retried;
-//! - a 5xx or a timeout is retried for GET and DELETE, for POSTs that only
-//!   set state (pause, resume, upsert, pin, unpin), and for calls that create
-//!   messages (publish, enqueue, batch, DLQ retry) only when the caller set a
-//!   deduplication id (or content-based deduplication), so QStash drops the
-//!   duplicate.
+//! - a 5xx or a timeout is retried for GET, HEAD, PUT and DELETE, for the
+//!   POST and PATCH operations that only set state, and for the operations
+//!   that create messages only when the caller set a deduplication id (or
+//!   content-based deduplication; for a batch, on every entry), so QStash
+//!   drops the duplicate. Which operations are which is the names table's
+//!   `[retry]` (`openapi/qstash/operations.toml`), read at build time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 
 use crate::error::{RateLimit, until_reset};
+use crate::generated::spec_facts;
 
 /// How failed requests are retried; set with
 /// [`ClientBuilder::retry_policy`](crate::ClientBuilder::retry_policy).
@@ -156,26 +158,16 @@ impl RetryPolicy {
     }
 }
 
-/// Operations that create messages: repeatable only when deduplicated.
-const CREATES_MESSAGES: &[&str] = &[
-    "publish",
-    "enqueue",
-    "batch",
-    "retry_dlq_message",
-    "retry_dlq_messages",
-];
-/// POST operations that only set state: repeating them changes nothing.
-const SETS_STATE_PREFIXES: &[&str] = &["pause_", "resume_", "upsert_", "pin_", "unpin_"];
-
-/// Whether sending `request` (of operation `operation`) twice is harmless.
+/// Whether sending `request` (of operation `operation`) twice is harmless:
+/// by its HTTP method, or as the names table's `[retry]` lists say
+/// (`spec_facts::IDEMPOTENT`, `spec_facts::CREATES_MESSAGES`).
 pub(crate) fn repeatable(operation: &str, request: &reqwest::Request) -> bool {
-    if CREATES_MESSAGES.contains(&operation) {
-        return deduplicated(operation, request);
+    if spec_facts::CREATES_MESSAGES.contains(&operation) {
+        return deduplicated(request);
     }
     match *request.method() {
         Method::GET | Method::HEAD | Method::DELETE | Method::PUT => true,
-        Method::POST => SETS_STATE_PREFIXES.iter().any(|p| operation.starts_with(p)),
-        _ => false,
+        _ => spec_facts::IDEMPOTENT.contains(&operation),
     }
 }
 
@@ -186,13 +178,15 @@ fn header_dedup(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
 }
 
-/// A batch is deduplicated when every entry is; other calls by their headers.
-fn deduplicated(operation: &str, request: &reqwest::Request) -> bool {
-    if operation != "batch" {
+/// A request whose body is a list of messages (a batch) is deduplicated
+/// when every entry is; others by their headers.
+fn deduplicated(request: &reqwest::Request) -> bool {
+    let list = request
+        .body()
+        .and_then(reqwest::Body::as_bytes)
+        .filter(|b| b.trim_ascii_start().starts_with(b"["));
+    let Some(body) = list else {
         return header_dedup(request.headers());
-    }
-    let Some(body) = request.body().and_then(reqwest::Body::as_bytes) else {
-        return false;
     };
     let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(body) else {
         return false;
@@ -371,5 +365,36 @@ mod tests {
         let one = r#"[{"destination":"a","headers":{"Upstash-Deduplication-Id":"1"}},{"destination":"b"}]"#;
         assert!(repeatable("batch", &request(Method::POST, &[], Some(all))));
         assert!(!repeatable("batch", &request(Method::POST, &[], Some(one))));
+        // PATCH on the service (an erratum), still only setting state.
+        assert!(repeatable(
+            "pause_schedule",
+            &request(Method::PATCH, &[], None)
+        ));
+        assert!(!repeatable(
+            "reset_flow_control_rate",
+            &request(Method::POST, &[], None)
+        ));
+    }
+
+    #[test]
+    fn every_operation_the_retry_lists_name_exists() {
+        let names: Vec<&str> = spec_facts::OPERATIONS.iter().map(|(_, _, n)| *n).collect();
+        for listed in spec_facts::IDEMPOTENT
+            .iter()
+            .chain(spec_facts::CREATES_MESSAGES)
+        {
+            assert!(names.contains(listed), "`{listed}` is no operation");
+        }
+        assert_eq!(
+            spec_facts::CREATES_MESSAGES,
+            [
+                "publish",
+                "enqueue",
+                "batch",
+                "retry_dlq_message",
+                "retry_dlq_messages"
+            ]
+        );
+        assert_eq!(spec_facts::IDEMPOTENT.len(), 9);
     }
 }

@@ -44,19 +44,13 @@ async fn mount_operations(server: &MockServer) {
 /// Runs four different operations (no parameters, a path parameter, a body,
 /// repeated query filters) and returns what the server saw.
 async fn run_operations(client: &Client, server: &MockServer) -> Vec<wiremock::Request> {
-    let queues = client
-        .list_queues()
-        .send()
-        .await
-        .map_err(Error::from)
-        .unwrap();
+    let queues = client.list_queues().send().await.unwrap();
     assert_eq!(queues.into_inner()[0].name.as_deref(), Some("orders"));
     let message = client
         .get_message()
         .message_id("msg_1")
         .send()
         .await
-        .map_err(Error::from)
         .unwrap();
     assert_eq!(message.message_id.as_deref(), Some("msg_1"));
     let published = client
@@ -66,7 +60,6 @@ async fn run_operations(client: &Client, server: &MockServer) -> Vec<wiremock::R
         .body(r#"{"order":42}"#)
         .send()
         .await
-        .map_err(Error::from)
         .unwrap();
     let published = serde_json::to_value(published.into_inner()).unwrap();
     assert_eq!(published["messageId"], "msg_2");
@@ -77,7 +70,6 @@ async fn run_operations(client: &Client, server: &MockServer) -> Vec<wiremock::R
         .count(5)
         .send()
         .await
-        .map_err(Error::from)
         .unwrap();
     assert_eq!(dlq.messages.len(), 1);
     let seen = requests(server).await;
@@ -334,9 +326,6 @@ async fn debug_of_client_builder_and_token_never_shows_the_token() {
             &format!("{request:?}"),
             NASTY_TOKEN,
         );
-
-        let token = qstash::Token::new(NASTY_TOKEN).unwrap();
-        assert_eq!(format!("{token:?}"), "Token(<redacted>)");
     }
 }
 
@@ -383,12 +372,6 @@ async fn invalid_tokens_give_clear_config_errors_without_the_token() {
             assert_display_debug_clean("config error", &err, token);
             assert!(!err.to_string().contains("sekrit"), "{err}");
         }
-
-        let err = qstash::Token::new(token).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("invalid configuration: {expected}")
-        );
     }
 
     let err = Client::builder().build().unwrap_err();
@@ -461,7 +444,7 @@ async fn no_error_shows_the_token_in_either_mode() {
                 .await
                 .unwrap_err();
             assert_display_debug_clean(&format!("{mode:?} raw {id}"), &raw, NASTY_TOKEN);
-            errors.push((id, Error::from(raw)));
+            errors.push((id, raw));
         }
         let raw = fast
             .get_message()
@@ -470,7 +453,7 @@ async fn no_error_shows_the_token_in_either_mode() {
             .await
             .unwrap_err();
         assert_display_debug_clean(&format!("{mode:?} raw timeout"), &raw, NASTY_TOKEN);
-        errors.push(("slow", Error::from(raw)));
+        errors.push(("slow", raw));
 
         let refused = Client::builder()
             .token(NASTY_TOKEN)
@@ -482,14 +465,15 @@ async fn no_error_shows_the_token_in_either_mode() {
         let raw = refused.list_queues().send().await.unwrap_err();
         assert_display_debug_clean(&format!("{mode:?} raw refused"), &raw, NASTY_TOKEN);
         if mode == AuthMode::QueryParameter {
-            // The URL is in the message, with the token replaced.
-            let shown = raw.to_string();
+            // The URL is in the error's source, with the token replaced.
+            let shown = chain(&raw);
+            assert_no_token("refused error chain", &shown, NASTY_TOKEN);
             assert!(
                 shown.contains("qstash_token=%3Credacted%3E"),
                 "refused error shows no redacted URL: {shown}"
             );
         }
-        errors.push(("refused", Error::from(raw)));
+        errors.push(("refused", raw));
 
         let kinds: Vec<&str> = errors
             .iter()
@@ -520,6 +504,18 @@ async fn no_error_shows_the_token_in_either_mode() {
     }
 }
 
+/// An error and its sources, as a reporter (anyhow, tracing) prints them.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 #[tokio::test]
 async fn query_mode_timeout_error_shows_the_redacted_url() {
     let server = MockServer::start().await;
@@ -539,14 +535,16 @@ async fn query_mode_timeout_error_shows_the_redacted_url() {
         .timeout(Duration::from_millis(150))
         .build()
         .unwrap();
-    let err = Error::from(client.list_queues().send().await.unwrap_err());
+    let err = client.list_queues().send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    let shown = err.to_string();
+    assert_eq!(err.to_string(), "QStash did not answer in time");
+    // The URL is in the source (Display does not repeat it), redacted.
+    let shown = chain(&err);
     assert!(
         shown.contains("/v2/queues?qstash_token=%3Credacted%3E"),
         "{shown}"
     );
-    assert_no_token("timeout Display", &shown, NASTY_TOKEN);
+    assert_no_token("timeout error chain", &shown, NASTY_TOKEN);
     assert_no_token("timeout Debug", &format!("{err:?}"), NASTY_TOKEN);
 }
 
@@ -619,7 +617,7 @@ async fn body_failures_do_not_show_the_token() {
             .unwrap();
         let raw = client.list_queues().send().await.unwrap_err();
         assert_display_debug_clean("raw body error", &raw, NASTY_TOKEN);
-        let err = Error::from(raw);
+        let err = raw;
         assert_display_debug_clean("body error", &err, NASTY_TOKEN);
         if close {
             assert!(err.is_network(), "{err:?}");

@@ -371,10 +371,7 @@ async fn server_errors_are_retried_only_where_repeating_is_harmless() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        qstash::Error::from(err).status().map(|s| s.as_u16()),
-        Some(503)
-    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(count(&server).await, 3);
 
     // A POST that is not idempotent is not.
@@ -489,15 +486,13 @@ async fn a_connection_failure_before_any_response_is_retried() {
         .initial_backoff(Duration::from_secs(10))
         .max_backoff(Duration::from_secs(10));
     let start = tokio::time::Instant::now();
-    let err = qstash::Error::from(
-        c(policy)
-            .publish()
-            .destination("d")
-            .payload(Body::text("x"))
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = c(policy)
+        .publish()
+        .destination("d")
+        .payload(Body::text("x"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_network(), "{err}");
     // Two backoffs of 5..10 s each (equal jitter): the refused publish,
     // which has no deduplication id, was tried three times.

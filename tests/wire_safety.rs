@@ -151,13 +151,12 @@ async fn empty_path_parameters_are_refused_before_sending() {
 async fn empty_lists_and_empty_values_are_refused_before_sending() {
     let server = open_server().await;
     let c = client(&server, "t", AuthMode::Bearer);
-    let err = qstash::Error::from(
-        c.delete_dlq_messages()
-            .dlq_ids(Vec::<String>::new())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = c
+        .delete_dlq_messages()
+        .dlq_ids(Vec::<String>::new())
+        .send()
+        .await
+        .unwrap_err();
     assert_refused(&err, &["`dlq_ids`", "empty", "Nothing was sent"]);
     let err = c
         .retry_dlq_messages()
@@ -173,13 +172,12 @@ async fn empty_lists_and_empty_values_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert_refused(&err, &["`message_ids`"]);
-    let err = qstash::Error::from(
-        c.list_dlq_messages()
-            .label(Vec::<&str>::new())
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = c
+        .list_dlq_messages()
+        .label(Vec::<&str>::new())
+        .send()
+        .await
+        .unwrap_err();
     assert_refused(&err, &["`label`"]);
     assert_eq!(requests(&server).await.len(), 0);
 }
@@ -188,7 +186,7 @@ async fn empty_lists_and_empty_values_are_refused_before_sending() {
 async fn bulk_operations_without_a_filter_need_all() {
     let server = open_server().await;
     let c = client(&server, "t", AuthMode::Bearer);
-    let err = qstash::Error::from(c.delete_dlq_messages().send().await.unwrap_err());
+    let err = c.delete_dlq_messages().send().await.unwrap_err();
     assert_refused(&err, &["delete_dlq_messages", "no filter", "`.all()`"]);
     let err = c
         .delete_dlq_messages()
@@ -566,4 +564,42 @@ async fn a_handler_that_streams_the_dlq_is_a_valid_web_handler() {
     let client = std::sync::Arc::new(client(&server, "t", AuthMode::Bearer));
     let body = tokio::spawn(handler(client)).await.unwrap().unwrap();
     assert_eq!(body, "m1\nm2\n");
+}
+
+// ---- one error type -----------------------------------------------------------
+
+fn returns_qstash_error<T, F: std::future::Future<Output = Result<T, qstash::Error>>>(_: F) {}
+fn yields_qstash_error<T, S: futures::Stream<Item = Result<T, qstash::Error>>>(_: S) {}
+
+/// Every kind of public call names `qstash::Error` (the futures are made,
+/// never polled: this is a compile-time check).
+#[test]
+fn every_public_call_returns_qstash_error() {
+    let c = qstash::Client::builder()
+        .token("t")
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    returns_qstash_error(c.get_queue().queue_name("q").send());
+    returns_qstash_error(c.publish().destination("d").body("x").send());
+    returns_qstash_error(
+        c.publish()
+            .destination("d")
+            .payload(qstash::Body::text("x"))
+            .options(qstash::MessageOptions::new())
+            .send(),
+    );
+    returns_qstash_error(
+        c.batch()
+            .entries([qstash::BatchEntry::new("https://example.com")])
+            .send(),
+    );
+    returns_qstash_error(c.list_dlq_messages().collect_all());
+    yields_qstash_error(c.list_dlq_messages().stream());
+    yields_qstash_error(c.list_logs().pages());
+    returns_qstash_error(c.delete_dlq_messages().label("x").send_all());
+    returns_qstash_error(c.delete_dlq_messages().all().send());
+    returns_qstash_error(c.retry_dlq_messages().all().send_all_max(2));
+    returns_qstash_error(c.cancel_messages().all().send_all());
+    yields_qstash_error(c.retry_dlq_messages().all().pages());
 }

@@ -18,6 +18,7 @@ pub fn qstash_settings() -> Settings {
         string_list_type: Some("qstash::StringList".into()),
         enums_module: Some("qstash::enums".into()),
         bulk_module: Some("crate::bulk".into()),
+        error_type: Some("crate::Error".into()),
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Settings {
     /// trait; when set, every bulk operation (the names table's `[bulk]`)
     /// gets `.all()`, which is the only way to send it without a filter.
     pub bulk_module: Option<String>,
+    /// The layer's error type (`crate::Error`, converting from progenitor's
+    /// error with `From`): when set, every request builder's `send` returns
+    /// it, and the client's and builders' constructors are not public.
+    pub error_type: Option<String>,
 }
 
 fn path_tokens(path: &str, what: &str) -> Result<TokenStream, Refusal> {
@@ -95,6 +99,9 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
     let mut file: syn::File = syn::parse2(quote! { #client #extras })
         .map_err(|e| Refusal::new("", format!("generated code does not parse: {e}")))?;
     crate::net::add_aliases(&mut file, &normalized.property_aliases)?;
+    if let Some(error) = &settings.error_type {
+        crate::shape::apply(&mut file, &path_tokens(error, "error type")?)?;
+    }
     crate::net::check_duplicates(&file, normalized)?;
     Ok(prettyplease::unparse(&file))
 }
@@ -302,7 +309,7 @@ fn success_type(
 }
 
 /// `.all()` and the `BulkRequest` impl of every bulk operation.
-fn bulk_impls(n: &Normalized, module: &str) -> Result<TokenStream, Refusal> {
+fn bulk_impls(n: &Normalized, module: &str, error: &TokenStream) -> Result<TokenStream, Refusal> {
     let module = path_tokens(module, "bulk module")?;
     let mut out = TokenStream::new();
     for b in &n.bulk {
@@ -327,7 +334,7 @@ fn bulk_impls(n: &Normalized, module: &str) -> Result<TokenStream, Refusal> {
             impl<'a> #module::BulkRequest for builder::#builder<'a> {
                 type Output = #output;
                 type Future = ::std::pin::Pin<::std::boxed::Box<
-                    dyn ::std::future::Future<Output = ::std::result::Result<ResponseValue<#output>, Error<types::Error>>>
+                    dyn ::std::future::Future<Output = ::std::result::Result<ResponseValue<#output>, #error>>
                         + Send + 'a,
                 >>;
                 fn send_request(self) -> Self::Future {
@@ -368,9 +375,12 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         None => quote! {},
         Some(module) => {
             let module = path_tokens(module, "pagination module")?;
+            // A page type two operations share gets its impls once.
+            let mut pages_seen = std::collections::BTreeSet::new();
             let impls = n.paginated.iter().map(|p| {
                 let builder = format_ident!("{}", p.method.to_pascal_case());
                 let page = format_ident!("{}", p.page_type);
+                let first_of_page = pages_seen.insert(p.page_type.clone());
                 let cursor = if p.cursor_required {
                     quote! { Some(self.cursor.as_str()).filter(|c| !c.is_empty()) }
                 } else {
@@ -389,6 +399,17 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                     }
                 });
                 let op_name = &p.method;
+                let page_impls = first_of_page.then(|| {
+                    quote! {
+                        impl #module::Sealed for types::#page {}
+                        impl #module::Page for types::#page {
+                            fn next_cursor(&self) -> ::std::option::Option<&str> {
+                                #cursor
+                            }
+                        }
+                        #items
+                    }
+                });
                 let stream_methods = p.items.as_ref().map(|_| {
                     quote! {
                         /// Every item of every page, following `cursor` until the server
@@ -414,6 +435,7 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                         }
                         #stream_methods
                     }
+                    impl<'a> #module::Sealed for builder::#builder<'a> {}
                     impl<'a> #module::CursorRequest for builder::#builder<'a> {
                         const OPERATION: &'static str = #op_name;
                         type Page = types::#page;
@@ -425,20 +447,19 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                             ::std::boxed::Box::pin(self.send())
                         }
                     }
-                    impl #module::Page for types::#page {
-                        fn next_cursor(&self) -> ::std::option::Option<&str> {
-                            #cursor
-                        }
-                    }
-                    #items
+                    #page_impls
                 }
             });
             quote! { #(#impls)* }
         }
     };
 
+    let error = match &settings.error_type {
+        Some(e) => path_tokens(e, "error type")?,
+        None => quote! { Error<types::Error> },
+    };
     let bulk_impls = match &settings.bulk_module {
-        Some(module) => bulk_impls(n, module)?,
+        Some(module) => bulk_impls(n, module, &error)?,
         None => quote! {},
     };
     let bulk = n.bulk.iter().map(|b| {
@@ -446,6 +467,8 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         let filters = &b.filters;
         quote! { (#name, &[#(#filters),*]) }
     });
+    let idempotent = &n.idempotent;
+    let creates_messages = &n.creates_messages;
     let enum_types = match &settings.enums_module {
         Some(module) => response_enum_types(n, module),
         None => quote! {},
@@ -457,7 +480,8 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         #enum_types
 
         /// What the API description says that the generated code cannot
-        /// express; read by the hand-written layer and its tests.
+        /// express: the hand-written layer reads it (guards, retries,
+        /// options), and the tests check the client against it.
         pub mod spec_facts {
             /// Every operation: HTTP method, path template, Rust method name.
             pub const OPERATIONS: &[(&str, &str, &str)] = &[#(#ops),*];
@@ -472,6 +496,12 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             /// Operations that act on every item their filters match (and on
             /// every item without one): Rust method name, filter parameters.
             pub const BULK: &[(&str, &[&str])] = &[#(#bulk),*];
+            /// POST/PATCH operations that only set state: a failed one may
+            /// be sent again.
+            pub const IDEMPOTENT: &[&str] = &[#(#idempotent),*];
+            /// Operations that create messages: sent again only when
+            /// deduplicated.
+            pub const CREATES_MESSAGES: &[&str] = &[#(#creates_messages),*];
         }
     })
 }

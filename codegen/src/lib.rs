@@ -25,6 +25,7 @@ mod net;
 pub mod pagination;
 pub mod passes;
 pub mod report;
+mod shape;
 
 use std::path::Path;
 
@@ -61,6 +62,12 @@ pub struct Normalized {
     /// Properties folded into a twin spelled another way: their spellings
     /// decode into the kept field.
     pub property_aliases: Vec<passes::collisions::PropertyAlias>,
+    /// Method names of POST/PATCH operations that only set state (the names
+    /// table's `[retry] idempotent`) present in the document.
+    pub idempotent: Vec<String>,
+    /// Method names of operations that create messages (`[retry]
+    /// creates_messages`) present in the document.
+    pub creates_messages: Vec<String>,
     /// String enums only responses use: generated to accept unlisted values.
     pub response_enums: Vec<passes::response_enums::TolerantEnum>,
     /// What each erratum did, when errata were applied ([`normalize_files`]).
@@ -98,6 +105,15 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         .collect();
     let (paginated, unsupported_pagination) = pagination::find(&doc);
     let bulk = bulk_operations(&doc, names, &operations);
+    let named = |labels: &[String]| -> Vec<String> {
+        operations
+            .iter()
+            .filter(|(k, _)| labels.contains(&k.label()))
+            .map(|(_, n)| n.clone())
+            .collect()
+    };
+    let idempotent = named(&names.retry().idempotent);
+    let creates_messages = named(&names.retry().creates_messages);
     Ok(Normalized {
         document: doc,
         report,
@@ -108,6 +124,8 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         paginated,
         unsupported_pagination,
         bulk,
+        idempotent,
+        creates_messages,
         property_aliases,
         response_enums,
         errata: Vec::new(),

@@ -17,6 +17,22 @@ use crate::report::Refusal;
 pub struct Names {
     by_operation: BTreeMap<String, String>,
     bulk: Bulk,
+    retry: Retry,
+}
+
+/// What a failed request of an operation may be sent again for, beyond
+/// what its HTTP method says (GET, HEAD, PUT and DELETE are repeatable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// `METHOD /path` of POST or PATCH operations that only set state:
+    /// sending one twice changes nothing.
+    #[serde(default)]
+    pub idempotent: Vec<String>,
+    /// `METHOD /path` of operations that create messages: sent again only
+    /// when deduplicated (every entry, for a list body).
+    #[serde(default)]
+    pub creates_messages: Vec<String>,
 }
 
 /// Operations that act on every item their filters match, and so on every
@@ -41,6 +57,8 @@ impl Names {
             operations: BTreeMap<String, String>,
             #[serde(default)]
             bulk: Bulk,
+            #[serde(default)]
+            retry: Retry,
         }
         let file: File =
             toml::from_str(text).map_err(|e| Refusal::new("", format!("names table: {e}")))?;
@@ -72,18 +90,31 @@ impl Names {
                 ));
             }
         }
-        for (i, op) in file.bulk.operations.iter().enumerate() {
-            if !file.operations.contains_key(op) {
-                return Err(Refusal::new(
-                    crate::report::pointer(["bulk", "operations", &i.to_string()]),
-                    format!("bulk operation `{op}` has no entry in [operations]"),
-                ));
+        let lists = [
+            ("bulk", "operations", &file.bulk.operations),
+            ("retry", "idempotent", &file.retry.idempotent),
+            ("retry", "creates_messages", &file.retry.creates_messages),
+        ];
+        for (table, key, list) in lists {
+            for (i, op) in list.iter().enumerate() {
+                if !file.operations.contains_key(op) {
+                    return Err(Refusal::new(
+                        crate::report::pointer([table, key, &i.to_string()]),
+                        format!("{table} operation `{op}` has no entry in [operations]"),
+                    ));
+                }
             }
         }
         Ok(Self {
             by_operation: file.operations,
             bulk: file.bulk,
+            retry: file.retry,
         })
+    }
+
+    /// Which operations may be sent again after a failure.
+    pub fn retry(&self) -> &Retry {
+        &self.retry
     }
 
     /// The bulk operations and their non-filter parameters.
@@ -235,6 +266,22 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.pointer, "/bulk/operations/0");
         assert!(err.construct.contains("no entry in [operations]"), "{err}");
+    }
+
+    #[test]
+    fn retry_lists_name_operations_of_the_table() {
+        let names = Names::parse(
+            "[operations]\n\"POST /a\" = \"x\"\n\"POST /b\" = \"y\"\n[retry]\nidempotent = [\"POST /a\"]\ncreates_messages = [\"POST /b\"]\n",
+        )
+        .unwrap();
+        assert_eq!(names.retry().idempotent, ["POST /a"]);
+        assert_eq!(names.retry().creates_messages, ["POST /b"]);
+        let err = Names::parse(
+            "[operations]\n\"POST /a\" = \"x\"\n[retry]\nidempotent = [\"POST /a\", \"POST /gone\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.pointer, "/retry/idempotent/1");
+        assert!(err.construct.contains("`POST /gone`"), "{err}");
     }
 
     #[test]

@@ -315,6 +315,28 @@ mod tests {
         assert_eq!(joined.downcast_ref::<&str>(), Some(&"elsewhere"));
     }
 
+    #[test]
+    fn a_panic_elsewhere_during_generation_still_reaches_the_panic_hook() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static SEEN: AtomicUsize = AtomicUsize::new(0);
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            SEEN.fetch_add(1, Ordering::SeqCst);
+            previous(info);
+        }));
+        let before = SEEN.load(Ordering::SeqCst);
+        // While this thread is inside `catch` (as during generation),
+        // another thread panics: its panic must not be silenced.
+        catch(|| {
+            let _ = std::thread::spawn(|| panic!("a test elsewhere fails")).join();
+        })
+        .unwrap();
+        assert!(
+            SEEN.load(Ordering::SeqCst) > before,
+            "the other thread's panic was swallowed"
+        );
+    }
+
     fn normalized() -> Normalized {
         let doc = serde_json::json!({
             "openapi": "3.1.0", "info": {"title": "t", "version": "1"},

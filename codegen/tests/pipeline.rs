@@ -259,18 +259,30 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
     assert!(code.contains("pub fn list_queues(&self)"));
     assert!(code.contains("pub fn post_brand_new(&self)"));
 
-    // Unchanged output is not rewritten (the crate is not recompiled).
-    let before = std::fs::metadata(dir.join("client.rs"))
+    // Unchanged output is not rewritten (the crate is not recompiled). The
+    // file is dated in the past first, so a rewrite shows whatever the
+    // filesystem's timestamp resolution.
+    let long_ago = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join("client.rs"))
         .unwrap()
-        .modified()
+        .set_modified(long_ago)
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
     build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
     let after = std::fs::metadata(dir.join("client.rs"))
         .unwrap()
         .modified()
         .unwrap();
-    assert_eq!(before, after);
+    assert_eq!(after, long_ago, "an unchanged client was rewritten");
+    // A changed one is.
+    std::fs::write(dir.join("client.rs"), "stale").unwrap();
+    build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    assert!(
+        std::fs::read_to_string(dir.join("client.rs"))
+            .unwrap()
+            .starts_with("// @generated")
+    );
 
     // A refused spec fails with the file, the pointer and the construct.
     std::fs::write(

@@ -28,17 +28,38 @@ pub fn run(doc: &mut Value, report: &mut Report) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Rewrites the `oneOf` at `at` in `doc`, then descends into the schemas
+/// nested in the rewritten node: after branches are reordered, a nested
+/// schema's place is its new index, not the one it had. References resolve
+/// in `original` (the rewrite changes branch order and `required` only).
 fn visit(original: &Value, doc: &mut Value, at: &str, report: &mut Report) -> Result<(), Refusal> {
-    let Some(schema) = original.pointer(at) else {
-        return Ok(());
+    let Some(branches) = doc
+        .pointer(at)
+        .and_then(|s| s.get("oneOf"))
+        .and_then(Value::as_array)
+        .cloned()
+    else {
+        return descend(original, doc, at, report);
     };
-    if let Some(branches) = schema.get("oneOf").and_then(Value::as_array)
-        && let Some(rewritten) = discriminate(original, branches, &child(at, ["oneOf"]), report)?
+    if let Some(rewritten) = discriminate(original, &branches, &child(at, ["oneOf"]), report)?
         && let Some(node) = doc.pointer_mut(&child(at, ["oneOf"]))
     {
         *node = rewritten;
     }
-    for rel in super::openapi31::nested_schemas(schema) {
+    descend(original, doc, at, report)
+}
+
+fn descend(
+    original: &Value,
+    doc: &mut Value,
+    at: &str,
+    report: &mut Report,
+) -> Result<(), Refusal> {
+    let nested = match doc.pointer(at) {
+        Some(schema) => super::openapi31::nested_schemas(schema),
+        None => return Ok(()),
+    };
+    for rel in nested {
         visit(original, doc, &format!("{at}{rel}"), report)?;
     }
     Ok(())
@@ -179,6 +200,26 @@ mod tests {
         run(&mut d, &mut report).unwrap();
         assert_eq!(d["components"]["schemas"]["S"]["oneOf"], one_of);
         assert!(report.changes()[0].what.contains("cannot be told apart"));
+    }
+
+    #[test]
+    fn a_nested_one_of_is_fixed_where_its_branch_went() {
+        // Branch 1 has a property of its own and moves first; the `oneOf`
+        // nested in it must be fixed at its new place, /oneOf/0.
+        let mut d = doc(json!([
+            {"type": "object", "properties": {"y": {}}},
+            {"type": "object", "properties": {"y": {}, "z": {"oneOf": [
+                {"type": "object", "properties": {"p": {"type": "string"}}},
+                {"type": "object", "properties": {"q": {"type": "string"}}}
+            ]}}}
+        ]));
+        run(&mut d, &mut Report::default()).unwrap();
+        let one_of = &d["components"]["schemas"]["S"]["oneOf"];
+        assert_eq!(one_of[0]["required"], json!(["z"]));
+        let nested = &one_of[0]["properties"]["z"]["oneOf"];
+        assert_eq!(nested[0]["required"], json!(["p"]), "{d:#}");
+        assert_eq!(nested[1]["required"], json!(["q"]), "{d:#}");
+        assert!(one_of[1].get("required").is_none());
     }
 
     #[test]

@@ -36,203 +36,23 @@ pub fn rust_name(name: &str) -> String {
     crate::idents::snake(name)
 }
 
+/// A parameter and the pointer it was declared at.
+type Declared = (Value, String);
+
 /// Runs the pass; returns the wildcard headers it took out.
 pub fn run(doc: &mut Value, report: &mut Report) -> Result<Vec<WildcardHeader>, Refusal> {
     let original = doc.clone();
     let mut wildcards = Vec::new();
     for key in operation_keys(&original) {
-        let op_at = key.pointer();
-        let item_at = child("", ["paths", &key.path]);
-        // Gather: path-item parameters first, then the operation's own.
-        let mut params: Vec<(Value, String)> = Vec::new();
-        for (list_at, list) in [
-            (
-                child(&item_at, ["parameters"]),
-                original.pointer(&child(&item_at, ["parameters"])),
-            ),
-            (
-                child(&op_at, ["parameters"]),
-                original.pointer(&child(&op_at, ["parameters"])),
-            ),
-        ] {
-            let Some(list) = list else { continue };
-            let list = list
-                .as_array()
-                .ok_or_else(|| Refusal::new(&list_at, "`parameters` is not a list"))?;
-            for (i, p) in list.iter().enumerate() {
-                let at = child(&list_at, [i.to_string()]);
-                let (resolved, _) = resolve(&original, p, &at)?;
-                params.push((resolved.clone(), at));
-            }
+        let params = gather(&original, &key)?;
+        let params = take_wildcards(params, &key, &mut wildcards, report)?;
+        for (p, at) in &params {
+            check_supported(&original, p, at)?;
         }
-        let had_item_params = original.pointer(&child(&item_at, ["parameters"])).is_some();
-
-        let mut kept: Vec<(Value, String)> = Vec::new();
-        for (p, at) in params {
-            let name = p
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Refusal::new(&at, "parameter without a `name`"))?
-                .to_string();
-            let location = p
-                .get("in")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Refusal::new(&at, format!("parameter `{name}` without `in`")))?
-                .to_string();
-            if name.contains('*') {
-                if location != "header" {
-                    return Err(Refusal::new(
-                        &at,
-                        format!(
-                            "wildcard parameter `{name}` in {location}: only header families are supported"
-                        ),
-                    ));
-                }
-                let prefix = name.split('*').next().unwrap_or_default().to_string();
-                report.record(
-                    PASS,
-                    &at,
-                    format!("wildcard header `{name}` taken out for the hand-written layer"),
-                );
-                wildcards.push(WildcardHeader {
-                    operation: key.clone(),
-                    description: p
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    name,
-                    prefix,
-                });
-                continue;
-            }
-            check_supported(&original, &p, &at, &name, &location)?;
-            if let Some((existing, first_at)) = kept
-                .iter_mut()
-                .find(|(k, _)| k["name"] == name.as_str() && k["in"] == location.as_str())
-            {
-                let same_schema = existing.get("schema") == p.get("schema");
-                if !same_schema {
-                    return Err(Refusal::new(
-                        &at,
-                        format!(
-                            "{location} parameter `{name}` is declared twice with different schemas (first at {first_at})"
-                        ),
-                    ));
-                }
-                if p.get("required") == Some(&Value::Bool(true)) {
-                    existing["required"] = json!(true);
-                }
-                report.record(
-                    PASS,
-                    &at,
-                    format!("duplicate {location} parameter `{name}` merged into {first_at}"),
-                );
-                continue;
-            }
-            kept.push((p, at));
-        }
-
-        // Deprecated parameters whose Rust name collides with a current one.
-        let mut i = 0;
-        while i < kept.len() {
-            let name_i = rust_name(kept[i].0["name"].as_str().unwrap_or_default());
-            let clash = (0..kept.len()).find(|&j| {
-                j != i && rust_name(kept[j].0["name"].as_str().unwrap_or_default()) == name_i
-            });
-            let Some(j) = clash else {
-                i += 1;
-                continue;
-            };
-            let deprecated = |v: &Value| v.get("deprecated") == Some(&Value::Bool(true));
-            let name_of = |k: usize| kept[k].0["name"].as_str().unwrap_or_default().to_string();
-            let (a, b) = (name_of(i), name_of(j));
-            let twins = [
-                (a.as_str(), deprecated(&kept[i].0)),
-                (b.as_str(), deprecated(&kept[j].0)),
-            ];
-            let one_name = crate::idents::same_spelling(&[&a, &b])
-                && kept[i].0.get("schema") == kept[j].0.get("schema")
-                && kept[i].0["in"] == kept[j].0["in"];
-            let drop = if twins[0].1 != twins[1].1 || one_name {
-                if crate::idents::canonical(&twins) == a {
-                    j
-                } else {
-                    i
-                }
-            } else {
-                return Err(Refusal::new(
-                    &kept[j].1,
-                    format!(
-                        "parameters `{a}` and `{b}` both become the Rust name `{name_i}`, neither is deprecated, and they are not one name spelled two ways"
-                    ),
-                ));
-            };
-            let other = if drop == i { b.clone() } else { a.clone() };
-            let (dropped, at) = kept.remove(drop);
-            let why = if deprecated(&dropped) {
-                "deprecated parameter"
-            } else {
-                "parameter spelled another way:"
-            };
-            report.record(
-                PASS,
-                at,
-                format!(
-                    "{why} `{}` dropped: its Rust name `{name_i}` is taken by `{other}`",
-                    dropped["name"].as_str().unwrap_or_default(),
-                ),
-            );
-            i = 0;
-        }
-
-        // Path parameters: required, and exactly the template's variables.
-        let template_vars = template_variables(&key.path);
-        for (p, at) in kept.iter_mut() {
-            if p["in"] == "path" {
-                let name = p["name"].as_str().unwrap_or_default().to_string();
-                if !template_vars.contains(&name) {
-                    return Err(Refusal::new(
-                        at.as_str(),
-                        format!("path parameter `{name}` does not appear in the path template"),
-                    ));
-                }
-                if p.get("required") != Some(&Value::Bool(true)) {
-                    p["required"] = json!(true);
-                    report.record(
-                        PASS,
-                        at.as_str(),
-                        format!("path parameter `{name}` made required"),
-                    );
-                }
-            }
-        }
-        for var in &template_vars {
-            if !kept
-                .iter()
-                .any(|(p, _)| p["in"] == "path" && p["name"] == var.as_str())
-            {
-                return Err(Refusal::new(
-                    &op_at,
-                    format!("path variable `{{{var}}}` has no path parameter"),
-                ));
-            }
-        }
-
-        let new_list = Value::Array(kept.into_iter().map(|(p, _)| p).collect());
-        let op =
-            operation_mut(doc, &key).ok_or_else(|| Refusal::new(&op_at, "operation vanished"))?;
-        if new_list.as_array().is_some_and(Vec::is_empty) {
-            op.remove("parameters");
-        } else {
-            op.insert("parameters".into(), new_list);
-        }
-        if had_item_params {
-            report.record(
-                PASS,
-                &op_at,
-                "path-item parameters moved into the operation",
-            );
-        }
+        let params = merge_duplicates(params, report)?;
+        let mut params = resolve_name_collisions(params, report)?;
+        check_path_parameters(&mut params, &key, report)?;
+        write_back(doc, &original, &key, params, report)?;
     }
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
@@ -242,6 +62,248 @@ pub fn run(doc: &mut Value, report: &mut Report) -> Result<Vec<WildcardHeader>, 
         }
     }
     Ok(wildcards)
+}
+
+/// The path item's parameters, then the operation's own, `$ref`s resolved.
+fn gather(original: &Value, key: &OperationKey) -> Result<Vec<Declared>, Refusal> {
+    let item_at = child("", ["paths", &key.path]);
+    let mut params = Vec::new();
+    for list_at in [
+        child(&item_at, ["parameters"]),
+        child(&key.pointer(), ["parameters"]),
+    ] {
+        let Some(list) = original.pointer(&list_at) else {
+            continue;
+        };
+        let list = list
+            .as_array()
+            .ok_or_else(|| Refusal::new(&list_at, "`parameters` is not a list"))?;
+        for (i, p) in list.iter().enumerate() {
+            let at = child(&list_at, [i.to_string()]);
+            let (resolved, _) = resolve(original, p, &at)?;
+            for field in ["name", "in"] {
+                if !resolved.get(field).is_some_and(Value::is_string) {
+                    return Err(Refusal::new(&at, format!("parameter without `{field}`")));
+                }
+            }
+            params.push((resolved.clone(), at));
+        }
+    }
+    Ok(params)
+}
+
+fn name_of(p: &Value) -> &str {
+    p["name"].as_str().unwrap_or_default()
+}
+
+fn location_of(p: &Value) -> &str {
+    p["in"].as_str().unwrap_or_default()
+}
+
+/// Wildcard names (`Upstash-Forward-*`) are header families the layer
+/// sends: taken out and recorded.
+fn take_wildcards(
+    params: Vec<Declared>,
+    key: &OperationKey,
+    wildcards: &mut Vec<WildcardHeader>,
+    report: &mut Report,
+) -> Result<Vec<Declared>, Refusal> {
+    let mut kept = Vec::new();
+    for (p, at) in params {
+        let name = name_of(&p).to_string();
+        if !name.contains('*') {
+            kept.push((p, at));
+            continue;
+        }
+        let location = location_of(&p);
+        if location != "header" {
+            return Err(Refusal::new(
+                &at,
+                format!(
+                    "wildcard parameter `{name}` in {location}: only header families are supported"
+                ),
+            ));
+        }
+        report.record(
+            PASS,
+            &at,
+            format!("wildcard header `{name}` taken out for the hand-written layer"),
+        );
+        wildcards.push(WildcardHeader {
+            operation: key.clone(),
+            description: p
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            prefix: name.split('*').next().unwrap_or_default().to_string(),
+            name,
+        });
+    }
+    Ok(kept)
+}
+
+/// The same name and location declared twice: merged when the schemas
+/// agree (required if either is), refused otherwise.
+fn merge_duplicates(params: Vec<Declared>, report: &mut Report) -> Result<Vec<Declared>, Refusal> {
+    let mut kept: Vec<Declared> = Vec::new();
+    for (p, at) in params {
+        let (name, location) = (name_of(&p), location_of(&p));
+        let Some((existing, first_at)) = kept
+            .iter_mut()
+            .find(|(k, _)| name_of(k) == name && location_of(k) == location)
+        else {
+            kept.push((p, at));
+            continue;
+        };
+        if existing.get("schema") != p.get("schema") {
+            return Err(Refusal::new(
+                &at,
+                format!(
+                    "{location} parameter `{name}` is declared twice with different schemas (first at {first_at})"
+                ),
+            ));
+        }
+        if p.get("required") == Some(&Value::Bool(true)) {
+            existing["required"] = json!(true);
+        }
+        report.record(
+            PASS,
+            &at,
+            format!("duplicate {location} parameter `{name}` merged into {first_at}"),
+        );
+    }
+    Ok(kept)
+}
+
+/// Parameters whose Rust names meet: the rule of [`crate::idents`] (a
+/// deprecated twin, or one spelled another way, gives way); refused when
+/// the twins are different parameters.
+fn resolve_name_collisions(
+    mut kept: Vec<Declared>,
+    report: &mut Report,
+) -> Result<Vec<Declared>, Refusal> {
+    let mut i = 0;
+    while i < kept.len() {
+        let name_i = rust_name(name_of(&kept[i].0));
+        let clash = (0..kept.len()).find(|&j| j != i && rust_name(name_of(&kept[j].0)) == name_i);
+        let Some(j) = clash else {
+            i += 1;
+            continue;
+        };
+        let deprecated = |v: &Value| v.get("deprecated") == Some(&Value::Bool(true));
+        let (a, b) = (
+            name_of(&kept[i].0).to_string(),
+            name_of(&kept[j].0).to_string(),
+        );
+        let twins = [
+            (a.as_str(), deprecated(&kept[i].0)),
+            (b.as_str(), deprecated(&kept[j].0)),
+        ];
+        let one_name = crate::idents::same_spelling(&[&a, &b])
+            && kept[i].0.get("schema") == kept[j].0.get("schema")
+            && kept[i].0["in"] == kept[j].0["in"];
+        let drop = if twins[0].1 != twins[1].1 || one_name {
+            if crate::idents::canonical(&twins) == a {
+                j
+            } else {
+                i
+            }
+        } else {
+            return Err(Refusal::new(
+                &kept[j].1,
+                format!(
+                    "parameters `{a}` and `{b}` both become the Rust name `{name_i}`, neither is deprecated, and they are not one name spelled two ways"
+                ),
+            ));
+        };
+        let other = if drop == i { b } else { a };
+        let (dropped, at) = kept.remove(drop);
+        let why = if deprecated(&dropped) {
+            "deprecated parameter"
+        } else {
+            "parameter spelled another way:"
+        };
+        report.record(
+            PASS,
+            at,
+            format!(
+                "{why} `{}` dropped: its Rust name `{name_i}` is taken by `{other}`",
+                name_of(&dropped)
+            ),
+        );
+        i = 0;
+    }
+    Ok(kept)
+}
+
+/// Path parameters are required, and exactly the template's variables.
+fn check_path_parameters(
+    kept: &mut [Declared],
+    key: &OperationKey,
+    report: &mut Report,
+) -> Result<(), Refusal> {
+    let template_vars = template_variables(&key.path);
+    for (p, at) in kept.iter_mut() {
+        if p["in"] != "path" {
+            continue;
+        }
+        let name = name_of(p).to_string();
+        if !template_vars.contains(&name) {
+            return Err(Refusal::new(
+                at.as_str(),
+                format!("path parameter `{name}` does not appear in the path template"),
+            ));
+        }
+        if p.get("required") != Some(&Value::Bool(true)) {
+            p["required"] = json!(true);
+            report.record(
+                PASS,
+                at.as_str(),
+                format!("path parameter `{name}` made required"),
+            );
+        }
+    }
+    for var in &template_vars {
+        if !kept
+            .iter()
+            .any(|(p, _)| p["in"] == "path" && p["name"] == var.as_str())
+        {
+            return Err(Refusal::new(
+                key.pointer(),
+                format!("path variable `{{{var}}}` has no path parameter"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The operation's one list of parameters (path-item ones moved in).
+fn write_back(
+    doc: &mut Value,
+    original: &Value,
+    key: &OperationKey,
+    kept: Vec<Declared>,
+    report: &mut Report,
+) -> Result<(), Refusal> {
+    let op_at = key.pointer();
+    let had_item_params = original
+        .pointer(&child("", ["paths", &key.path, "parameters"]))
+        .is_some();
+    let new_list: Vec<Value> = kept.into_iter().map(|(p, _)| p).collect();
+    let op = operation_mut(doc, key).ok_or_else(|| Refusal::new(&op_at, "operation vanished"))?;
+    if new_list.is_empty() {
+        op.remove("parameters");
+    } else {
+        op.insert("parameters".into(), Value::Array(new_list));
+    }
+    if had_item_params {
+        report.record(
+            PASS,
+            &op_at,
+            "path-item parameters moved into the operation",
+        );
+    }
+    Ok(())
 }
 
 fn template_variables(path: &str) -> Vec<String> {
@@ -257,13 +319,10 @@ fn template_variables(path: &str) -> Vec<String> {
     out
 }
 
-fn check_supported(
-    doc: &Value,
-    p: &Value,
-    at: &str,
-    name: &str,
-    location: &str,
-) -> Result<(), Refusal> {
+/// Refuses what the generator cannot send (cookies, non-scalar headers,
+/// non-form query styles, `content` instead of `schema`).
+fn check_supported(doc: &Value, p: &Value, at: &str) -> Result<(), Refusal> {
+    let (name, location) = (name_of(p), location_of(p));
     if p.get("content").is_some() {
         return Err(Refusal::new(
             at,
@@ -554,5 +613,55 @@ mod tests {
             assert_eq!(err.pointer, "/paths/~1a/post/parameters/0");
             assert!(err.construct.contains(needle), "{err}");
         }
+    }
+
+    /// One concern per function: each step on its own.
+    #[test]
+    fn each_concern_is_a_function_of_its_own() {
+        let key = OperationKey {
+            method: "get".into(),
+            path: "/v2/q/{id}".into(),
+        };
+        let p = |v: Value, at: &str| (v, at.to_string());
+        let mut report = Report::default();
+
+        let mut wild = Vec::new();
+        let kept = take_wildcards(
+            vec![
+                p(json!({"name": "Upstash-Forward-*", "in": "header"}), "/0"),
+                p(json!({"name": "id", "in": "path", "schema": s()}), "/1"),
+            ],
+            &key,
+            &mut wild,
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(
+            (kept.len(), wild[0].prefix.as_str()),
+            (1, "Upstash-Forward-")
+        );
+
+        let merged = merge_duplicates(
+            vec![
+                p(json!({"name": "a", "in": "query", "schema": s()}), "/0"),
+                p(
+                    json!({"name": "a", "in": "query", "schema": s(), "required": true}),
+                    "/1",
+                ),
+            ],
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].0["required"], true);
+
+        let mut path = vec![p(json!({"name": "id", "in": "path", "schema": s()}), "/0")];
+        check_path_parameters(&mut path, &key, &mut report).unwrap();
+        assert_eq!(path[0].0["required"], true);
+        let err = check_path_parameters(&mut [], &key, &mut report).unwrap_err();
+        assert!(
+            err.construct.contains("`{id}` has no path parameter"),
+            "{err}"
+        );
     }
 }
