@@ -109,3 +109,24 @@ fn wildcard_headers_are_read_from_the_spec() {
         ]
     );
 }
+
+#[test]
+fn the_generated_api_has_no_public_constructor_and_one_error_type() {
+    // `client.operation()` makes builders; `Client::builder()` makes clients.
+    assert!(!GENERATED.contains("pub fn new("), "a public constructor");
+    assert!(!GENERATED.contains("pub fn new_with_client("));
+    assert!(GENERATED.contains("pub(crate) fn new(client: &'a super::Client)"));
+    // Every public `send` returns the crate's error.
+    let public_sends = GENERATED.matches("pub async fn send(").count();
+    assert_eq!(public_sends, qstash::spec_facts::OPERATIONS.len());
+    let compact: String = GENERATED
+        .split_whitespace()
+        .collect::<String>()
+        .replace(",>", ">");
+    assert_eq!(
+        compact
+            .matches(",crate::Error>{self.send_generated()")
+            .count(),
+        public_sends
+    );
+}
