@@ -50,6 +50,8 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod bulk;
 pub mod config;
 pub mod error;
