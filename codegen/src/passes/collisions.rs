@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::document::operation_keys;
 use crate::idents::{canonical, pascal, same_spelling, snake};
 use crate::passes::openapi31::nested_schemas;
 use crate::report::{Refusal, Report, child, pointer};
@@ -46,69 +45,13 @@ pub struct PropertyAlias {
 pub fn run(doc: &mut Value, report: &mut Report) -> Result<Vec<PropertyAlias>, Refusal> {
     component_names(doc, report)?;
     let mut aliases = Vec::new();
-    for at in schema_roots(doc) {
+    for at in super::openapi31::schema_positions(doc) {
         let Some(schema) = doc.pointer_mut(&at) else {
             continue;
         };
         walk(schema, &at, &mut aliases, report)?;
     }
     Ok(aliases)
-}
-
-/// Pointers of every schema that is not nested in another: the components
-/// and the inline schemas of operations.
-fn schema_roots(doc: &Value) -> Vec<String> {
-    let mut out: Vec<String> = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .map(|s| {
-            s.keys()
-                .map(|k| pointer(["components", "schemas", k]))
-                .collect()
-        })
-        .unwrap_or_default();
-    for key in operation_keys(doc) {
-        let op_at = key.pointer();
-        let Some(op) = doc.pointer(&op_at) else {
-            continue;
-        };
-        for (i, _) in op
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            out.push(child(&op_at, ["parameters", &i.to_string(), "schema"]));
-        }
-        for media in op
-            .pointer("/requestBody/content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flat_map(Map::keys)
-        {
-            out.push(child(&op_at, ["requestBody", "content", media, "schema"]));
-        }
-        for (code, response) in op
-            .get("responses")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            for media in response
-                .get("content")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(Map::keys)
-            {
-                out.push(child(
-                    &op_at,
-                    ["responses", code, "content", media, "schema"],
-                ));
-            }
-        }
-    }
-    out
 }
 
 fn walk(
