@@ -10,7 +10,7 @@ use crate::retry::RetryPolicy;
 /// The QStash API address used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
 /// The user agent sent unless another is configured.
-pub const DEFAULT_USER_AGENT: &str = concat!("qstash-rs/", env!("CARGO_PKG_VERSION"));
+pub const DEFAULT_USER_AGENT: &str = concat!("qstash/", env!("CARGO_PKG_VERSION"));
 /// Time allowed to open a connection unless another is configured.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for a whole request unless another is configured.

@@ -14,7 +14,7 @@ use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const DEFAULT_UA: &str = concat!("qstash-rs/", env!("CARGO_PKG_VERSION"));
+const DEFAULT_UA: &str = concat!("qstash/", env!("CARGO_PKG_VERSION"));
 
 async fn mount_operations(server: &MockServer) {
     Mock::given(method("GET"))
