@@ -257,18 +257,11 @@ impl ClientBuilder {
         crate::secrets::register(token.expose());
         let (http, per_request_timeout, per_request_user_agent) = match self.http {
             Some(http) => (http, self.timeout, Some(user_agent)),
-            None => {
-                let mut builder = reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .user_agent(user_agent);
-                if let Some(t) = self.timeout {
-                    builder = builder.timeout(t);
-                }
-                let http = builder
-                    .build()
-                    .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
-                (http, None, None)
-            }
+            None => (
+                http_client(self.connect_timeout, self.timeout, user_agent)?,
+                None,
+                None,
+            ),
         };
         let inner = Inner {
             token,
@@ -280,6 +273,37 @@ impl ClientBuilder {
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }
+}
+
+/// The HTTP client of a [`Client`] built without a caller's: connect and
+/// total timeouts and the user agent as its defaults. Clients built with the
+/// default settings share one (its connection pool and TLS setup), which is
+/// built once per process.
+fn http_client(
+    connect_timeout: Duration,
+    timeout: Option<Duration>,
+    user_agent: reqwest::header::HeaderValue,
+) -> Result<reqwest::Client, Error> {
+    static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let defaults = connect_timeout == DEFAULT_CONNECT_TIMEOUT
+        && timeout == Some(DEFAULT_TIMEOUT)
+        && user_agent == DEFAULT_USER_AGENT;
+    if defaults && let Some(shared) = SHARED.get() {
+        return Ok(shared.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .user_agent(user_agent);
+    if let Some(t) = timeout {
+        builder = builder.timeout(t);
+    }
+    let http = builder
+        .build()
+        .map_err(|e| Error::Config(format!("cannot set up the HTTP client: {e}")))?;
+    if defaults {
+        return Ok(SHARED.get_or_init(|| http).clone());
+    }
+    Ok(http)
 }
 
 fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
