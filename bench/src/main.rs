@@ -11,6 +11,7 @@ mod build;
 mod codegen;
 mod cursor;
 mod instructions;
+mod local;
 mod overhead;
 mod server;
 
@@ -42,6 +43,8 @@ pub struct Config {
     pub per_page: usize,
     /// Copies of every path in the synthetic codegen document.
     pub copies: usize,
+    /// Publishes of the small and the large local-QStash load run.
+    pub local_messages: [usize; 2],
 }
 
 impl Config {
@@ -56,6 +59,7 @@ impl Config {
             instruction_sizes: [200, 1200],
             per_page: 100,
             copies: 10,
+            local_messages: [10_000, 30_000],
         }
     }
 
@@ -67,6 +71,7 @@ impl Config {
             overhead_pairs: 3,
             pages: [10, 100],
             instruction_sizes: [50, 150],
+            local_messages: [1_000, 3_000],
             ..Self::full()
         }
     }
@@ -160,7 +165,7 @@ fn machine_facts() -> Vec<String> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|instructions|codegen|build]"
+        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|instructions|codegen|local|build]"
     );
     std::process::exit(2)
 }
@@ -184,23 +189,27 @@ fn main() {
 
     let mut sections = Vec::new();
     if runs("overhead") {
-        eprintln!("[1/5] request overhead ...");
+        eprintln!("[1/6] request overhead ...");
         sections.push(overhead::run(&config));
     }
     if runs("cursor") {
-        eprintln!("[2/5] cursor exhaustion ...");
+        eprintln!("[2/6] cursor exhaustion ...");
         sections.push(cursor::run(&config));
     }
     if runs("instructions") {
-        eprintln!("[3/5] instruction counts under callgrind ...");
+        eprintln!("[3/6] instruction counts under callgrind ...");
         sections.push(instructions::run(&config));
     }
     if runs("codegen") {
-        eprintln!("[4/5] codegen ...");
+        eprintln!("[4/6] codegen ...");
         sections.push(codegen::run(&config));
     }
+    if runs("local") {
+        eprintln!("[5/6] local QStash load ...");
+        sections.push(local::run_section(&config));
+    }
     if runs("build") && !skip_build {
-        eprintln!("[5/5] build (minutes; --skip-build skips it) ...");
+        eprintln!("[6/6] build (minutes; --skip-build skips it) ...");
         sections.push(build::run());
     }
 

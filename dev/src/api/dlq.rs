@@ -1,0 +1,164 @@
+//! The dead letter queue: list, look up, delete and retry, one by one or
+//! in cursor pages.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::ok;
+use crate::error::{ApiError, ApiResult};
+use crate::filter::Filter;
+use crate::query::{Params, cursor, page_size};
+use crate::state::Shared;
+use crate::views;
+
+/// Page size of the DLQ endpoints (default and maximum).
+const PAGE: usize = 100;
+
+/// The `Upstash-Retries` override of a retry.
+fn retries_override(headers: &HeaderMap) -> ApiResult<Option<u32>> {
+    headers
+        .get("upstash-retries")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| ApiError::bad_request("header `Upstash-Retries` is not a number"))
+        })
+        .transpose()
+}
+
+fn with_cursor(mut answer: Value, next: Option<u64>) -> Value {
+    if let Some(c) = next {
+        answer["cursor"] = json!(c.to_string());
+    }
+    answer
+}
+
+/// `GET /v2/dlq`: oldest first.
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let filter = Filter::from_params(&params)?;
+    let ids = params.list("dlqIds");
+    let count = page_size(&params, PAGE)?;
+    let after = if ids.is_empty() {
+        cursor(&params)?
+    } else {
+        None
+    };
+    let store = shared.lock();
+    let (page, next) = store.dlq_select(&ids, &filter, after, count);
+    let messages: Vec<Value> = page
+        .iter()
+        .filter_map(|seq| store.dlq.get(seq))
+        .map(views::dlq_message)
+        .collect();
+    Ok(Json(with_cursor(json!({ "messages": messages }), next)))
+}
+
+/// `DELETE /v2/dlq`: by `dlqIds`, or up to `count` entries matching the
+/// filters after `cursor`.
+pub(crate) async fn delete_many(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let filter = Filter::from_params(&params)?;
+    let ids = params.list("dlqIds");
+    let count = page_size(&params, PAGE)?;
+    let after = if ids.is_empty() {
+        cursor(&params)?
+    } else {
+        None
+    };
+    let mut store = shared.lock();
+    let (page, next) = store.dlq_select(&ids, &filter, after, count);
+    let ids: Vec<String> = page
+        .iter()
+        .filter_map(|seq| store.dlq.get(seq).map(|e| e.dlq_id.clone()))
+        .collect();
+    let deleted = ids.iter().filter(|id| store.dlq_remove(id).is_ok()).count();
+    Ok(Json(with_cursor(json!({ "deleted": deleted }), next)))
+}
+
+/// `POST /v2/dlq/retry`: by `dlqIds`, or up to `count` entries matching the
+/// filters after `cursor`; answers `201` with one result per retried entry.
+pub(crate) async fn retry_many(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let params = Params::parse(query.as_deref());
+    let filter = Filter::from_params(&params)?;
+    let ids = params.list("dlqIds");
+    let count = page_size(&params, PAGE)?;
+    let after = if ids.is_empty() {
+        cursor(&params)?
+    } else {
+        None
+    };
+    let retries = retries_override(&headers)?;
+    let mut responses = Vec::new();
+    let next;
+    {
+        let mut store = shared.lock();
+        for id in &ids {
+            store.dlq_entry(id).map_err(|_| {
+                ApiError::not_found(format!("DLQ message `{id}` is not in the DLQ"))
+            })?;
+        }
+        let (page, n) = store.dlq_select(&ids, &filter, after, count);
+        next = n;
+        for seq in page {
+            responses.push(store.dlq_retry(seq, retries)?);
+        }
+    }
+    shared.dispatch.notify_one();
+    let answer = with_cursor(json!({ "responses": responses }), next);
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// `GET /v2/dlq/{dlqId}`
+pub(crate) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let store = shared.lock();
+    Ok(Json(views::dlq_message(store.dlq_entry(&id)?)))
+}
+
+/// `DELETE /v2/dlq/{dlqId}`
+pub(crate) async fn delete_one(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    shared.lock().dlq_remove(&id)?;
+    Ok(ok())
+}
+
+/// `POST /v2/dlq/retry/{dlqId}`: answers `201` with the new message.
+pub(crate) async fn retry_one(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let retries = retries_override(&headers)?;
+    let published = {
+        let mut store = shared.lock();
+        let (page, _) = store.dlq_select(std::slice::from_ref(&id), &Filter::default(), None, 1);
+        let seq = page
+            .first()
+            .copied()
+            .ok_or_else(|| ApiError::not_found(format!("DLQ message `{id}` not found")))?;
+        store.dlq_retry(seq, retries)?
+    };
+    shared.dispatch.notify_one();
+    Ok((StatusCode::CREATED, Json(json!(published))).into_response())
+}

@@ -1,0 +1,245 @@
+//! Publish, enqueue, batch, look up and cancel messages; bulk actions.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{decode, destination, json_body, split_path};
+use crate::clock::now_ms;
+use crate::error::{ApiError, ApiResult};
+use crate::filter::{Filter, NOT_FILTERS};
+use crate::options::{self, Purpose, invalid_queue, valid_name};
+use crate::query::{Params, cursor};
+use crate::state::Shared;
+use crate::store::NewMessages;
+use crate::views;
+
+/// `POST /v2/publish/{destination}`
+pub(crate) async fn publish(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let (_, raw) = split_path(&uri, 2);
+    let dest = destination(&uri, raw)?;
+    let opts = Arc::new(options::parse(&headers, body, Purpose::Publish)?);
+    send(&shared, &dest, None, opts, &peer)
+}
+
+/// `POST /v2/enqueue/{queueName}/{destination}`
+pub(crate) async fn enqueue(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let (head, raw) = split_path(&uri, 3);
+    let queue = decode(head.get(2).copied().unwrap_or_default())?;
+    if !valid_name(&queue) {
+        return Err(invalid_queue(&queue));
+    }
+    let dest = destination(&uri, raw)?;
+    let opts = Arc::new(options::parse(&headers, body, Purpose::Enqueue)?);
+    send(&shared, &dest, Some(&queue), opts, &peer)
+}
+
+fn send(
+    shared: &Shared,
+    dest: &str,
+    queue: Option<&str>,
+    opts: Arc<crate::model::Options>,
+    peer: &SocketAddr,
+) -> ApiResult<Json<Value>> {
+    let outcome = shared.lock().publish(&NewMessages {
+        destination: dest,
+        queue,
+        opts,
+        schedule_id: None,
+        caller_ip: &peer.ip().to_string(),
+    })?;
+    shared.dispatch.notify_one();
+    Ok(Json(outcome.to_json()))
+}
+
+/// One entry of a batch.
+#[derive(Deserialize)]
+struct BatchEntry {
+    destination: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    headers: HashMap<String, String>,
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+/// `POST /v2/batch`
+pub(crate) async fn batch(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let entries: Vec<BatchEntry> = json_body(&body)?;
+    let mut parsed = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &entry.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                ApiError::bad_request(format!("entry {i}: invalid header name `{name}`"))
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                ApiError::bad_request(format!("entry {i}: invalid value for header `{name}`"))
+            })?;
+            headers.append(name, value);
+        }
+        if let Some(q) = &entry.queue
+            && !valid_name(q)
+        {
+            return Err(invalid_queue(q));
+        }
+        let body = Bytes::from(entry.body.unwrap_or_default());
+        let opts = options::parse(&headers, body, Purpose::Publish)
+            .map_err(|e| ApiError::bad_request(format!("entry {i}: {}", e.message)))?;
+        parsed.push((entry.destination, entry.queue, Arc::new(opts)));
+    }
+    let caller_ip = peer.ip().to_string();
+    let mut results = Vec::with_capacity(parsed.len());
+    {
+        let mut store = shared.lock();
+        for (dest, queue, opts) in parsed {
+            let outcome = store.publish(&NewMessages {
+                destination: &dest,
+                queue: queue.as_deref(),
+                opts,
+                schedule_id: None,
+                caller_ip: &caller_ip,
+            })?;
+            results.push(outcome.to_json());
+        }
+    }
+    shared.dispatch.notify_one();
+    Ok(Json(Value::Array(results)))
+}
+
+/// `GET /v2/messages/{messageId}`
+pub(crate) async fn get(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let store = shared.lock();
+    let slot = store
+        .messages
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("message `{id}` not found")))?;
+    Ok(Json(views::message(&slot.info)))
+}
+
+/// `DELETE /v2/messages/{messageId}`
+pub(crate) async fn cancel_one(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    if !shared.lock().cancel(&id) {
+        return Err(ApiError::not_found(format!("message `{id}` not found")));
+    }
+    shared.dispatch.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "cancelled": 1 }))).into_response())
+}
+
+/// `DELETE /v2/messages`: by `messageIds`, or by filters (every message
+/// without any), at most `count` (all when not given). A filter-based
+/// cancel is recorded as a finished bulk action.
+pub(crate) async fn cancel_many(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    let params = Params::parse(query.as_deref());
+    let ids = params.list("messageIds");
+    let asynchronous = params.parsed::<bool>("async")?.unwrap_or(false);
+    let limit = match params.parsed::<usize>("count")? {
+        Some(0) => return Err(ApiError::bad_request("`count` must be at least 1")),
+        Some(n) => n,
+        None => usize::MAX,
+    };
+    let mut store = shared.lock();
+    let answer = if ids.is_empty() {
+        let created_at = now_ms();
+        let filter = Filter::from_params(&params)?;
+        let cancelled = store.cancel_where(&filter, limit);
+        let action =
+            store.record_bulk_action(params.grouped_except(NOT_FILTERS), cancelled, created_at);
+        if asynchronous {
+            json!({ "cancelled": cancelled, "actionId": action })
+        } else {
+            json!({ "cancelled": cancelled })
+        }
+    } else {
+        let cancelled = ids.iter().take(limit).filter(|id| store.cancel(id)).count();
+        json!({ "cancelled": cancelled })
+    };
+    drop(store);
+    shared.dispatch.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// `GET /v2/bulkActions`: newest first.
+pub(crate) async fn list_bulk_actions(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let params = Params::parse(query.as_deref());
+    let count = match params.parsed::<usize>("count")? {
+        Some(0) => return Err(ApiError::bad_request("`count` must be at least 1")),
+        Some(n) => n.min(1000),
+        None => 100,
+    };
+    let after = cursor(&params)?;
+    let state = params.one("state");
+    if let Some(s) = state
+        && !matches!(s, "IN_PROGRESS" | "FINISHED")
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid `state` `{s}`; use IN_PROGRESS or FINISHED"
+        )));
+    }
+    let store = shared.lock();
+    let end = after.unwrap_or(u64::MAX);
+    let mut scanned = store.bulk_actions.range(..end).rev();
+    let page: Vec<_> = scanned.by_ref().take(count).collect();
+    let more = scanned.next().is_some();
+    let actions: Vec<Value> = page
+        .iter()
+        .filter(|_| state != Some("IN_PROGRESS"))
+        .map(|(_, a)| views::bulk_action(a))
+        .collect();
+    let mut answer = json!({ "bulkActions": actions });
+    if more && let Some((seq, _)) = page.last() {
+        answer["cursor"] = json!(seq.to_string());
+    }
+    Ok(Json(answer))
+}
+
+/// `GET /v2/bulkActions/{actionId}`
+pub(crate) async fn get_bulk_action(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let store = shared.lock();
+    store
+        .bulk_actions
+        .values()
+        .find(|a| a.id == id)
+        .map(|a| Json(views::bulk_action(a)))
+        .ok_or_else(|| ApiError::not_found(format!("bulk action `{id}` not found")))
+}

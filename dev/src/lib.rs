@@ -1,0 +1,49 @@
+//! A local, in-memory stand-in for [Upstash QStash](https://upstash.com/docs/qstash)
+//! for offline development and end-to-end tests.
+//!
+//! It serves the QStash REST API (every operation of
+//! `openapi/qstash/openapi.yaml`, as corrected by `errata.yaml`) on
+//! `127.0.0.1` and really delivers messages: HTTP requests to their
+//! destinations, signed with a JWT in `Upstash-Signature` that
+//! `qstash::Receiver` verifies, retried with exponential backoff, then
+//! dead-lettered. Queues, URL groups, cron schedules, flow control, logs,
+//! the DLQ and bulk operations work as the service describes them. Memory
+//! is bounded by [`Limits`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), qstash_dev::Error> {
+//! let server = qstash_dev::Server::builder()
+//!     .port(0)
+//!     .retry_delay_scale(0.001)
+//!     .start()
+//!     .await?;
+//! // Point a QStash client at `server.url()` with `server.token()`, and
+//! // verify deliveries with `server.current_signing_key()` and
+//! // `server.next_signing_key()`.
+//! # Ok(()) }
+//! ```
+//!
+//! Deliveries use plain HTTP (no TLS): destinations are local services.
+#![warn(missing_docs)]
+
+mod api;
+mod auth;
+mod clock;
+mod config;
+mod delivery;
+mod error;
+mod filter;
+mod ids;
+mod model;
+mod options;
+mod query;
+mod scheduler;
+mod server;
+mod signing;
+mod state;
+mod store;
+mod views;
+
+pub use config::Limits;
+pub use error::Error;
+pub use server::{DEFAULT_PORT, Server, ServerBuilder};

@@ -1,0 +1,370 @@
+//! Reading the `Upstash-*` headers of publish, enqueue, batch and schedule
+//! requests into message [`Options`].
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+
+use crate::clock::parse_duration;
+use crate::error::{ApiError, ApiResult};
+use crate::model::{CallbackSpec, FlowSpec, Headers, Options, Redact};
+
+/// Which endpoint the headers came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Publish,
+    /// Enqueue refuses delays, as the service does.
+    Enqueue,
+    Schedule,
+}
+
+const FORWARD: &str = "upstash-forward-";
+const CALLBACK_FORWARD: &str = "upstash-callback-forward-";
+const FAILURE_FORWARD: &str = "upstash-failure-callback-forward-";
+
+/// A header name as the API shows it: `x-order-id` becomes `X-Order-Id`.
+pub(crate) fn canonical(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn text(headers: &HeaderMap, name: &str) -> ApiResult<Option<String>> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| ApiError::bad_request(format!("header `{name}` is not valid text")))
+        })
+        .transpose()
+        .map(|v| v.filter(|s| !s.is_empty()))
+}
+
+fn number<T: std::str::FromStr>(headers: &HeaderMap, name: &str) -> ApiResult<Option<T>> {
+    text(headers, name)?
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError::bad_request(format!("header `{name}`: `{v}` is not a valid number"))
+            })
+        })
+        .transpose()
+}
+
+fn duration(headers: &HeaderMap, name: &str, units: &str) -> ApiResult<Option<u64>> {
+    text(headers, name)?
+        .map(|v| {
+            parse_duration(&v, units)
+                .map_err(|e| ApiError::bad_request(format!("header `{name}`: {e}")))
+        })
+        .transpose()
+}
+
+fn method(headers: &HeaderMap, name: &str) -> ApiResult<Option<String>> {
+    text(headers, name)?
+        .map(|m| {
+            let upper = m.to_ascii_uppercase();
+            if ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+                .contains(&upper.as_str())
+            {
+                Ok(upper)
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "header `{name}`: unknown HTTP method `{m}`"
+                )))
+            }
+        })
+        .transpose()
+}
+
+/// Whether `url` is an absolute `http(s)` URL.
+pub(crate) fn is_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Whether `name` is a valid queue, schedule or URL group name.
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn callback(
+    headers: &HeaderMap,
+    prefix: &str,
+    forward: &Headers,
+) -> ApiResult<Option<CallbackSpec>> {
+    let Some(url) = text(headers, prefix)? else {
+        return Ok(None);
+    };
+    if !is_url(&url) {
+        return Err(ApiError::bad_request(format!(
+            "header `{prefix}`: `{url}` is not an http:// or https:// URL"
+        )));
+    }
+    Ok(Some(CallbackSpec {
+        url,
+        headers: forward.clone(),
+        method: method(headers, &format!("{prefix}-method"))?,
+        retries: number(headers, &format!("{prefix}-retries"))?,
+        timeout_ms: duration(headers, &format!("{prefix}-timeout"), "smh")?,
+    }))
+}
+
+/// Parses `parallelism=2, rate=10, period=1s` for flow control key `key`.
+fn flow(key: String, value: Option<&str>) -> ApiResult<FlowSpec> {
+    let mut spec = FlowSpec {
+        key,
+        ..FlowSpec::default()
+    };
+    for part in value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let bad = || {
+            ApiError::bad_request(format!(
+                "header `Upstash-Flow-Control-Value`: cannot read `{part}`; expected `parallelism=<n>, rate=<n>, period=<duration>`"
+            ))
+        };
+        let (name, v) = part.split_once('=').ok_or_else(bad)?;
+        let v = v.trim();
+        match name.trim().to_ascii_lowercase().as_str() {
+            "parallelism" => spec.parallelism = Some(v.parse().map_err(|_| bad())?),
+            "rate" => spec.rate = Some(v.parse().map_err(|_| bad())?),
+            "period" => {
+                spec.period_secs = Some(parse_duration(v, "smhd").map_err(|_| bad())? / 1000)
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if spec.parallelism == Some(0) || spec.rate == Some(0) || spec.period_secs == Some(0) {
+        return Err(ApiError::bad_request(
+            "header `Upstash-Flow-Control-Value`: parallelism, rate and period must be at least 1",
+        ));
+    }
+    Ok(spec)
+}
+
+fn redact(value: Option<String>) -> ApiResult<Redact> {
+    let mut r = Redact::default();
+    for part in value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if part == "body" {
+            r.body = true;
+        } else if part == "header" || part == "headers" {
+            r.all_headers = true;
+        } else if let Some(name) = part
+            .strip_prefix("header[")
+            .and_then(|p| p.strip_suffix(']'))
+        {
+            r.headers.push(name.to_ascii_lowercase());
+        } else {
+            return Err(ApiError::bad_request(format!(
+                "header `Upstash-Redact-Fields`: unknown entry `{part}`; use `body`, `header` or `header[Name]`"
+            )));
+        }
+    }
+    Ok(r)
+}
+
+/// Reads the message options from `headers`; `body` is the message body.
+pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiResult<Options> {
+    let mut header = Headers::new();
+    let mut callback_forward = Headers::new();
+    let mut failure_forward = Headers::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::bad_request(format!("header `{name}` is not valid text")))?
+            .to_owned();
+        let (target, rest) = if let Some(rest) = name.strip_prefix(FAILURE_FORWARD) {
+            (&mut failure_forward, rest)
+        } else if let Some(rest) = name.strip_prefix(CALLBACK_FORWARD) {
+            (&mut callback_forward, rest)
+        } else if let Some(rest) = name.strip_prefix(FORWARD) {
+            (&mut header, rest)
+        } else if name == "content-type" {
+            (&mut header, name)
+        } else {
+            continue;
+        };
+        if !rest.is_empty() {
+            target.entry(canonical(rest)).or_default().push(value);
+        }
+    }
+
+    let delay_ms = duration(headers, "upstash-delay", "smhd")?;
+    let not_before_secs = number(headers, "upstash-not-before")?;
+    if purpose == Purpose::Enqueue && (delay_ms.is_some() || not_before_secs.is_some()) {
+        return Err(ApiError::bad_request(
+            "delay and not-before are not supported when enqueueing; publish the message instead",
+        ));
+    }
+    if purpose == Purpose::Schedule && not_before_secs.is_some() {
+        return Err(ApiError::bad_request(
+            "`Upstash-Not-Before` is not supported on schedules",
+        ));
+    }
+    let flow_key = text(headers, "upstash-flow-control-key")?;
+    let flow_value = text(headers, "upstash-flow-control-value")?;
+    let flow = match (flow_key, flow_value) {
+        (Some(key), value) => Some(flow(key, value.as_deref())?),
+        (None, Some(_)) => {
+            return Err(ApiError::bad_request(
+                "`Upstash-Flow-Control-Value` needs `Upstash-Flow-Control-Key`",
+            ));
+        }
+        (None, None) => None,
+    };
+    let content_dedup = match text(headers, "upstash-content-based-deduplication")?.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "header `Upstash-Content-Based-Deduplication`: `{other}` is neither `true` nor `false`"
+            )));
+        }
+    };
+    Ok(Options {
+        method: method(headers, "upstash-method")?.unwrap_or_else(|| "POST".to_owned()),
+        header,
+        body,
+        retries: number(headers, "upstash-retries")?,
+        retry_delay: text(headers, "upstash-retry-delay")?,
+        delay_ms,
+        not_before_secs,
+        timeout_ms: duration(headers, "upstash-timeout", "smh")?,
+        labels: text(headers, "upstash-label")?
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        flow,
+        dedup_id: text(headers, "upstash-deduplication-id")?,
+        content_dedup,
+        callback: callback(headers, "upstash-callback", &callback_forward)?,
+        failure_callback: callback(headers, "upstash-failure-callback", &failure_forward)?,
+        redact: redact(text(headers, "upstash-redact-fields")?)?,
+    })
+}
+
+/// The schedule-only headers: cron, schedule id and queue.
+pub(crate) struct ScheduleHeaders {
+    pub(crate) cron: String,
+    pub(crate) schedule_id: Option<String>,
+    pub(crate) queue: Option<String>,
+}
+
+/// Reads the schedule-only headers.
+pub(crate) fn schedule_headers(headers: &HeaderMap) -> ApiResult<ScheduleHeaders> {
+    let cron = text(headers, "upstash-cron")?
+        .ok_or_else(|| ApiError::bad_request("header `Upstash-Cron` is required"))?;
+    let schedule_id = text(headers, "upstash-schedule-id")?;
+    if let Some(id) = &schedule_id
+        && !valid_name(id)
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid schedule id `{id}`; allowed characters are letters, digits, `-`, `.` and `_`"
+        )));
+    }
+    let queue = text(headers, "upstash-queue-name")?;
+    if let Some(q) = &queue
+        && !valid_name(q)
+    {
+        return Err(invalid_queue(q));
+    }
+    Ok(ScheduleHeaders {
+        cron,
+        schedule_id,
+        queue,
+    })
+}
+
+/// The 400 answer for a bad queue name.
+pub(crate) fn invalid_queue(name: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "invalid queue name `{name}`; allowed characters are letters, digits, `-`, `.` and `_`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn reads_the_upstash_headers() {
+        let h = headers(&[
+            ("content-type", "application/json"),
+            ("upstash-forward-x-order", "42"),
+            ("upstash-method", "put"),
+            ("upstash-retries", "1"),
+            ("upstash-delay", "10s"),
+            ("upstash-label", "a, b"),
+            ("upstash-flow-control-key", "k"),
+            (
+                "upstash-flow-control-value",
+                "parallelism=2, rate=10, period=1m",
+            ),
+            ("upstash-callback", "http://127.0.0.1:1/cb"),
+            ("upstash-callback-forward-x-id", "1"),
+        ]);
+        let o = parse(&h, Bytes::new(), Purpose::Publish).unwrap();
+        assert_eq!(o.method, "PUT");
+        assert_eq!(o.header["X-Order"], ["42"]);
+        assert_eq!(o.header["Content-Type"], ["application/json"]);
+        assert_eq!(o.retries, Some(1));
+        assert_eq!(o.delay_ms, Some(10_000));
+        assert_eq!(o.labels, ["a", "b"]);
+        let f = o.flow.unwrap();
+        assert_eq!(
+            (f.parallelism, f.rate, f.period_secs),
+            (Some(2), Some(10), Some(60))
+        );
+        let cb = o.callback.unwrap();
+        assert_eq!(cb.headers["X-Id"], ["1"]);
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        for bad in [
+            ("upstash-method", "FETCH"),
+            ("upstash-retries", "many"),
+            ("upstash-delay", "10y"),
+            ("upstash-callback", "ftp://x"),
+            ("upstash-flow-control-value", "rate=1"),
+        ] {
+            assert!(
+                parse(&headers(&[bad]), Bytes::new(), Purpose::Publish).is_err(),
+                "{bad:?}"
+            );
+        }
+        let delayed = headers(&[("upstash-delay", "1s")]);
+        assert!(parse(&delayed, Bytes::new(), Purpose::Enqueue).is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! Query strings with repeated and comma-separated values.
+
+use std::str::FromStr;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The decoded pairs of a query string, in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a raw query string (`None`: no query).
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        Self(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// Every value of `name`: repeated parameters and comma-separated
+    /// values, trimmed, empty ones left out.
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The first non-empty value of `name`.
+    pub(crate) fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of `name` parsed as `T`; 400 if it does not parse.
+    pub(crate) fn parsed<T: FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
+        self.one(name)
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("invalid `{name}`: `{v}`")))
+            })
+            .transpose()
+    }
+
+    /// Every `(name, values)` pair except those in `ignored`, for records.
+    pub(crate) fn grouped_except(
+        &self,
+        ignored: &[&str],
+    ) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for (k, _) in &self.0 {
+            if !ignored.contains(&k.as_str()) && !out.contains_key(k) {
+                let values = self.list(k);
+                if !values.is_empty() {
+                    out.insert(k.clone(), values);
+                }
+            }
+        }
+        out
+    }
+
+    /// The query without the `qstash_token` parameter, re-encoded (`None`
+    /// when nothing is left).
+    pub(crate) fn without_token(raw: Option<&str>) -> Option<String> {
+        let raw = raw?;
+        let kept: Vec<&str> = raw
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("qstash_token="))
+            .collect();
+        (!kept.is_empty()).then(|| kept.join("&"))
+    }
+}
+
+/// The page size of a cursor page: `count` if given (1 to `max`), else `max`.
+pub(crate) fn page_size(params: &Params, max: usize) -> ApiResult<usize> {
+    match params.parsed::<usize>("count")? {
+        None => Ok(max),
+        Some(0) => Err(ApiError::bad_request("`count` must be at least 1")),
+        Some(n) => Ok(n.min(max)),
+    }
+}
+
+/// The cursor of a cursor page: a sequence number this server handed out.
+pub(crate) fn cursor(params: &Params) -> ApiResult<Option<u64>> {
+    params
+        .one("cursor")
+        .map(|c| {
+            c.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid cursor `{c}`")))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Params;
+
+    #[test]
+    fn repeated_and_comma_separated_values() {
+        let p = Params::parse(Some("label=a&label=b,c&x=&count=5"));
+        assert_eq!(p.list("label"), ["a", "b", "c"]);
+        assert_eq!(p.one("x"), None);
+        assert_eq!(p.parsed::<u32>("count").unwrap(), Some(5));
+        assert!(p.parsed::<u32>("label").is_err());
+    }
+
+    #[test]
+    fn token_is_dropped_from_forwarded_queries() {
+        assert_eq!(
+            Params::without_token(Some("a=1&qstash_token=t&b=2")),
+            Some("a=1&b=2".into())
+        );
+        assert_eq!(Params::without_token(Some("qstash_token=t")), None);
+    }
+}

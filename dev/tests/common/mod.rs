@@ -1,0 +1,171 @@
+//! Shared by the end-to-end tests: a server, a client for it, and a small
+//! HTTP receiver on 127.0.0.1 that records what it gets.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::routing::any;
+use qstash_dev::Server;
+
+/// Upper bound of every test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `test` with [`TEST_TIMEOUT`]; fails instead of hanging.
+pub async fn bounded<F: Future<Output = ()>>(test: F) {
+    tokio::time::timeout(TEST_TIMEOUT, test)
+        .await
+        .expect("the test took too long");
+}
+
+/// A server with fast retries.
+pub async fn server() -> Server {
+    Server::builder()
+        .port(0)
+        .retry_delay_scale(0.001)
+        .start()
+        .await
+        .expect("start the server")
+}
+
+/// A client of `server`, without client-side retries.
+pub fn client(server: &Server) -> qstash::Client {
+    qstash::Client::builder()
+        .token(server.token())
+        .base_url(server.url())
+        .retry_policy(qstash::RetryPolicy::none())
+        .build()
+        .expect("build the client")
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct SinkState {
+    received: Mutex<Vec<Received>>,
+    status: AtomicU16,
+    delay_ms: AtomicU64,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A recording HTTP endpoint; answers `status` (200 unless changed) after
+/// `delay`.
+pub struct Sink {
+    pub addr: SocketAddr,
+    state: Arc<SinkState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn record(
+    State(state): State<Arc<SinkState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if let Ok(mut all) = state.received.lock() {
+        all.push(Received {
+            method,
+            path: uri.path().to_owned(),
+            headers,
+            body,
+        });
+    }
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
+}
+
+impl Sink {
+    pub async fn start() -> Self {
+        let state = Arc::new(SinkState::default());
+        state.status.store(200, Ordering::SeqCst);
+        let app = Router::new()
+            .fallback(any(record))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the sink");
+        let addr = listener.local_addr().expect("sink address");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, state, task }
+    }
+
+    /// The URL of `path` on this sink.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn set_status(&self, status: u16) {
+        self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn count(&self) -> usize {
+        self.received().len()
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` requests have arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        wait_until(|| self.count() >= n).await;
+        self.received()
+    }
+}
+
+/// Polls `done` every 10 ms until it holds (bounded by the test timeout).
+pub async fn wait_until(mut done: impl FnMut() -> bool) {
+    while !done() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
