@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use common::{bounded, client, server};
+use common::{bounded, client, server, wait_until};
 use qstash::axum::Verified;
 
 #[derive(Clone)]
@@ -55,14 +55,15 @@ async fn service(current: String, next: String) -> (String, Service) {
     (url, s)
 }
 
-async fn until<F: Fn() -> bool>(what: &str, done: F) {
-    for _ in 0..400 {
-        if done() {
-            return;
+/// The DLQ once something is in it (bounded by the test timeout).
+async fn dead_letters(c: &qstash::Client) -> Vec<qstash::types::DlqMessage> {
+    loop {
+        let dead = c.list_dlq_messages().collect_all().await.unwrap();
+        if !dead.is_empty() {
+            return dead;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test]
@@ -79,10 +80,7 @@ async fn published_verified_failed_dead_lettered_retried_delivered() {
             .send()
             .await
             .unwrap();
-        until("the first delivery", || {
-            svc.handled.lock().unwrap().len() == 1
-        })
-        .await;
+        wait_until(|| svc.handled.lock().unwrap().len() == 1).await;
         assert_eq!(
             svc.handled.lock().unwrap()[0],
             ("order 1".to_string(), url.clone())
@@ -97,14 +95,7 @@ async fn published_verified_failed_dead_lettered_retried_delivered() {
             .send()
             .await
             .unwrap();
-        let mut dead = Vec::new();
-        for _ in 0..400 {
-            dead = c.list_dlq_messages().collect_all().await.unwrap();
-            if !dead.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let dead = dead_letters(&c).await;
         assert_eq!(dead.len(), 1, "the failed message is in the DLQ");
         assert_eq!(dead[0].body.as_deref(), Some("order 2"));
 
@@ -115,10 +106,7 @@ async fn published_verified_failed_dead_lettered_retried_delivered() {
             .clone()
             .expect("a DLQ entry carries its dlqId");
         c.retry_dlq_message().dlq_id(dlq_id).send().await.unwrap();
-        until("the retried delivery", || {
-            svc.handled.lock().unwrap().len() == 2
-        })
-        .await;
+        wait_until(|| svc.handled.lock().unwrap().len() == 2).await;
         assert_eq!(svc.handled.lock().unwrap()[1].0, "order 2");
         assert!(
             c.list_dlq_messages()
@@ -144,14 +132,7 @@ async fn a_service_with_other_keys_refuses_every_delivery() {
             .send()
             .await
             .unwrap();
-        let mut dead = Vec::new();
-        for _ in 0..400 {
-            dead = c.list_dlq_messages().collect_all().await.unwrap();
-            if !dead.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let dead = dead_letters(&c).await;
         assert_eq!(dead[0].response_status, Some(401), "{:?}", dead[0]);
         assert!(
             dead[0]
