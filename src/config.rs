@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+
 use crate::Error;
 use crate::generated::Client;
 use crate::retry::RetryPolicy;
@@ -137,6 +139,8 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     user_agent: String,
     http: Option<reqwest::Client>,
+    /// Roots trusted besides the compiled-in set, or why the PEM was refused.
+    extra_roots: Result<Vec<CertificateDer<'static>>, String>,
     retry: RetryPolicy,
 }
 
@@ -150,6 +154,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("http", &self.http.is_some())
+            .field("extra_roots", &self.extra_roots.as_ref().map(Vec::len))
             .field("retry", &self.retry)
             .finish()
     }
@@ -166,6 +171,7 @@ impl Default for ClientBuilder {
             timeout: Some(DEFAULT_TIMEOUT),
             user_agent: DEFAULT_USER_AGENT.into(),
             http: None,
+            extra_roots: Ok(Vec::new()),
             retry: RetryPolicy::default(),
         }
     }
@@ -221,8 +227,41 @@ impl ClientBuilder {
 
     /// Sends requests through this `reqwest::Client` (to share a
     /// connection pool, or set proxies and TLS yourself).
+    ///
+    /// The client's own HTTP client trusts Mozilla's root certificates,
+    /// compiled in (`webpki-roots`), and does not read the system's store:
+    /// that keeps building a client cheap (a serverless cold start). In a
+    /// network with its own CA, add it with
+    /// [`root_certificate_pem`](Self::root_certificate_pem), or pass a
+    /// `reqwest::Client` built with reqwest's defaults here, which verifies
+    /// against the system's store.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Trusts the certificate authorities of this PEM text too (a company
+    /// proxy's CA, a local server's), besides the compiled-in roots. A PEM
+    /// without a certificate is refused by [`build`](Self::build).
+    pub fn root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let parsed = CertificateDer::pem_slice_iter(pem.as_ref())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("the root certificate PEM is invalid: {e}"))
+            .and_then(|certs| {
+                if certs.is_empty() {
+                    Err("the root certificate PEM holds no certificate".to_string())
+                } else {
+                    Ok(certs)
+                }
+            });
+        self.extra_roots = match (self.extra_roots, parsed) {
+            (Ok(mut roots), Ok(certs)) => {
+                roots.extend(certs);
+                Ok(roots)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        };
         self
     }
 
@@ -255,10 +294,11 @@ impl ClientBuilder {
                 .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
         bearer.set_sensitive(true);
         crate::secrets::register(token.expose());
+        let extra_roots = self.extra_roots.map_err(Error::Config)?;
         let (http, per_request_timeout, per_request_user_agent) = match self.http {
             Some(http) => (http, self.timeout, Some(user_agent)),
             None => (
-                http_client(self.connect_timeout, self.timeout, user_agent)?,
+                http_client(self.connect_timeout, self.timeout, user_agent, extra_roots)?,
                 None,
                 None,
             ),
@@ -276,24 +316,28 @@ impl ClientBuilder {
 }
 
 /// The HTTP client of a [`Client`] built without a caller's: connect and
-/// total timeouts and the user agent as its defaults. Clients built with the
-/// default settings share one (its connection pool and TLS setup), which is
-/// built once per process.
+/// total timeouts and the user agent as its defaults, TLS with the
+/// compiled-in roots (and `extra_roots`). Clients built with the default
+/// settings share one (its connection pool and TLS setup), which is built
+/// once per process.
 fn http_client(
     connect_timeout: Duration,
     timeout: Option<Duration>,
     user_agent: reqwest::header::HeaderValue,
+    extra_roots: Vec<CertificateDer<'static>>,
 ) -> Result<reqwest::Client, Error> {
     static SHARED: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     let defaults = connect_timeout == DEFAULT_CONNECT_TIMEOUT
         && timeout == Some(DEFAULT_TIMEOUT)
-        && user_agent == DEFAULT_USER_AGENT;
+        && user_agent == DEFAULT_USER_AGENT
+        && extra_roots.is_empty();
     if defaults && let Some(shared) = SHARED.get() {
         return Ok(shared.clone());
     }
     let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        .user_agent(user_agent);
+        .user_agent(user_agent)
+        .tls_backend_preconfigured(tls_config(extra_roots)?);
     if let Some(t) = timeout {
         builder = builder.timeout(t);
     }
@@ -304,6 +348,26 @@ fn http_client(
         return Ok(SHARED.get_or_init(|| http).clone());
     }
     Ok(http)
+}
+
+/// TLS 1.2 and 1.3 with aws-lc-rs, verifying servers against Mozilla's
+/// root set (compiled in: nothing to read or parse at run time) and
+/// `extra_roots`.
+fn tls_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, Error> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for cert in extra_roots {
+        roots
+            .add(cert)
+            .map_err(|e| Error::Config(format!("a root certificate is not usable: {e}")))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("cannot set up TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {

@@ -85,6 +85,19 @@ pub fn run(config: &Config) -> Section {
             met: yes_no(ratio <= TARGET),
         });
     }
+    // Building the first client of a process (a cold start): one build
+    // against none. Later clients with default settings share the first's
+    // HTTP client.
+    let first = |mode: &str| count(&binary, mode, 1, 1).saturating_sub(count(&binary, mode, 0, 1));
+    let (base, subject) = (first("build-reqwest"), first("build-qstash"));
+    section.rows.push(Row {
+        bench: "Instructions to build a `Client` (the first of a process, default settings)".into(),
+        baseline: format!("{} (reqwest, system root store)", thousands(base as f64)),
+        subject: format!("{} (Mozilla roots compiled in)", thousands(subject as f64)),
+        ratio: format!("{:.3}", subject as f64 / base.max(1) as f64),
+        target: "≤ 1 M".into(),
+        met: yes_no(subject <= 1_000_000),
+    });
     section.notes.push(format!(
         "Instructions: `valgrind --tool=callgrind target/release/requests MODE N [IN_FLIGHT]`, the \
          same in-process server and requests as the overhead and cursor rows; per unit from the \

@@ -10,9 +10,12 @@
 //! `qstash-no-retry` (`RetryPolicy::none()`), optionally followed by how many
 //! requests are in flight at once (default 1); or, for cursor exhaustion over
 //! `N` pages of 100 DLQ messages, `cursor-hand` (a reqwest loop following
-//! `cursor`) or `cursor-stream` (`list_dlq_messages().stream()`). Run two `N`
-//! and divide the difference by the difference of `N` to cancel start-up
-//! costs.
+//! `cursor`) or `cursor-stream` (`list_dlq_messages().stream()`); or, for
+//! what building a client costs, `build-reqwest` (a reqwest client with its
+//! default TLS, which reads the system's certificate store) or
+//! `build-qstash` (a `qstash::Client` with default settings), `N` times. Run
+//! two `N` and divide the difference by the difference of `N` to cancel
+//! start-up costs.
 
 #[path = "../baseline.rs"]
 mod baseline;
@@ -55,6 +58,21 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         match mode {
+            "build-reqwest" => {
+                for _ in 0..n {
+                    std::hint::black_box(baseline::http_client());
+                }
+            }
+            "build-qstash" => {
+                for _ in 0..n {
+                    let client = qstash::Client::builder()
+                        .token("bench-token")
+                        .base_url(&url)
+                        .build()
+                        .expect("client");
+                    std::hint::black_box(client);
+                }
+            }
             "reqwest" => {
                 let http = baseline::http_client();
                 let url = format!("{url}/v2/queues/orders");
@@ -175,7 +193,7 @@ fn number(arg: &str) -> usize {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: requests reqwest|qstash|qstash-no-retry N [IN_FLIGHT]\n       requests cursor-hand|cursor-stream PAGES"
+        "usage: requests reqwest|qstash|qstash-no-retry N [IN_FLIGHT]\n       requests cursor-hand|cursor-stream PAGES\n       requests build-reqwest|build-qstash N"
     );
     std::process::exit(2)
 }
