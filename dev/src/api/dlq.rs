@@ -39,20 +39,47 @@ fn with_cursor(mut answer: Value, next: Option<u64>) -> Value {
     answer
 }
 
+/// Which DLQ entries a list, bulk delete or bulk retry acts on: the
+/// `dlqIds` given (the filters and the cursor then ignored), or up to
+/// `count` entries matching the filters after `cursor`.
+struct Selection {
+    ids: Vec<String>,
+    filter: Filter,
+    count: usize,
+    after: Option<u64>,
+}
+
+impl Selection {
+    fn parse(query: Option<&str>) -> ApiResult<Self> {
+        let params = Params::parse(query);
+        let filter = Filter::from_params(&params)?;
+        let ids = params.list("dlqIds");
+        let count = page_size(&params, PAGE)?;
+        let after = if ids.is_empty() {
+            cursor(&params)?
+        } else {
+            None
+        };
+        Ok(Self {
+            ids,
+            filter,
+            count,
+            after,
+        })
+    }
+}
+
 /// `GET /v2/dlq`: oldest first.
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let filter = Filter::from_params(&params)?;
-    let ids = params.list("dlqIds");
-    let count = page_size(&params, PAGE)?;
-    let after = if ids.is_empty() {
-        cursor(&params)?
-    } else {
-        None
-    };
+    let Selection {
+        ids,
+        filter,
+        count,
+        after,
+    } = Selection::parse(query.as_deref())?;
     let store = shared.lock();
     let (page, next) = store.dlq_select(&ids, &filter, after, count);
     let messages: Vec<Value> = page
@@ -69,15 +96,12 @@ pub(crate) async fn delete_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let filter = Filter::from_params(&params)?;
-    let ids = params.list("dlqIds");
-    let count = page_size(&params, PAGE)?;
-    let after = if ids.is_empty() {
-        cursor(&params)?
-    } else {
-        None
-    };
+    let Selection {
+        ids,
+        filter,
+        count,
+        after,
+    } = Selection::parse(query.as_deref())?;
     let mut store = shared.lock();
     let (page, next) = store.dlq_select(&ids, &filter, after, count);
     let ids: Vec<String> = page
@@ -95,15 +119,12 @@ pub(crate) async fn retry_many(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let params = Params::parse(query.as_deref());
-    let filter = Filter::from_params(&params)?;
-    let ids = params.list("dlqIds");
-    let count = page_size(&params, PAGE)?;
-    let after = if ids.is_empty() {
-        cursor(&params)?
-    } else {
-        None
-    };
+    let Selection {
+        ids,
+        filter,
+        count,
+        after,
+    } = Selection::parse(query.as_deref())?;
     let retries = retries_override(&headers)?;
     let mut responses = Vec::new();
     let next;
