@@ -148,52 +148,38 @@ fn per_sec(n: usize, d: Duration) -> String {
     format!("{:.0}/s", n as f64 / d.as_secs_f64())
 }
 
+/// The row of one run of `messages` publishes.
+fn delivered_row(messages: usize, run: &Run) -> Row {
+    Row {
+        bench: format!(
+            "Local QStash: {messages} publishes, 32 in flight, delivered to a local receiver"
+        ),
+        baseline: "—".into(),
+        subject: format!(
+            "publish {} ({}), all delivered {} ({})",
+            crate::secs(run.publish),
+            per_sec(messages, run.publish),
+            crate::secs(run.all_delivered),
+            per_sec(messages, run.all_delivered)
+        ),
+        ratio: "—".into(),
+        target: "every message delivered exactly once".into(),
+        met: format!(
+            "{} ({} deliveries of {messages})",
+            yes_no(run.exactly_once),
+            run.deliveries
+        ),
+    }
+}
+
 pub fn run_section(config: &Config) -> Section {
     let [small, large] = config.local_messages;
     let a = run(small);
     let b = run(large);
     let growth = b.peak_heap as f64 / a.peak_heap.max(1) as f64;
     let rows = vec![
-        Row {
-            bench: format!(
-                "Local QStash: {small} publishes, 32 in flight, delivered to a local receiver"
-            ),
-            baseline: "—".into(),
-            subject: format!(
-                "publish {} ({}), all delivered {} ({})",
-                crate::secs(a.publish),
-                per_sec(small, a.publish),
-                crate::secs(a.all_delivered),
-                per_sec(small, a.all_delivered)
-            ),
-            ratio: "—".into(),
-            target: "every message delivered exactly once".into(),
-            met: format!(
-                "{} ({} deliveries of {small})",
-                yes_no(a.exactly_once),
-                a.deliveries
-            ),
-        },
-        Row {
-            bench: format!(
-                "Local QStash: {large} publishes, 32 in flight, delivered to a local receiver"
-            ),
-            baseline: "—".into(),
-            subject: format!(
-                "publish {} ({}), all delivered {} ({})",
-                crate::secs(b.publish),
-                per_sec(large, b.publish),
-                crate::secs(b.all_delivered),
-                per_sec(large, b.all_delivered)
-            ),
-            ratio: "—".into(),
-            target: "every message delivered exactly once".into(),
-            met: format!(
-                "{} ({} deliveries of {large})",
-                yes_no(b.exactly_once),
-                b.deliveries
-            ),
-        },
+        delivered_row(small, &a),
+        delivered_row(large, &b),
         Row {
             bench: format!("Local QStash: peak heap, {small} vs {large} publishes"),
             baseline: format!("{} ({small})", kib(a.peak_heap)),
