@@ -123,15 +123,7 @@ fn to_openapiv3(document: &serde_json::Value) -> Result<openapiv3::OpenAPI, Refu
 /// Marks every query parameter whose schema is a plain list of strings with
 /// typify's `x-rust-type`, so it is generated as `path`. Returns the crate name.
 fn annotate_string_lists(doc: &mut serde_json::Value, path: &str) -> Result<String, Refusal> {
-    let krate = path
-        .split_once("::")
-        .map(|(k, _)| k.to_string())
-        .ok_or_else(|| {
-            Refusal::new(
-                "",
-                format!("string list type `{path}` must be `crate::Type`"),
-            )
-        })?;
+    let krate = crate_of(path, "string list type")?;
     let marker = serde_json::json!({"crate": krate, "version": "*", "path": path});
     for key in crate::document::operation_keys(doc) {
         let Some(op) = crate::document::operation_mut(doc, &key) else {
