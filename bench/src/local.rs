@@ -194,6 +194,7 @@ pub fn run_section(config: &Config) -> Section {
     ];
     Section {
         rows,
+        peer_rows: Vec::new(),
         notes: vec![
             "Local QStash: server, receiver and client in one process (the peak heap is the whole \
              process's); the server keeps at most its configured number of messages and log entries."

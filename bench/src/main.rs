@@ -87,10 +87,25 @@ pub struct Row {
     pub met: String,
 }
 
-/// What a section contributes: rows, and notes printed under the table.
+/// One line of the side-by-side table against the peer crate, `qstash-rs`
+/// 0.6, with plain reqwest 0.13 as the floor.
+pub struct PeerRow {
+    pub bench: String,
+    pub floor: String,
+    pub subject: String,
+    pub peer: String,
+    /// qstash / qstash-rs.
+    pub ratio: String,
+    pub target: String,
+    pub met: String,
+}
+
+/// What a section contributes: rows, rows against the peer crate, and notes
+/// printed under the tables.
 #[derive(Default)]
 pub struct Section {
     pub rows: Vec<Row>,
+    pub peer_rows: Vec<PeerRow>,
     pub notes: Vec<String>,
 }
 
@@ -236,6 +251,18 @@ fn main() {
         );
     }
     println!();
+    if sections.iter().any(|s| !s.peer_rows.is_empty()) {
+        println!("Side by side with the peer crate, `qstash-rs` 0.6 (plain reqwest 0.13 is the floor):\n");
+        println!("| Benchmark | reqwest 0.13 | qstash | qstash-rs 0.6 | qstash / qstash-rs | Target | Met |");
+        println!("|---|---|---|---|---|---|---|");
+        for row in sections.iter().flat_map(|s| &s.peer_rows) {
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                row.bench, row.floor, row.subject, row.peer, row.ratio, row.target, row.met
+            );
+        }
+        println!();
+    }
     for note in sections.iter().flat_map(|s| &s.notes) {
         println!("- {note}");
     }
