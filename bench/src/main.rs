@@ -252,8 +252,12 @@ fn main() {
     }
     println!();
     if sections.iter().any(|s| !s.peer_rows.is_empty()) {
-        println!("Side by side with the peer crate, `qstash-rs` 0.6 (plain reqwest 0.13 is the floor):\n");
-        println!("| Benchmark | reqwest 0.13 | qstash | qstash-rs 0.6 | qstash / qstash-rs | Target | Met |");
+        println!(
+            "Side by side with the peer crate, `qstash-rs` 0.6 (plain reqwest 0.13 is the floor):\n"
+        );
+        println!(
+            "| Benchmark | reqwest 0.13 | qstash | qstash-rs 0.6 | qstash / qstash-rs | Target | Met |"
+        );
         println!("|---|---|---|---|---|---|---|");
         for row in sections.iter().flat_map(|s| &s.peer_rows) {
             println!(
