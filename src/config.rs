@@ -89,6 +89,12 @@ impl fmt::Debug for Token {
 #[derive(Clone)]
 pub struct Inner {
     pub(crate) token: Token,
+    /// The base URL, parsed once: a request's URL is this with the
+    /// operation's path after `base_path` (see `hooks::endpoint`).
+    pub(crate) base: reqwest::Url,
+    /// The base URL's own path without its trailing `/`: empty, or a
+    /// prefix such as `/qstash` behind a proxy.
+    pub(crate) base_path: String,
     pub(crate) auth: AuthMode,
     /// Set per request only with a caller-supplied HTTP client; our own
     /// client carries it as its default.
@@ -303,8 +309,12 @@ impl ClientBuilder {
                 None,
             ),
         };
+        let base =
+            reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL: {e}")))?;
         let inner = Inner {
             token,
+            base_path: base.path().trim_end_matches('/').to_string(),
+            base,
             auth: self.auth,
             user_agent: per_request_user_agent,
             bearer,
@@ -337,7 +347,11 @@ fn http_client(
     let mut builder = reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .user_agent(user_agent)
-        .tls_backend_preconfigured(tls_config(extra_roots)?);
+        .tls_backend_preconfigured(tls_config(extra_roots)?)
+        // Retries are the client's own policy (`RetryPolicy`). reqwest's
+        // default one, for HTTP/2 refusals this client never sees, would
+        // copy every request before sending it.
+        .retry(reqwest::retry::never().max_retries_per_request(0));
     if let Some(t) = timeout {
         builder = builder.timeout(t);
     }

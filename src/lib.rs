@@ -64,6 +64,7 @@ mod publishing;
 pub mod receiver;
 mod retry;
 mod secrets;
+mod urls;
 
 pub use bulk::{BulkProgress, Everything};
 pub use config::{AuthMode, ClientBuilder};

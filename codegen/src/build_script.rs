@@ -19,6 +19,7 @@ pub fn qstash_settings() -> Settings {
         enums_module: Some("qstash::enums".into()),
         bulk_module: Some("crate::bulk".into()),
         error_type: Some("crate::Error".into()),
+        urls_module: Some("crate::urls".into()),
     }
 }
 

@@ -37,6 +37,13 @@ pub struct Settings {
     /// error with `From`): when set, every request builder's `send` returns
     /// it, and the client's and builders' constructors are not public.
     pub error_type: Option<String>,
+    /// The layer's module (`crate::urls`) with `endpoint(&Client, &str) ->
+    /// reqwest::Url`, which makes a request's URL from the client's base URL
+    /// and the operation's path, and `encode_path(&str) -> impl Display`,
+    /// which percent-encodes a path parameter as progenitor's does. With
+    /// `error_type` set, every request uses them instead of parsing the
+    /// whole URL again.
+    pub urls_module: Option<String>,
 }
 
 fn path_tokens(path: &str, what: &str) -> Result<TokenStream, Refusal> {
@@ -100,7 +107,14 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
         .map_err(|e| Refusal::new("", format!("generated code does not parse: {e}")))?;
     crate::net::add_aliases(&mut file, &normalized.property_aliases)?;
     if let Some(error) = &settings.error_type {
-        crate::shape::apply(&mut file, &path_tokens(error, "error type")?)?;
+        let layer = crate::shape::Layer {
+            error: path_tokens(error, "error type")?,
+            urls: match &settings.urls_module {
+                Some(m) => Some(path_tokens(m, "URLs module")?),
+                None => None,
+            },
+        };
+        crate::shape::apply(&mut file, &layer)?;
     }
     crate::net::check_duplicates(&file, normalized)?;
     Ok(prettyplease::unparse(&file))

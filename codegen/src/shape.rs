@@ -6,16 +6,34 @@
 //! - constructors nobody outside the crate can use are not public: the
 //!   client's (the layer builds it with its settings) and each request
 //!   builder's (`client.operation()` makes them); progenitor's `Client::new`,
-//!   which would build an HTTP client with a panic on failure, is removed.
+//!   which would build an HTTP client with a panic on failure, is removed;
+//! - a request's URL is made by the layer's `urls::endpoint` from the
+//!   operation's path, instead of parsing the base URL and the path again,
+//!   host included, on every request (`format!("{}/v2/...", client.baseurl,
+//!   ...)` becomes `endpoint(client, &format!("/v2/...", ...))`);
+//! - progenitor's `api-version` header (the document's `info.version`,
+//!   which QStash does not read) is not sent.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::report::Refusal;
 
-/// Applies the shape; `error` is the layer's error type (`crate::Error`),
-/// which must convert from progenitor's error with `From`.
-pub(crate) fn apply(file: &mut syn::File, error: &TokenStream) -> Result<(), Refusal> {
+/// The layer's items the shaped code calls.
+pub(crate) struct Layer {
+    /// The error type (`crate::Error`), which converts from progenitor's
+    /// error with `From`.
+    pub error: TokenStream,
+    /// The module with `endpoint(&Client, &str) -> reqwest::Url` (a
+    /// request's URL from the client's base URL and the operation's path,
+    /// percent-encoded, from `/`) and `encode_path(&str) -> impl Display`
+    /// (progenitor's encoding of a path parameter). Without it the generated
+    /// URL stays.
+    pub urls: Option<TokenStream>,
+}
+
+/// Applies the shape.
+pub(crate) fn apply(file: &mut syn::File, layer: &Layer) -> Result<(), Refusal> {
     for item in &mut file.items {
         match item {
             syn::Item::Impl(imp) if imp.trait_.is_none() && is_type(&imp.self_ty, "Client") => {
@@ -36,7 +54,7 @@ pub(crate) fn apply(file: &mut syn::File, error: &TokenStream) -> Result<(), Ref
                     if let syn::Item::Impl(imp) = item
                         && imp.trait_.is_none()
                     {
-                        shape_builder(imp, error)?;
+                        shape_builder(imp, layer)?;
                     }
                 }
             }
@@ -54,7 +72,8 @@ fn is_fn(item: &syn::ImplItem, name: &str) -> bool {
     matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == name)
 }
 
-fn shape_builder(imp: &mut syn::ItemImpl, error: &TokenStream) -> Result<(), Refusal> {
+fn shape_builder(imp: &mut syn::ItemImpl, layer: &Layer) -> Result<(), Refusal> {
+    let error = &layer.error;
     let mut wrappers = Vec::new();
     let self_ty = imp.self_ty.clone();
     for it in &mut imp.items {
@@ -72,6 +91,12 @@ fn shape_builder(imp: &mut syn::ItemImpl, error: &TokenStream) -> Result<(), Ref
                     "generated `send` of `{}` does not return a `Result`",
                     quote!(#self_ty)
                 ),
+            )
+        })?;
+        shape_request(&mut f.block, layer.urls.as_ref()).map_err(|what| {
+            Refusal::new(
+                "",
+                format!("generated `send` of `{}` {what}", quote!(#self_ty)),
             )
         })?;
         let docs: Vec<&syn::Attribute> = f
@@ -92,6 +117,140 @@ fn shape_builder(imp: &mut syn::ItemImpl, error: &TokenStream) -> Result<(), Ref
     imp.items
         .extend(wrappers.into_iter().map(syn::ImplItem::Fn));
     Ok(())
+}
+
+/// Rewrites the body of a generated `send`: its URL comes from `endpoint`,
+/// and the `api-version` header goes (with the header map, if nothing else
+/// is in it). What the generator wrote otherwise is refused, naming what.
+fn shape_request(block: &mut syn::Block, urls: Option<&TokenStream>) -> Result<(), &'static str> {
+    let mut made = 0;
+    for stmt in &mut block.stmts {
+        let Some(urls) = urls else { break };
+        // `let url = format!(...)`, or `_url` when a query parameter is
+        // called `url`.
+        if let syn::Stmt::Local(local) = stmt
+            && let Some(init) = &mut local.init
+            && let syn::Expr::Macro(m) = init.expr.as_ref()
+            && m.mac.tokens.to_string().contains("baseurl")
+        {
+            let path = relative_path(&m.mac, urls)?;
+            *init.expr = syn::parse_quote!(#urls::endpoint(client, #path));
+            made += 1;
+        }
+    }
+    if urls.is_some() && made != 1 {
+        return Err("does not make its URL once with `format!(\"{}/...\", client.baseurl, ...)`");
+    }
+    let before = block.stmts.len();
+    block.stmts.retain(|stmt| !is_api_version(stmt));
+    if block.stmts.len() == before {
+        return Ok(());
+    }
+    // The map is used if a statement other than its declaration and the
+    // request's (`.headers(header_map)`) names it: the header parameters.
+    let map_used = block.stmts.iter().any(|stmt| {
+        let syn::Stmt::Local(local) = stmt else {
+            return mentions_header_map(stmt);
+        };
+        let declares = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "header_map");
+        let request = matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "request");
+        !declares && !request && mentions_header_map(stmt)
+    });
+    if !map_used {
+        block.stmts.retain(|stmt| {
+            !matches!(stmt, syn::Stmt::Local(l)
+                if matches!(&l.pat, syn::Pat::Ident(p) if p.ident == "header_map"))
+        });
+        for stmt in &mut block.stmts {
+            if let syn::Stmt::Local(local) = stmt
+                && let Some(init) = &mut local.init
+            {
+                drop_headers_call(&mut init.expr);
+            }
+        }
+        if block.stmts.iter().any(mentions_header_map) {
+            return Err("uses its header map in a way the shape does not know");
+        }
+    }
+    Ok(())
+}
+
+/// `format!("{}/v2/x/{}", client.baseurl, encode_path(a))` →
+/// `&format!("/v2/x/{}", urls::encode_path(a))`, or the bare literal when
+/// no argument is left.
+fn relative_path(mac: &syn::Macro, urls: &TokenStream) -> Result<syn::Expr, &'static str> {
+    const SHAPE: &str = "does not make its URL as `format!(\"{}/...\", client.baseurl, ...)`";
+    if !mac.path.is_ident("format") {
+        return Err(SHAPE);
+    }
+    let args = mac
+        .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .map_err(|_| SHAPE)?;
+    let mut args = args.into_iter();
+    let (Some(syn::Expr::Lit(lit)), Some(base)) = (args.next(), args.next()) else {
+        return Err(SHAPE);
+    };
+    let syn::Lit::Str(template) = &lit.lit else {
+        return Err(SHAPE);
+    };
+    let is_base = matches!(&base, syn::Expr::Field(f)
+        if matches!(&f.member, syn::Member::Named(m) if m == "baseurl"));
+    let template = template.value();
+    let Some(path) = template.strip_prefix("{}").filter(|p| p.starts_with('/')) else {
+        return Err(SHAPE);
+    };
+    if !is_base {
+        return Err(SHAPE);
+    }
+    let mut rest: Vec<syn::Expr> = args.collect();
+    for arg in &mut rest {
+        if let syn::Expr::Call(call) = arg
+            && matches!(call.func.as_ref(), syn::Expr::Path(p) if p.path.is_ident("encode_path"))
+        {
+            *call.func = syn::parse_quote!(#urls::encode_path);
+        }
+    }
+    Ok(if rest.is_empty() {
+        syn::parse_quote!(#path)
+    } else {
+        syn::parse_quote!(&format!(#path, #(#rest),*))
+    })
+}
+
+fn mentions_header_map(stmt: &syn::Stmt) -> bool {
+    quote!(#stmt).to_string().contains("header_map")
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ...);`
+fn is_api_version(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    call.method == "append"
+        && call
+            .args
+            .first()
+            .is_some_and(|name| quote!(#name).to_string().contains("\"api-version\""))
+}
+
+/// Removes `.headers(header_map)` from a chain of method calls.
+fn drop_headers_call(expr: &mut syn::Expr) {
+    let mut current = expr;
+    loop {
+        match current {
+            syn::Expr::Try(t) => current = t.expr.as_mut(),
+            syn::Expr::MethodCall(call)
+                if call.method == "headers"
+                    && call.args.len() == 1
+                    && matches!(&call.args[0], syn::Expr::Path(p) if p.path.is_ident("header_map")) =>
+            {
+                let receiver = (*call.receiver).clone();
+                *current = receiver;
+            }
+            syn::Expr::MethodCall(call) => current = call.receiver.as_mut(),
+            _ => return,
+        }
+    }
 }
 
 /// `T` of `-> Result<T, E>`.
@@ -134,7 +293,11 @@ mod tests {
                 }
             }
         };
-        apply(&mut file, &quote!(crate::Error)).unwrap();
+        let layer = Layer {
+            error: quote!(crate::Error),
+            urls: None,
+        };
+        apply(&mut file, &layer).unwrap();
         let code = prettyplease::unparse(&file);
         assert!(!code.contains("pub fn new(baseurl"), "{code}");
         assert!(code.contains("pub(crate) fn new_with_client("), "{code}");
@@ -152,5 +315,93 @@ mod tests {
             compact.contains("///Sendsa`GET`request.pubasyncfnsend"),
             "{code}"
         );
+    }
+
+    fn shaped(body: syn::Block) -> Result<String, Refusal> {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod builder {
+                impl<'a> ListThings<'a> {
+                    pub async fn send(self) -> Result<ResponseValue<types::Things>, Error<()>> #body
+                }
+            }
+        };
+        let layer = Layer {
+            error: quote!(crate::Error),
+            urls: Some(quote!(crate::urls)),
+        };
+        apply(&mut file, &layer)?;
+        Ok(prettyplease::unparse(&file).split_whitespace().collect())
+    }
+
+    #[test]
+    fn urls_come_from_the_layer_and_api_version_is_not_sent() {
+        // As progenitor writes it: a path parameter, a query parameter
+        // called `url` (so the URL is `_url`), no header parameter.
+        let code = shaped(syn::parse_quote!({
+            let Self { client, name, url } = self;
+            let url = url.map_err(Error::InvalidRequest)?;
+            let _url = format!("{}/v2/things/{}", client.baseurl, encode_path(&name.to_string()),);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            let mut request = client.client.get(_url).header(ACCEPT, json()).headers(header_map).query(&url).build()?;
+            todo!()
+        }))
+        .unwrap();
+        assert!(
+            code.contains(
+                r#"let_url=crate::urls::endpoint(client,&format!("/v2/things/{}",crate::urls::encode_path(&name.to_string())),);"#
+            ),
+            "{code}"
+        );
+        assert!(!code.contains("api-version"), "{code}");
+        assert!(!code.contains("header_map"), "{code}");
+        assert!(
+            code.contains(".get(_url).header(ACCEPT,json()).query(&url).build()?"),
+            "{code}"
+        );
+        // A path without parameters is passed as it is.
+        let code = shaped(syn::parse_quote!({
+            let url = format!("{}/v2/dlq", client.baseurl,);
+            todo!()
+        }))
+        .unwrap();
+        assert!(code.contains(r#"leturl=crate::urls::endpoint(client,"/v2/dlq");"#), "{code}");
+    }
+
+    #[test]
+    fn header_parameters_keep_the_header_map() {
+        let code = shaped(syn::parse_quote!({
+            let url = format!("{}/v2/things", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+            if let Some(v) = upstash_delay {
+                header_map.append("Upstash-Delay", v.to_string().try_into()?);
+            }
+            let mut request = client.client.post(url).headers(header_map).build()?;
+            todo!()
+        }))
+        .unwrap();
+        assert!(!code.contains("api-version"), "{code}");
+        assert!(code.contains(r#"header_map.append("Upstash-Delay""#), "{code}");
+        assert!(code.contains(".post(url).headers(header_map).build()?"), "{code}");
+    }
+
+    #[test]
+    fn a_url_made_another_way_is_refused_naming_the_operation() {
+        for body in [
+            syn::parse_quote!({ let url = client.baseurl.clone(); todo!() }),
+            syn::parse_quote!({ let url = format!("/v2/things{}", client.baseurl); todo!() }),
+            syn::parse_quote!({ let url = format!("{}{}", other.baseurl, "/v2"); todo!() }),
+        ] {
+            let refusal = shaped(body).unwrap_err().to_string();
+            assert!(refusal.contains("ListThings"), "{refusal}");
+            assert!(refusal.contains("client.baseurl"), "{refusal}");
+        }
     }
 }
