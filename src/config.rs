@@ -364,9 +364,9 @@ fn http_client(
     Ok(http)
 }
 
-/// TLS 1.2 and 1.3 with aws-lc-rs, verifying servers against Mozilla's
-/// root set (compiled in: nothing to read or parse at run time) and
-/// `extra_roots`.
+/// TLS 1.2 and 1.3 with the provider of the crate's features, verifying
+/// servers against Mozilla's root set (compiled in: nothing to read or
+/// parse at run time) and `extra_roots`.
 fn tls_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, Error> {
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -376,13 +376,30 @@ fn tls_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::Clien
             .add(cert)
             .map_err(|e| Error::Config(format!("a root certificate is not usable: {e}")))?;
     }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = std::sync::Arc::new(tls_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Config(format!("cannot set up TLS: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
+
+/// The cryptography of TLS: feature `rustls-aws-lc-rs` if on, otherwise
+/// `rustls-ring` (the default).
+#[cfg(feature = "rustls-aws-lc-rs")]
+pub(crate) fn tls_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
+}
+
+#[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc-rs")))]
+pub(crate) fn tls_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+#[cfg(not(any(feature = "rustls-ring", feature = "rustls-aws-lc-rs")))]
+compile_error!(
+    "qstash needs a TLS provider: enable the feature `rustls-ring` (the default) or `rustls-aws-lc-rs`"
+);
 
 fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
     // Errors show the URL without its query or fragment: they could carry

@@ -8,9 +8,12 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair,
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The key exchange group of every handshake the server completed.
+type Groups = Arc<std::sync::Mutex<Vec<rustls::NamedGroup>>>;
+
 /// A CA, and an HTTPS server on 127.0.0.1 with a certificate it signed;
-/// returns the server's URL and the CA's PEM.
-async fn https_server() -> (String, String) {
+/// returns the server's URL, the CA's PEM and the groups of its handshakes.
+async fn https_server() -> (String, String, Groups) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
@@ -37,15 +40,21 @@ async fn https_server() -> (String, String) {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
+    let groups = Groups::default();
+    let seen = groups.clone();
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
             let acceptor = acceptor.clone();
+            let seen = seen.clone();
             tokio::spawn(async move {
                 // A client that refuses the certificate ends the handshake.
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
                     return;
                 };
+                if let Some(group) = tls.get_ref().1.negotiated_key_exchange_group() {
+                    seen.lock().unwrap().push(group.name());
+                }
                 let mut buf = vec![0u8; 4096];
                 let _ = tls.read(&mut buf).await;
                 let body = r#"{"name":"orders"}"#;
@@ -58,7 +67,7 @@ async fn https_server() -> (String, String) {
             });
         }
     });
-    (url, ca.pem())
+    (url, ca.pem(), groups)
 }
 
 fn builder(url: &str) -> qstash::ClientBuilder {
@@ -70,7 +79,7 @@ fn builder(url: &str) -> qstash::ClientBuilder {
 
 #[tokio::test]
 async fn a_server_of_an_unknown_ca_is_refused_until_the_caller_adds_the_ca() {
-    let (url, ca_pem) = https_server().await;
+    let (url, ca_pem, _) = https_server().await;
 
     let refused = builder(&url)
         .build()
@@ -106,4 +115,26 @@ fn a_pem_without_a_certificate_is_a_config_error() {
         matches!(&err, qstash::Error::Config(m) if m.contains("holds no certificate")),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn the_tls_feature_picks_the_cryptography() {
+    let (url, ca_pem, groups) = https_server().await;
+    builder(&url)
+        .root_certificate_pem(&ca_pem)
+        .build()
+        .unwrap()
+        .get_queue()
+        .queue_name("orders")
+        .send()
+        .await
+        .unwrap();
+    // The server (aws-lc-rs) takes the post-quantum hybrid when the client
+    // offers it: aws-lc-rs does, ring has no ML-KEM.
+    let expected = if cfg!(feature = "rustls-aws-lc-rs") {
+        rustls::NamedGroup::X25519MLKEM768
+    } else {
+        rustls::NamedGroup::X25519
+    };
+    assert_eq!(*groups.lock().unwrap(), vec![expected]);
 }
