@@ -79,6 +79,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
     let mut report = Report::default();
     passes::references::run(&doc, &mut report)?;
     passes::openapi31::run(&mut doc, &mut report)?;
+    passes::strings::run(&mut doc, &mut report);
     let wildcard_headers = passes::parameters::run(&mut doc, &mut report)?;
     let property_aliases = passes::collisions::run(&mut doc, &mut report)?;
     passes::bodies::run(&mut doc, &mut report)?;

@@ -9,4 +9,5 @@ pub mod parameters;
 pub mod references;
 pub mod response_enums;
 pub mod responses;
+pub mod strings;
 pub mod type_names;
