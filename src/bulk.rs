@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use futures::TryStreamExt;
+use futures_util::TryStreamExt;
 use progenitor_client::ResponseValue;
 use tokio::task::futures::TaskLocalFuture;
 

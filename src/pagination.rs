@@ -31,7 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures_util::Stream;
 use progenitor_client::ResponseValue;
 
 use crate::Error;
@@ -179,7 +179,7 @@ impl<R: CursorRequest> Pages<R> {
     where
         R::Page: Items,
     {
-        use futures::TryStreamExt;
+        use futures_util::TryStreamExt;
         self.items().try_collect().await
     }
 }
