@@ -69,11 +69,20 @@ fn mutations() -> Vec<Mutation> {
             expect: Builds,
             apply: |d| {
                 let p = props(d, "Message");
-                p.insert("sentAt".into(), json!({"type": "string", "format": "date-time"}));
+                p.insert(
+                    "sentAt".into(),
+                    json!({"type": "string", "format": "date-time"}),
+                );
                 p.insert("day".into(), json!({"type": "string", "format": "date"}));
-                p.insert("traceId".into(), json!({"type": "string", "format": "uuid"}));
+                p.insert(
+                    "traceId".into(),
+                    json!({"type": "string", "format": "uuid"}),
+                );
                 p.insert("hostIp".into(), json!({"type": "string", "format": "ipv4"}));
-                p.insert("code".into(), json!({"type": "string", "pattern": "^[A-Z]{3}$"}));
+                p.insert(
+                    "code".into(),
+                    json!({"type": "string", "pattern": "^[A-Z]{3}$"}),
+                );
             },
         },
         Mutation {

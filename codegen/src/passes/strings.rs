@@ -92,7 +92,11 @@ mod tests {
             d["paths"]["/v2/x"]["get"]["parameters"][0]["schema"],
             json!({"type": "string"})
         );
-        let places: Vec<&str> = report.changes().iter().map(|c| c.pointer.as_str()).collect();
+        let places: Vec<&str> = report
+            .changes()
+            .iter()
+            .map(|c| c.pointer.as_str())
+            .collect();
         assert!(
             places.contains(&"/components/schemas/Message/properties/id/pattern"),
             "{places:?}"
