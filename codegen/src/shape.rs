@@ -107,10 +107,10 @@ fn prune_type_builders(file: &mut syn::File) {
                 }
             }
             // `impl X { pub fn builder() -> builder::X }`
-            syn::Item::Impl(imp) if imp.trait_.is_none() => {
-                if type_name(&imp.self_ty).is_some_and(|n| !used(&n)) {
-                    imp.items.retain(|it| !is_fn(it, "builder"));
-                }
+            syn::Item::Impl(imp)
+                if imp.trait_.is_none() && type_name(&imp.self_ty).is_some_and(|n| !used(&n)) =>
+            {
+                imp.items.retain(|it| !is_fn(it, "builder"));
             }
             _ => {}
         }
