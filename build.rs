@@ -4,7 +4,7 @@
 fn main() {
     let paths = qstash_codegen::build_script::BuildPaths {
         default_spec: "openapi/qstash/openapi.yaml".into(),
-        names: "openapi/qstash/operations.toml".into(),
+        names: "openapi/qstash/operations.yaml".into(),
         errata: "openapi/qstash/errata.yaml".into(),
         out_file: std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
             .join("client.rs"),

@@ -2,7 +2,7 @@
 //! that repeat a bulk call until the service has nothing left to do.
 //!
 //! `DELETE /v2/dlq`, `POST /v2/dlq/retry` and `DELETE /v2/messages` (the
-//! names table's `[bulk]`) act on every item their filters match, and on
+//! names table's `bulk` list) act on every item their filters match, and on
 //! every item at all without a filter. The client refuses to send them
 //! without a filter unless the caller asks for everything with `.all()`:
 //!

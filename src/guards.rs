@@ -4,7 +4,7 @@
 //! - An empty path parameter: `DELETE /v2/messages/` reaches the collection
 //!   endpoint, which the service treats as the bulk operation (an empty
 //!   message id would cancel every message).
-//! - A bulk operation (the names table's `[bulk]`) without any filter: it
+//! - A bulk operation (the names table's `bulk` list) without any filter: it
 //!   would act on every item; the caller says so with `.all()`.
 //!
 //! Both are derived from the API description ([`spec_facts`]), so a new

@@ -8,7 +8,7 @@
 //!   that create messages only when the caller set a deduplication id (or
 //!   content-based deduplication; for a batch, on every entry), so QStash
 //!   drops the duplicate. Which operations are which is the names table's
-//!   `[retry]` (`openapi/qstash/operations.toml`), read at build time.
+//!   `retry` (`openapi/qstash/operations.yaml`), read at build time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -159,7 +159,7 @@ impl RetryPolicy {
 }
 
 /// Whether sending `request` (of operation `operation`) twice is harmless:
-/// by its HTTP method, or as the names table's `[retry]` lists say
+/// by its HTTP method, or as the names table's `retry` lists lists say
 /// (`spec_facts::IDEMPOTENT`, `spec_facts::CREATES_MESSAGES`).
 pub(crate) fn repeatable(operation: &str, request: &reqwest::Request) -> bool {
     if spec_facts::CREATES_MESSAGES.contains(&operation) {

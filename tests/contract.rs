@@ -85,7 +85,7 @@ async fn run_contract(label: &str, spec_file: &Path) {
     let errata = root().join("openapi/qstash/errata.yaml");
     let spec = Spec::load(
         spec_file,
-        &root().join("openapi/qstash/operations.toml"),
+        &root().join("openapi/qstash/operations.yaml"),
         &errata,
     )
     .unwrap_or_else(|e| panic!("cannot read the spec: {e}"));

@@ -9,13 +9,13 @@ fn every_operation_has_its_named_method() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let n = qstash_codegen::normalize_files(
         &root.join("openapi/qstash/openapi.yaml"),
-        &root.join("openapi/qstash/operations.toml"),
+        &root.join("openapi/qstash/operations.yaml"),
         Some(&root.join("openapi/qstash/errata.yaml")),
     )
     .unwrap();
     assert!(
         n.unknown_operations.is_empty(),
-        "operations without a name in operations.toml: {:?}",
+        "operations without a name in operations.yaml: {:?}",
         n.unknown_operations
     );
     assert_eq!(qstash::spec_facts::OPERATIONS.len(), n.operations.len());

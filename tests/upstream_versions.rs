@@ -65,7 +65,7 @@ fn every_upstream_version_builds_a_client_that_compiles() {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let errata = qstash_codegen::normalize_files(
             &file,
-            &root.join("openapi/qstash/operations.toml"),
+            &root.join("openapi/qstash/operations.yaml"),
             Some(&root.join("openapi/qstash/errata.yaml")),
         )
         .map(|n| qstash_codegen::errata::Tally::of(&n.errata).to_string())

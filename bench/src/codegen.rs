@@ -75,7 +75,7 @@ fn read(path: &Path) -> String {
 pub fn run(config: &Config) -> Section {
     let root = workspace();
     let ours = read(&root.join("openapi/qstash/openapi.yaml"));
-    let names = Names::parse(&read(&root.join("openapi/qstash/operations.toml"))).expect("names");
+    let names = Names::parse(&read(&root.join("openapi/qstash/operations.yaml"))).expect("names");
     let latest_path = root.join("../shared/qstash-openapi/upstream/latest.yaml");
     let latest = latest_path.exists().then(|| read(&latest_path));
     let synthetic_doc = synthetic(&ours, config.copies);

@@ -30,7 +30,7 @@ pub struct Settings {
     /// values (`Unknown(String)`). When unset they are strict typify enums.
     pub enums_module: Option<String>,
     /// Module of the layer holding `Everything` and the `BulkRequest`
-    /// trait; when set, every bulk operation (the names table's `[bulk]`)
+    /// trait; when set, every bulk operation (the names table's `bulk` list)
     /// gets `.all()`, which is the only way to send it without a filter.
     pub bulk_module: Option<String>,
     /// The layer's error type (`crate::Error`, converting from progenitor's

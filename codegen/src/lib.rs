@@ -57,15 +57,15 @@ pub struct Normalized {
     /// Cursor-paginated operations whose pages the layer cannot follow.
     pub unsupported_pagination: Vec<pagination::Unsupported>,
     /// Operations that act on everything without a filter (the names
-    /// table's `[bulk]`), with their filter parameters.
+    /// table's `bulk` list), with their filter parameters.
     pub bulk: Vec<BulkOperation>,
     /// Properties folded into a twin spelled another way: their spellings
     /// decode into the kept field.
     pub property_aliases: Vec<passes::collisions::PropertyAlias>,
     /// Method names of POST/PATCH operations that only set state (the names
-    /// table's `[retry] idempotent`) present in the document.
+    /// table's `retry.idempotent`) present in the document.
     pub idempotent: Vec<String>,
-    /// Method names of operations that create messages (`[retry]
+    /// Method names of operations that create messages (`retry`
     /// creates_messages`) present in the document.
     pub creates_messages: Vec<String>,
     /// String enums only responses use: generated to accept unlisted values.

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const DEFAULT_SPEC: &str = "openapi/qstash/openapi.yaml";
-const DEFAULT_NAMES: &str = "openapi/qstash/operations.toml";
+const DEFAULT_NAMES: &str = "openapi/qstash/operations.yaml";
 const DEFAULT_ERRATA: &str = "openapi/qstash/errata.yaml";
 const USAGE: &str = "usage:
   qstash-codegen report [SPEC] [--names TABLE] [--errata FILE | --no-errata]
       Prints every operation as `METHOD /path  method_name`, what each erratum
       did to SPEC (applied, already true upstream, target missing) and every
       change the normalization made. SPEC defaults to openapi/qstash/openapi.yaml,
-      TABLE to openapi/qstash/operations.toml, FILE to openapi/qstash/errata.yaml
+      TABLE to openapi/qstash/operations.yaml, FILE to openapi/qstash/errata.yaml
       (all relative to the workspace root).
   qstash-codegen diff OLD NEW
       Prints what changed between two versions of the document: operations,

@@ -49,7 +49,8 @@ pub struct Bulk {
 }
 
 impl Names {
-    /// Parses the TOML table: an `[operations]` table of `"METHOD /path" = "name"`.
+    /// Parses the table (YAML): an `operations` mapping of `"METHOD /path": name`,
+    /// and the `bulk` and `retry` lists.
     pub fn parse(text: &str) -> Result<Self, Refusal> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -60,8 +61,8 @@ impl Names {
             #[serde(default)]
             retry: Retry,
         }
-        let file: File =
-            toml::from_str(text).map_err(|e| Refusal::new("", format!("names table: {e}")))?;
+        let file: File = serde_yaml::from_str(text)
+            .map_err(|e| Refusal::new("", format!("names table: {e}")))?;
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for (op, name) in &file.operations {
             let at = crate::report::pointer(["operations", op]);
@@ -100,7 +101,7 @@ impl Names {
                 if !file.operations.contains_key(op) {
                     return Err(Refusal::new(
                         crate::report::pointer([table, key, &i.to_string()]),
-                        format!("{table} operation `{op}` has no entry in [operations]"),
+                        format!("{table} operation `{op}` has no entry in `operations`"),
                     ));
                 }
             }
@@ -227,8 +228,7 @@ mod tests {
 
     #[test]
     fn table_lookup_by_method_and_path() {
-        let names =
-            Names::parse("[operations]\n\"GET /v2/dlq\" = \"list_dlq_messages\"\n").unwrap();
+        let names = Names::parse("operations: {\"GET /v2/dlq\": list_dlq_messages}\n").unwrap();
         assert_eq!(names.get(&key("get", "/v2/dlq")), Some("list_dlq_messages"));
         assert_eq!(names.get(&key("delete", "/v2/dlq")), None);
     }
@@ -246,38 +246,37 @@ mod tests {
 
     #[test]
     fn bad_tables_are_refused_naming_the_entry() {
-        let err =
-            Names::parse("[operations]\n\"GET /a\" = \"x\"\n\"GET /b\" = \"x\"\n").unwrap_err();
+        let err = Names::parse("operations: {\"GET /a\": x, \"GET /b\": x}\n").unwrap_err();
         assert!(err.construct.contains("also the name"), "{err}");
-        let err = Names::parse("[operations]\n\"GET /a\" = \"Bad-Name\"\n").unwrap_err();
+        let err = Names::parse("operations: {\"GET /a\": Bad-Name}\n").unwrap_err();
         assert_eq!(err.pointer, "/operations/GET ~1a");
-        assert!(Names::parse("[operations]\n\"get /a\" = \"x\"\n").is_err());
-        assert!(Names::parse("[operations]\n\"GET a\" = \"x\"\n").is_err());
-        assert!(Names::parse("[operations]\n\"GET /a\" = \"type\"\n").is_err());
+        assert!(Names::parse("operations: {\"get /a\": x}\n").is_err());
+        assert!(Names::parse("operations: {\"GET a\": x}\n").is_err());
+        assert!(Names::parse("operations: {\"GET /a\": type}\n").is_err());
         assert!(
-            Names::parse("[ops]\n")
+            Names::parse("ops: {}\n")
                 .unwrap_err()
                 .construct
                 .contains("names table")
         );
         let err = Names::parse(
-            "[operations]\n\"DELETE /a\" = \"x\"\n[bulk]\noperations = [\"DELETE /b\"]\n",
+            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"DELETE /b\"]}\n",
         )
         .unwrap_err();
         assert_eq!(err.pointer, "/bulk/operations/0");
-        assert!(err.construct.contains("no entry in [operations]"), "{err}");
+        assert!(err.construct.contains("no entry in `operations`"), "{err}");
     }
 
     #[test]
     fn retry_lists_name_operations_of_the_table() {
         let names = Names::parse(
-            "[operations]\n\"POST /a\" = \"x\"\n\"POST /b\" = \"y\"\n[retry]\nidempotent = [\"POST /a\"]\ncreates_messages = [\"POST /b\"]\n",
+            "operations: {\"POST /a\": x, \"POST /b\": y}\nretry: {\"idempotent\": [\"POST /a\"], \"creates_messages\": [\"POST /b\"]}\n",
         )
         .unwrap();
         assert_eq!(names.retry().idempotent, ["POST /a"]);
         assert_eq!(names.retry().creates_messages, ["POST /b"]);
         let err = Names::parse(
-            "[operations]\n\"POST /a\" = \"x\"\n[retry]\nidempotent = [\"POST /a\", \"POST /gone\"]\n",
+            "operations: {\"POST /a\": x}\nretry: {\"idempotent\": [\"POST /a\", \"POST /gone\"]}\n",
         )
         .unwrap_err();
         assert_eq!(err.pointer, "/retry/idempotent/1");
@@ -287,7 +286,7 @@ mod tests {
     #[test]
     fn bulk_operations_are_read() {
         let names = Names::parse(
-            "[operations]\n\"DELETE /a\" = \"x\"\n[bulk]\noperations = [\"DELETE /a\"]\nnot_filters = [\"cursor\"]\n",
+            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"DELETE /a\"], \"not_filters\": [\"cursor\"]}\n",
         )
         .unwrap();
         assert_eq!(names.bulk().operations, ["DELETE /a"]);

@@ -345,7 +345,7 @@ mod tests {
             "components": {"schemas": {"Queue": {"type": "object"}}}
         });
         let names = crate::Names::parse(
-            "[operations]\n\"GET /v2/queues\" = \"list_queues\"\n\"GET /v2/keys\" = \"get_signing_keys\"\n",
+            "operations: {\"GET /v2/queues\": list_queues, \"GET /v2/keys\": get_signing_keys}\n",
         )
         .unwrap();
         crate::normalize(doc, &names).unwrap()

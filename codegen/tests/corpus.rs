@@ -272,7 +272,7 @@ fn mutations() -> Vec<Mutation> {
 }
 
 fn names() -> Names {
-    Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.toml")).unwrap())
+    Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.yaml")).unwrap())
         .unwrap()
 }
 

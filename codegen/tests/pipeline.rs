@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 }
 
 fn names() -> Names {
-    Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.toml")).unwrap())
+    Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.yaml")).unwrap())
         .unwrap()
 }
 
@@ -42,7 +42,7 @@ fn generate_text(text: &str) -> Result<String, qstash_codegen::Refusal> {
 fn vendored_spec_generates_every_named_operation() {
     let n = normalize_files(
         &root().join("openapi/qstash/openapi.yaml"),
-        &root().join("openapi/qstash/operations.toml"),
+        &root().join("openapi/qstash/operations.yaml"),
         Some(&errata()),
     )
     .unwrap();
@@ -99,7 +99,7 @@ fn every_upstream_version_normalizes_and_generates() {
     for file in files {
         let n = normalize_files(
             &file,
-            &root().join("openapi/qstash/operations.toml"),
+            &root().join("openapi/qstash/operations.yaml"),
             Some(&errata()),
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -182,7 +182,7 @@ components:
 fn malformed_documents_are_refused_naming_file_and_place() {
     let dir = std::env::temp_dir().join(format!("qstash-codegen-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let table = root().join("openapi/qstash/operations.toml");
+    let table = root().join("openapi/qstash/operations.yaml");
     let cases = [
         (
             "broken.yaml",
@@ -230,7 +230,7 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
     .unwrap();
     let paths = BuildPaths {
         default_spec: root().join("openapi/qstash/openapi.yaml"),
-        names: root().join("openapi/qstash/operations.toml"),
+        names: root().join("openapi/qstash/operations.yaml"),
         errata: errata.clone(),
         out_file: dir.join("client.rs"),
     };

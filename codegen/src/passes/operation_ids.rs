@@ -66,8 +66,7 @@ mod tests {
     #[test]
     fn table_names_and_derived_names() {
         let mut doc = json!({"paths": {"/v2/dlq": {"get": {}, "delete": {}}}});
-        let names =
-            Names::parse("[operations]\n\"GET /v2/dlq\" = \"list_dlq_messages\"\n").unwrap();
+        let names = Names::parse("operations: {\"GET /v2/dlq\": list_dlq_messages}\n").unwrap();
         let mut report = Report::default();
         let unknown = run(&mut doc, &names, &mut report).unwrap();
         assert_eq!(
@@ -89,7 +88,7 @@ mod tests {
     #[test]
     fn the_table_wins_over_a_documented_operation_id() {
         let mut doc = json!({"paths": {"/a": {"get": {"operationId": "getA"}}}});
-        let names = Names::parse("[operations]\n\"GET /a\" = \"fetch_a\"\n").unwrap();
+        let names = Names::parse("operations: {\"GET /a\": fetch_a}\n").unwrap();
         let mut report = Report::default();
         run(&mut doc, &names, &mut report).unwrap();
         assert_eq!(doc["paths"]["/a"]["get"]["operationId"], "fetch_a");
@@ -99,7 +98,7 @@ mod tests {
     #[test]
     fn a_derived_name_that_clashes_is_refused() {
         let mut doc = json!({"paths": {"/a": {"get": {}}, "/b": {"get": {}}}});
-        let names = Names::parse("[operations]\n\"GET /b\" = \"get_a\"\n").unwrap();
+        let names = Names::parse("operations: {\"GET /b\": get_a}\n").unwrap();
         let err = run(&mut doc, &names, &mut Report::default()).unwrap_err();
         assert!(err.construct.contains("already the name"), "{err}");
     }
