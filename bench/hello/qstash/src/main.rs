@@ -1,0 +1,29 @@
+//! Publishes one 200-byte JSON message with the qstash crate.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("QSTASH_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let token = std::env::var("QSTASH_TOKEN").unwrap_or_else(|_| "dev-token".into());
+    // Serializes to exactly 200 bytes.
+    let body = serde_json::json!({
+        "event": "order.created",
+        "order_id": 42,
+        "customer": "acme",
+        "items": [{"sku": "A-1", "qty": 2}, {"sku": "B-7", "qty": 1}],
+        "note": "Leave the parcel at the front desk of building B-2; ring twice and ask for Sam.",
+    });
+    let client = qstash::Client::builder()
+        .token(token)
+        .base_url(url)
+        .build()?;
+    let sent = client
+        .publish()
+        .destination("https://example.com/hook")
+        .payload(qstash::Body::json(&body)?)
+        .send()
+        .await?;
+    for message in sent.messages() {
+        println!("{}", message.message_id.as_deref().unwrap_or("?"));
+    }
+    Ok(())
+}
