@@ -3,8 +3,8 @@
 //! document (`openapi/qstash/errata.yaml`) and applied to whatever
 //! document is built, before the normalization passes.
 //!
-//! An overlay is a list of actions, each a JSONPath `target` (RFC 9535,
-//! matched by `serde_json_path`) with an `update` or `remove: true`:
+//! An overlay is a list of actions, each a JSONPath `target` (RFC 9535, the
+//! part of it `crate::jsonpath` matches) with an `update` or `remove: true`:
 //!
 //! - `update` on an object merges recursively: objects merge key by key,
 //!   any other value (arrays included) replaces what was there;
@@ -22,8 +22,8 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use serde_json::{Map, Value};
-use serde_json_path::JsonPath;
 
+use crate::jsonpath::{JsonPath, Step};
 use crate::report::{Refusal, pointer};
 
 /// A parsed errata document.
@@ -292,19 +292,7 @@ impl Action {
 
     /// Applies this action to `doc`.
     pub fn apply(&self, doc: &mut Value) -> Result<Outcome, Refusal> {
-        let mut locations: Vec<Location> = self
-            .path
-            .query_located(doc)
-            .locations()
-            .map(|p| {
-                p.iter()
-                    .map(|e| match e.as_index() {
-                        Some(i) => Step::Index(i),
-                        None => Step::Name(e.as_name().unwrap_or_default().to_string()),
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut locations: Vec<Location> = self.path.locate(doc);
         if locations.is_empty() {
             return Ok(self.outcome(Verdict::TargetMissing));
         }
@@ -388,12 +376,6 @@ fn summary(description: &str) -> String {
     let cut: String = paragraph.chars().take(MAX).collect();
     let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
     format!("{cut}...")
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Name(String),
-    Index(usize),
 }
 
 type Location = Vec<Step>;

@@ -20,6 +20,7 @@ pub mod errata;
 pub mod facts;
 mod generate;
 pub mod idents;
+mod jsonpath;
 pub mod names;
 mod net;
 pub mod pagination;
