@@ -92,7 +92,12 @@ fn prune_type_builders(file: &mut syn::File) {
             }
         }
     }
-    let used = |name: &syn::Ident| outside.contains(&format!("types :: builder :: {name} "));
+    const PREFIX: &str = "types :: builder :: ";
+    let named: std::collections::HashSet<&str> = outside
+        .match_indices(PREFIX)
+        .filter_map(|(i, _)| outside[i + PREFIX.len()..].split(' ').next())
+        .collect();
+    let used = |name: &syn::Ident| named.contains(name.to_string().as_str());
     let syn::Item::Mod(m) = &mut file.items[types] else {
         return;
     };
