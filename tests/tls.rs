@@ -93,16 +93,22 @@ async fn a_server_of_an_unknown_ca_is_refused_until_the_caller_adds_the_ca() {
     let chain = format!("{:?}", refused);
     assert!(chain.contains("UnknownIssuer"), "{chain}");
 
-    let queue = builder(&url)
-        .root_certificate_pem(&ca_pem)
+    let queue = get_queue_trusting(&url, &ca_pem).await;
+    assert_eq!(queue.name.as_deref(), Some("orders"));
+}
+
+/// `get_queue` from the server at `url`, with `ca_pem` added to the roots.
+async fn get_queue_trusting(url: &str, ca_pem: &str) -> qstash::types::Queue {
+    builder(url)
+        .root_certificate_pem(ca_pem)
         .build()
         .unwrap()
         .get_queue()
         .queue_name("orders")
         .send()
         .await
-        .unwrap();
-    assert_eq!(queue.name.as_deref(), Some("orders"));
+        .unwrap()
+        .into_inner()
 }
 
 #[test]
@@ -120,15 +126,7 @@ fn a_pem_without_a_certificate_is_a_config_error() {
 #[tokio::test]
 async fn the_tls_feature_picks_the_cryptography() {
     let (url, ca_pem, groups) = https_server().await;
-    builder(&url)
-        .root_certificate_pem(&ca_pem)
-        .build()
-        .unwrap()
-        .get_queue()
-        .queue_name("orders")
-        .send()
-        .await
-        .unwrap();
+    get_queue_trusting(&url, &ca_pem).await;
     // The server (aws-lc-rs) takes the post-quantum hybrid when the client
     // offers it: aws-lc-rs does, ring has no ML-KEM.
     let expected = if cfg!(feature = "rustls-aws-lc-rs") {
