@@ -90,7 +90,7 @@ impl fmt::Debug for Token {
 pub struct Inner {
     pub(crate) token: Token,
     /// The base URL, parsed once: a request's URL is this with the
-    /// operation's path after `base_path` (see `hooks::endpoint`).
+    /// operation's path after `base_path` (see `urls::endpoint`).
     pub(crate) base: reqwest::Url,
     /// The base URL's own path without its trailing `/`: empty, or a
     /// prefix such as `/qstash` behind a proxy.
@@ -287,7 +287,7 @@ impl ClientBuilder {
                 Error::Config("no token: call .token(...) or use Client::from_env()".into())
             })?
             .map_err(Error::Config)?;
-        let base_url = check_base_url(&self.base_url, &self.base_url_source)?;
+        let (base_url, base) = check_base_url(&self.base_url, &self.base_url_source)?;
         let user_agent =
             reqwest::header::HeaderValue::from_str(&self.user_agent).map_err(|_| {
                 Error::Config(format!(
@@ -309,8 +309,6 @@ impl ClientBuilder {
                 None,
             ),
         };
-        let base =
-            reqwest::Url::parse(&base_url).map_err(|e| Error::Config(format!("base URL: {e}")))?;
         let inner = Inner {
             token,
             base_path: base.path().trim_end_matches('/').to_string(),
@@ -401,7 +399,8 @@ compile_error!(
     "qstash needs a TLS provider: enable the feature `rustls-ring` (the default) or `rustls-aws-lc-rs`"
 );
 
-fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
+/// The base URL without its trailing `/`, and parsed.
+fn check_base_url(raw: &str, source: &str) -> Result<(String, reqwest::Url), Error> {
     // Errors show the URL without its query or fragment: they could carry
     // a token (`?qstash_token=...`).
     let shown = match raw.find(['?', '#']) {
@@ -420,7 +419,7 @@ fn check_base_url(raw: &str, source: &str) -> Result<String, Error> {
             "{source} {shown:?} must not carry a query or fragment"
         )));
     }
-    Ok(raw.trim_end_matches('/').to_string())
+    Ok((raw.trim_end_matches('/').to_string(), url))
 }
 
 /// Environment variables read by [`Client::from_env`].
