@@ -273,7 +273,7 @@ mod tests {
         let mut request = reqwest::Request::new(reqwest::Method::DELETE, url.clone());
         request
             .headers_mut()
-            .insert("api-version", HeaderValue::from_static("2.0.0"));
+            .insert("upstash-retries", HeaderValue::from_static("2"));
         request
             .headers_mut()
             .append("upstash-label", HeaderValue::from_static("a"));

@@ -24,12 +24,10 @@ pub fn http_client() -> reqwest::Client {
 }
 
 /// The headers the generated client sends on every request, so that the
-/// plain-reqwest baseline sends the same request: the bearer token,
-/// `accept` and progenitor's `api-version` (the spec's `info.version`).
-/// (The user agent is set by [`http_client`].)
+/// plain-reqwest baseline sends the same request: the bearer token and
+/// `accept`. (The user agent is set by [`http_client`].)
 pub fn same_request(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     request
         .bearer_auth(TOKEN)
         .header(reqwest::header::ACCEPT, "application/json")
-        .header("api-version", "2.0.0")
 }
