@@ -107,8 +107,13 @@ impl Segment {
                 for k in key {
                     node = node.and_then(|n| n.get(k));
                 }
-                // RFC 9535: a missing member equals nothing, so `!=` holds.
-                (node == Some(value)) == *equal
+                // RFC 9535: a missing member equals nothing, so `!=` holds;
+                // numbers compare by value (`1 == 1.0`).
+                let same = match (node, value) {
+                    (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                    (node, value) => node == Some(value),
+                };
+                same == *equal
             }
             _ => false,
         }
@@ -176,16 +181,17 @@ impl Parser<'_> {
         Ok(segment)
     }
 
-    /// A member name after `.`: letters, digits, `_` and `-`, or any
-    /// non-ASCII character.
+    /// A member name after `.` (RFC 9535's shorthand): letters, `_` and
+    /// non-ASCII characters, then digits too. Other names need `['...']`.
     fn name(&mut self) -> Result<String, String> {
+        let first = |c: char| !c.is_ascii() || c.is_ascii_alphabetic() || c == '_';
+        if !self.rest().starts_with(first) {
+            return Err(self.error("expected a member name (others need `['...']`)"));
+        }
         let len = self
             .rest()
-            .find(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .find(|c: char| !(first(c) || c.is_ascii_digit()))
             .unwrap_or(self.rest().len());
-        if len == 0 {
-            return Err(self.error("expected a member name"));
-        }
         let name = self.rest()[..len].to_string();
         self.at += len;
         Ok(name)
@@ -378,6 +384,9 @@ mod tests {
             ["paths//v2/logs/get/parameters/0/name"]
         );
         assert!(names("$.paths.nope", &d).is_empty());
+        let counts = json!({"items": [{"n": 1}, {"n": 2.0}, {"n": "1"}]});
+        assert_eq!(names("$.items[?@.n == 1.0]", &counts), ["items/0"]);
+        assert_eq!(names("$.items[?@.n == 2]", &counts), ["items/1"]);
         assert!(names("$.paths['/v2/dlq'].get.parameters[0]", &d).is_empty());
         assert_eq!(names("$", &d), [""]);
     }
@@ -395,6 +404,8 @@ mod tests {
             ("$.paths[?@.name > 1]", "`==` or `!=`"),
             ("$.paths[?@.name == nope]", "expected a string, a number"),
             ("$.paths.", "expected a member name"),
+            ("$.a-b", "expected `.` or `[`"),
+            ("$.2fa", "expected a member name"),
             ("$ .paths", "expected `.` or `[`"),
         ] {
             let err = JsonPath::parse(path).unwrap_err();
