@@ -16,75 +16,11 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
-use std::pin::Pin;
-
 use futures_util::TryStreamExt;
-use progenitor_client::ResponseValue;
-use tokio::task::futures::TaskLocalFuture;
 
 use crate::Error;
 use crate::generated::{builder, types};
-use crate::guards::EVERYTHING;
 use crate::pagination::{CursorRequest, Pages};
-
-/// The request of a bulk operation (implemented by generated code).
-pub trait BulkRequest: Sized + Send {
-    /// The success body.
-    type Output;
-    /// The future of the request.
-    type Future: Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send;
-    /// Sends the request.
-    fn send_request(self) -> Self::Future;
-}
-
-/// A bulk request that acts on everything its filters match, and on every
-/// item when it has none: made by `.all()` on a bulk operation's builder.
-#[derive(Debug, Clone)]
-#[must_use = "nothing is sent until it is awaited"]
-pub struct Everything<B>(B);
-
-impl<B> Everything<B> {
-    pub(crate) fn new(builder: B) -> Self {
-        Self(builder)
-    }
-}
-
-impl<B> crate::pagination::Sealed for Everything<B> {}
-
-impl<B: BulkRequest> BulkRequest for Everything<B> {
-    type Output = B::Output;
-    type Future = Pin<Box<TaskLocalFuture<(), B::Future>>>;
-    fn send_request(self) -> Self::Future {
-        Box::pin(EVERYTHING.scope((), self.0.send_request()))
-    }
-}
-
-impl<B: CursorRequest> CursorRequest for Everything<B> {
-    const OPERATION: &'static str = B::OPERATION;
-    type Page = B::Page;
-    type Future = Pin<Box<TaskLocalFuture<(), B::Future>>>;
-    fn with_cursor(self, cursor: &str) -> Self {
-        Self(self.0.with_cursor(cursor))
-    }
-    fn send_page(self) -> Self::Future {
-        Box::pin(EVERYTHING.scope((), self.0.send_page()))
-    }
-}
-
-impl<B: BulkRequest> Everything<B> {
-    /// Sends the request once, with or without filters.
-    pub async fn send(self) -> Result<ResponseValue<B::Output>, Error> {
-        self.send_request().await
-    }
-}
-
-impl<B: CursorRequest> Everything<B> {
-    /// Every page, following `cursor`; see [`Pages`].
-    pub fn pages(self) -> Pages<Self> {
-        Pages::new(self)
-    }
-}
 
 /// What a bulk loop did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,10 +104,10 @@ where
     .await
 }
 
-async fn cancel_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
-where
-    R: BulkRequest<Output = types::CancelMessagesResponse> + Clone,
-{
+async fn cancel_loop(
+    request: builder::CancelMessages<'_>,
+    max_calls: usize,
+) -> Result<BulkProgress<u64>, Error> {
     let mut progress = BulkProgress {
         done: 0u64,
         calls: 0,
@@ -179,7 +115,7 @@ where
         next_cursor: None,
     };
     while progress.calls < max_calls {
-        let page = request.clone().send_request().await?.into_inner();
+        let page = request.clone().send().await?.into_inner();
         progress.calls += 1;
         let cancelled = count(page.cancelled);
         progress.done += cancelled;
@@ -204,8 +140,9 @@ macro_rules! bulk_loop {
         impl<'a> builder::$builder<'a> {
             #[doc = concat!("Repeats the call until the service has nothing left to do: ", $what, " Returns ", stringify!($done), " in all.")]
             ///
-            /// A filter is required (see [`all`](Self::all) to act on every
-            /// item). The loop also stops at a call that did nothing, and
+            /// A filter is required, or [`all`](Self::all) to act on every
+            /// item; options and `.all()` set on the builder go with every
+            /// call. The loop also stops at a call that did nothing, and
             /// with [`Error::RepeatedCursor`] if the service repeats a cursor.
             ///
             /// ```no_run
@@ -219,19 +156,6 @@ macro_rules! bulk_loop {
 
             /// [`send_all`](Self::send_all) with at most `max_calls` calls;
             /// the progress says whether the service had nothing left to do.
-            pub async fn send_all_max(self, max_calls: usize) -> Result<BulkProgress<$done>, Error> {
-                $loop(self, max_calls).await
-            }
-        }
-
-        impl<'a> Everything<builder::$builder<'a>> {
-            /// Repeats the call until the service has nothing left to do,
-            /// acting on every item when no filter is given.
-            pub async fn send_all(self) -> Result<$done, Error> {
-                Ok($loop(self, usize::MAX).await?.done)
-            }
-
-            /// [`send_all`](Self::send_all) with at most `max_calls` calls.
             pub async fn send_all_max(self, max_calls: usize) -> Result<BulkProgress<$done>, Error> {
                 $loop(self, max_calls).await
             }

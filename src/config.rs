@@ -8,6 +8,7 @@ use rustls::pki_types::CertificateDer;
 use crate::Error;
 use crate::generated::Client;
 use crate::retry::RetryPolicy;
+use crate::secrets::Secrets;
 
 /// The QStash API address used when none is configured.
 pub const DEFAULT_BASE_URL: &str = "https://qstash.upstash.io";
@@ -83,11 +84,9 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Per-client state the generated client carries and the hooks read.
-/// Public only because the generated client names it; nothing to use.
-#[doc(hidden)]
+/// Per-client state the generated client carries and the transport reads.
 #[derive(Clone)]
-pub struct Inner {
+pub(crate) struct Inner {
     pub(crate) token: Token,
     /// The base URL, parsed once: a request's URL is this with the
     /// operation's path after `base_path` (see `urls::endpoint`).
@@ -105,6 +104,8 @@ pub struct Inner {
     /// client carries the timeout itself.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
+    /// The token's forms, to scrub from what the server sends back.
+    pub(crate) secrets: Secrets,
 }
 
 impl fmt::Debug for Inner {
@@ -299,7 +300,7 @@ impl ClientBuilder {
             reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
                 .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
         bearer.set_sensitive(true);
-        crate::secrets::register(token.expose());
+        let secrets = Secrets::of(token.expose());
         let extra_roots = self.extra_roots.map_err(Error::Config)?;
         let (http, per_request_timeout, per_request_user_agent) = match self.http {
             Some(http) => (http, self.timeout, Some(user_agent)),
@@ -318,6 +319,7 @@ impl ClientBuilder {
             bearer,
             timeout: per_request_timeout,
             retry: self.retry,
+            secrets,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }
@@ -422,17 +424,16 @@ fn check_base_url(raw: &str, source: &str) -> Result<(String, reqwest::Url), Err
     Ok((raw.trim_end_matches('/').to_string(), url))
 }
 
-/// Environment variables read by [`Client::from_env`].
-pub mod env {
-    /// The token.
-    pub const TOKEN: &str = "QSTASH_TOKEN";
-    /// The API address (optional).
-    pub const URL: &str = "QSTASH_URL";
-    /// The region (optional): `EU_CENTRAL_1`, `US_EAST_1`, ... When set,
-    /// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are used instead of
-    /// the defaults, when both are set.
-    pub const REGION: &str = "QSTASH_REGION";
-}
+/// The environment variable of the token, read by [`Client::from_env`].
+pub const TOKEN_ENV: &str = "QSTASH_TOKEN";
+/// The environment variable of the API address (optional), read by
+/// [`Client::from_env`].
+pub const URL_ENV: &str = "QSTASH_URL";
+/// The environment variable of the region (optional), read by
+/// [`Client::from_env`]: `EU_CENTRAL_1`, `US_EAST_1`, ... When set,
+/// `<REGION>_QSTASH_TOKEN` and `<REGION>_QSTASH_URL` are used instead of the
+/// defaults, when both are set.
+pub const REGION_ENV: &str = "QSTASH_REGION";
 
 impl ClientBuilder {
     /// Settings from the environment (see [`Client::from_env`]), through a
@@ -453,7 +454,7 @@ impl ClientBuilder {
                 Some(Ok(v)) => Ok(Some(v)),
             }
         };
-        let region = var(env::REGION)?
+        let region = var(REGION_ENV)?
             .map(|r| {
                 let normal = r.trim().to_ascii_uppercase().replace('-', "_");
                 if normal.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -461,7 +462,7 @@ impl ClientBuilder {
                 } else {
                     Err(Error::Config(format!(
                         "environment variable {} is {r:?}; expected a region such as EU_CENTRAL_1 or US_EAST_1",
-                        env::REGION
+                        REGION_ENV
                     )))
                 }
             })
@@ -473,8 +474,8 @@ impl ClientBuilder {
         let regional = match &region {
             None => None,
             Some(region) => {
-                let token_var = format!("{region}_{}", env::TOKEN);
-                let url_var = format!("{region}_{}", env::URL);
+                let token_var = format!("{region}_{}", TOKEN_ENV);
+                let url_var = format!("{region}_{}", URL_ENV);
                 match (var(&token_var)?, var(&url_var)?) {
                     (Some(token), Some(url)) => Some(((token, token_var), Some((url, url_var)))),
                     (Some(_), None) => {
@@ -492,20 +493,20 @@ impl ClientBuilder {
         let ((token, token_var), url) = match regional {
             Some(pair) => pair,
             None => {
-                let token = var(env::TOKEN)?.ok_or_else(|| {
+                let token = var(TOKEN_ENV)?.ok_or_else(|| {
                     Error::Config(match (&region, &half_pair) {
                         (_, Some((missing, set))) => format!(
                             "environment variable {missing} is not set (needed with {set}), and {} is not set either",
-                            env::TOKEN
+                            TOKEN_ENV
                         ),
                         (Some(r), None) => {
-                            format!("neither {r}_{} nor {} is set", env::TOKEN, env::TOKEN)
+                            format!("neither {r}_{} nor {} is set", TOKEN_ENV, TOKEN_ENV)
                         }
-                        (None, None) => format!("environment variable {} is not set", env::TOKEN),
+                        (None, None) => format!("environment variable {} is not set", TOKEN_ENV),
                     })
                 })?;
-                let url = var(env::URL)?.map(|u| (u, env::URL.to_string()));
-                ((token, env::TOKEN.to_string()), url)
+                let url = var(URL_ENV)?.map(|u| (u, URL_ENV.to_string()));
+                ((token, TOKEN_ENV.to_string()), url)
             }
         };
         let token = Token::checked(token, &format!("environment variable {token_var}"))
@@ -550,5 +551,19 @@ impl Client {
     /// How this client sends its token.
     pub fn auth_mode(&self) -> AuthMode {
         self.inner.auth
+    }
+
+    /// The API address this client sends to, without a trailing `/`.
+    ///
+    /// ```
+    /// let client = qstash::Client::builder()
+    ///     .token("my-token")
+    ///     .base_url("https://qstash.example.com/")
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "https://qstash.example.com");
+    /// # Ok::<(), qstash::Error>(())
+    /// ```
+    pub fn base_url(&self) -> &str {
+        &self.baseurl
     }
 }

@@ -1,16 +1,23 @@
 //! One error type for every operation.
+//!
+//! **Which third-party types the errors show.** The HTTP status and headers
+//! are `http`'s types ([`StatusCode`], [`HeaderMap`]), the vocabulary every
+//! Rust HTTP crate shares. No third-party *error* type appears in a variant
+//! or a signature: a transport failure is a [`TransportError`], opaque, whose
+//! [`source`](std::error::Error::source) is the HTTP client's error for
+//! whoever wants to look. So upgrading the HTTP client does not change this
+//! crate's API, and what a caller matches on is ours (as reqwest does with
+//! hyper's errors, and as the AWS SDK's error design does with its
+//! connectors'). progenitor's error type never leaves the crate: the
+//! generated code's failures become these variants where they happen.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-
-use crate::generated::types;
-
-/// Header the response hook sets when an error body was not QStash's JSON
-/// `{"error": "..."}` and was passed through as raw text.
-pub(crate) const RAW_BODY_MARKER: &str = "x-qstash-rs-raw-error-body";
 
 /// Everything that can go wrong talking to QStash: every call of the
 /// client, generated or hand-written, returns it.
@@ -38,10 +45,10 @@ pub enum Error {
     Api(Box<ApiError>),
     /// The request could not be sent, or the connection broke: check the
     /// network and the base URL (`QSTASH_URL`); the source says more.
-    Network(reqwest::Error),
+    Network(TransportError),
     /// The request took longer than the configured timeout: raise it with
     /// `ClientBuilder::timeout`, or retry.
-    Timeout(reqwest::Error),
+    Timeout(TransportError),
     /// The response body is not what the API description says: the service
     /// changed, or something in between answered. Worth a bug report with
     /// the body excerpt.
@@ -91,10 +98,67 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The server's message from an `{"error": "..."}` body.
     pub message: Option<String>,
-    /// The body, when it was not that JSON (a proxy's HTML page, plain text).
-    pub raw_body: Option<String>,
+    /// The body as it came, byte for byte, except that the client's token is
+    /// replaced by `<redacted>` wherever the server echoed it. At most
+    /// 64 KiB are kept (see [`body_truncated`](Self::body_truncated)).
+    pub body: Bytes,
+    /// The body was longer than 64 KiB: [`body`](Self::body) holds its start
+    /// and the rest was not read.
+    pub body_truncated: bool,
     /// Rate-limit facts from the response headers.
     pub rate_limit: RateLimit,
+}
+
+impl ApiError {
+    /// The body as text when it was not QStash's `{"error": "..."}` JSON (a
+    /// proxy's HTML page, plain text), with bytes that are not UTF-8 shown
+    /// as U+FFFD.
+    pub fn raw_body(&self) -> Option<Cow<'_, str>> {
+        self.message
+            .is_none()
+            .then(|| String::from_utf8_lossy(&self.body))
+    }
+}
+
+/// A request that did not get an answer: the connection failed or broke,
+/// or the time ran out. Opaque; its [`source`](std::error::Error::source)
+/// is the HTTP client's error. URLs in it carry no token.
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    pub(crate) fn new(e: reqwest::Error) -> Self {
+        Self(e)
+    }
+
+    /// Where the request went: scheme, host and port (never the path or
+    /// query, which may carry the token).
+    pub fn origin(&self) -> Option<String> {
+        self.0.url().map(origin)
+    }
+
+    /// True when the connection could not be opened (refused, unreachable,
+    /// DNS): the request never reached QStash.
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TransportError").field(&self.0).finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// Rate-limit headers of a response. QStash sends `RateLimit-*` for the
@@ -213,8 +277,8 @@ impl Error {
         })
     }
 
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
-        if e.is_timeout() {
+    pub(crate) fn from_reqwest(e: TransportError) -> Self {
+        if e.0.is_timeout() {
             Error::Timeout(e)
         } else {
             Error::Network(e)
@@ -229,8 +293,8 @@ impl fmt::Display for Error {
                 write!(f, "QStash answered {}", e.status)?;
                 if let Some(m) = &e.message {
                     write!(f, ": {m}")?;
-                } else if let Some(b) = &e.raw_body {
-                    write!(f, " with a non-JSON body: {:?}", truncate(b, 200))?;
+                } else if let Some(b) = e.raw_body() {
+                    write!(f, " with a non-JSON body: {:?}", truncate(&b, 200))?;
                 }
                 match e.status {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -247,8 +311,8 @@ impl fmt::Display for Error {
                     _ => Ok(()),
                 }
             }
-            Error::Network(e) => match e.url() {
-                Some(url) => write!(f, "could not reach QStash at {}", origin(url)),
+            Error::Network(e) => match e.origin() {
+                Some(origin) => write!(f, "could not reach QStash at {origin}"),
                 None => f.write_str("could not reach QStash"),
             },
             Error::Timeout(_) => f.write_str("QStash did not answer in time"),
@@ -298,7 +362,8 @@ fn origin(url: &reqwest::Url) -> String {
     url.origin().ascii_serialization()
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+/// The first `max` characters of `s`.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
@@ -308,58 +373,8 @@ fn truncate(s: &str, max: usize) -> &str {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Network(e) | Error::Timeout(e) => Some(e),
+            Error::Network(e) | Error::Timeout(e) => Some(&e.0),
             _ => None,
         }
-    }
-}
-
-impl From<progenitor_client::Error<types::Error>> for Error {
-    fn from(e: progenitor_client::Error<types::Error>) -> Self {
-        use progenitor_client::Error as G;
-        match e {
-            G::ErrorResponse(rv) => {
-                let status = rv.status();
-                let rate_limit = RateLimit::from_headers(rv.headers());
-                let raw = rv.headers().contains_key(RAW_BODY_MARKER);
-                let text = crate::secrets::scrub(rv.into_inner().error);
-                Error::Api(Box::new(ApiError {
-                    status,
-                    message: (!raw).then(|| text.clone()),
-                    raw_body: raw.then_some(text),
-                    rate_limit,
-                }))
-            }
-            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-                Error::from_reqwest(e)
-            }
-            G::InvalidResponsePayload(body, source) => {
-                // Scrubbed whole, then cut: a token across the cut would
-                // otherwise survive in part.
-                let body = crate::secrets::scrub(String::from_utf8_lossy(&body).into_owned());
-                Error::Decode {
-                    body: truncate(&body, 512).to_string(),
-                    reason: crate::secrets::scrub(source.to_string()),
-                }
-            }
-            G::UnexpectedResponse(r) => Error::UnexpectedStatus(r.status()),
-            G::InvalidRequest(m) | G::Custom(m) => Error::InvalidRequest(explain(m)),
-        }
-    }
-}
-
-/// The generated builders report a refused conversion without its reason;
-/// for a filter list the only reason is [`EmptyList`](crate::EmptyList).
-fn explain(message: String) -> String {
-    let list = message
-        .strip_prefix("conversion to `")
-        .and_then(|rest| rest.split_once("StringList` for "))
-        .and_then(|(_, rest)| rest.strip_suffix(" failed"));
-    match list {
-        Some(parameter) => format!(
-            "`{parameter}`: {}. Give at least one non-empty value, or leave the filter out. Nothing was sent.",
-            crate::EmptyList
-        ),
-        None => message,
     }
 }

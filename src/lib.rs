@@ -31,6 +31,18 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Where things are
+//!
+//! Every item has one path. The hand-written layer's items are at the
+//! crate root ([`Client`], [`Error`], [`MessageOptions`], [`Receiver`], ...),
+//! whatever module of the crate defines them. Modules are public only for
+//! what is not the layer's core vocabulary:
+//! - the generated code: [`builder`] (one request builder per operation),
+//!   [`types`] (request and response bodies) and [`enums`] (response values
+//!   that keep what the description does not list);
+//! - [`pagination`]: the page and item streams and their (sealed) traits;
+//! - `axum` (feature `axum`): the framework integration.
 #![warn(missing_docs)]
 
 // Generated code names layer types by crate path (`::qstash::StringList`).
@@ -53,33 +65,38 @@ mod generated {
 #[cfg(feature = "axum")]
 pub mod axum;
 mod bulk;
-pub mod config;
-pub mod error;
+mod config;
+mod error;
 mod guards;
-mod hooks;
 mod list;
-pub mod message;
+mod message;
+mod operation;
 pub mod pagination;
 mod publishing;
-pub mod receiver;
+mod receiver;
 mod retry;
 mod secrets;
+mod transport;
 mod urls;
 
-pub use bulk::{BulkProgress, Everything};
-pub use config::{AuthMode, ClientBuilder};
-pub use error::{ApiError, Error, RateLimit};
-/// What the API description says that generated code cannot express (the
-/// operations, their pagination, bulk operations, wildcard headers): read
-/// by the layer and the tests, not an API.
-#[doc(hidden)]
-pub use generated::spec_facts;
+pub use bulk::BulkProgress;
+pub use config::{
+    AuthMode, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_USER_AGENT, REGION_ENV, TOKEN_ENV, URL_ENV,
+};
+pub use error::{ApiError, Error, RateLimit, TransportError};
 pub use generated::{Client, builder, enums, types};
 pub use list::{EmptyList, StringList};
-pub use message::{Body, Callback, DeliveryMethod, FlowControl, MessageOptions, Redact};
+pub use message::{
+    Body, Callback, DeliveryMethod, FlowControl, MAX_DELAY, MAX_FLOW_CONTROL_PERIOD,
+    MessageOptions, Redact,
+};
 pub use progenitor_client::{ByteStream, ResponseValue};
-pub use publishing::{BatchEntry, PublishedMessage, WithEntries, WithOptions};
-pub use receiver::{Receiver, VerifyError};
+pub use publishing::{BatchEntry, PublishedMessage, WithEntries};
+pub use receiver::{
+    CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, Receiver,
+    SIGNATURE_HEADER, TokenPart, VerifyError,
+};
 pub use retry::RetryPolicy;
 
 /// The README's usage example, compiled as a doctest.

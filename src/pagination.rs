@@ -37,16 +37,11 @@ use progenitor_client::ResponseValue;
 use crate::Error;
 
 mod sealed {
-    /// Only the generated builders and pages (and the layer's wrappers)
-    /// implement the pagination traits.
+    /// Only the generated builders and pages implement the pagination
+    /// traits.
     pub trait Sealed {}
 }
 pub(crate) use sealed::Sealed;
-
-/// The future of one page request.
-#[doc(hidden)]
-pub type PageFuture<'a, P> =
-    Pin<Box<dyn Future<Output = Result<ResponseValue<P>, Error>> + Send + 'a>>;
 
 /// A request builder of a paginated operation (implemented by generated
 /// code; sealed).

@@ -2,153 +2,69 @@
 //! retry builders.
 //!
 //! The generated builders cannot send the wildcard header families, so
-//! [`options`](crate::builder::Publish::options) wraps a builder: when sent,
-//! the options are checked (an invalid one fails before any request), turned
-//! into headers, and added to that one request by the client's hook.
-
-use std::future::Future;
-
-use progenitor_client::ResponseValue;
-use reqwest::header::HeaderMap;
+//! [`options`](crate::builder::Publish::options) takes [`MessageOptions`]
+//! into the builder's own state: they are checked there (an invalid one is
+//! reported when the request is sent, before anything leaves), and their
+//! headers go with every request the builder sends.
 
 use crate::Error;
 use crate::generated::{builder, types};
 use crate::message::{Body, MessageOptions, Target};
 
-tokio::task_local! {
-    /// Headers the request hook adds to the requests sent in this scope.
-    pub(crate) static EXTRA_HEADERS: HeaderMap;
-}
-
-/// Adds `headers` to every request `future` sends.
-pub(crate) async fn with_headers<F: Future>(headers: HeaderMap, future: F) -> F::Output {
-    EXTRA_HEADERS.scope(headers, future).await
-}
-
-mod sealed {
-    use super::*;
-
-    /// A generated request builder that takes [`MessageOptions`].
-    pub trait TakesOptions: Sized {
-        /// The success body.
-        type Output;
-        fn send_request(
-            self,
-        ) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send;
-    }
-}
-use sealed::TakesOptions;
-
-/// A request with its message options; made by `.options(...)` on the
-/// publish, enqueue, create schedule and DLQ retry builders.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use qstash::{Body, MessageOptions};
-///
-/// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-/// // Publish with a delay and a label (a delay on enqueue is refused: the
-/// // service does not take one there).
-/// client
-///     .publish()
-///     .destination("https://example.com/send-email")
-///     .payload(Body::text("welcome"))
-///     .options(MessageOptions::new().delay(Duration::from_secs(300)).label("onboarding"))
-///     .send()
-///     .await?;
-///
-/// // A schedule: every day at 03:00, with a fixed id (creating it again updates it).
-/// client
-///     .create_schedule()
-///     .destination("https://example.com/nightly-report")
-///     .payload(Body::json(&serde_json::json!({"report": "daily"}))?)
-///     .options(MessageOptions::new().cron("0 3 * * *").schedule_id("nightly-report").retries(1))
-///     .send()
-///     .await?;
-///
-/// // Retry a dead-lettered message with fewer delivery retries this time.
-/// client
-///     .retry_dlq_message()
-///     .dlq_id("dlq_123")
-///     .options(MessageOptions::new().retries(0))
-///     .send()
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "nothing is sent until .send() is awaited"]
-pub struct WithOptions<B> {
-    builder: B,
-    options: MessageOptions,
-    target: Target,
-}
-
-impl<B: TakesOptions> WithOptions<B> {
-    /// Checks the options and sends the request with them.
-    pub async fn send(self) -> Result<ResponseValue<B::Output>, Error> {
-        let headers = self.options.to_headers(self.target)?;
-        with_headers(headers, self.builder.send_request()).await
-    }
-}
-
-impl<'a> WithOptions<builder::RetryDlqMessages<'a>> {
-    /// Checks the options and retries every matching DLQ message with them;
-    /// see [`send_all`](crate::builder::RetryDlqMessages::send_all).
-    pub async fn send_all(self) -> Result<Vec<types::PublishResponse>, Error> {
-        let headers = self.options.to_headers(Target::Retry)?;
-        with_headers(headers, self.builder.send_all()).await
-    }
-}
-
-impl<'a> TakesOptions for crate::Everything<builder::RetryDlqMessages<'a>> {
-    type Output = types::RetryDlqMessagesResponse;
-    fn send_request(
-        self,
-    ) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send {
-        crate::bulk::BulkRequest::send_request(self)
-    }
-}
-
-impl<'a> crate::Everything<builder::RetryDlqMessages<'a>> {
-    /// Overrides of the retried messages' settings, checked and sent as
-    /// headers on every call.
-    pub fn options(self, options: MessageOptions) -> WithOptions<Self> {
-        WithOptions {
-            builder: self,
-            options,
-            target: Target::Retry,
-        }
-    }
-}
-
-impl<'a> WithOptions<crate::Everything<builder::RetryDlqMessages<'a>>> {
-    /// Checks the options and retries every DLQ message with them.
-    pub async fn send_all(self) -> Result<Vec<types::PublishResponse>, Error> {
-        let headers = self.options.to_headers(Target::Retry)?;
-        with_headers(headers, self.builder.send_all()).await
-    }
-}
-
 macro_rules! takes_options {
-    ($builder:ident, $output:ty, $target:expr, payload: $payload:tt) => {
-        takes_options!($builder, $output, $target, payload: $payload, prepare: |b, _o| b);
+    ($builder:ident, $target:expr, payload: $payload:tt) => {
+        takes_options!($builder, $target, payload: $payload, prepare: |b, _o| b);
     };
-    ($builder:ident, $output:ty, $target:expr, payload: $payload:tt, prepare: |$b:ident, $o:ident| $prepare:expr) => {
-        impl<'a> TakesOptions for builder::$builder<'a> {
-            type Output = $output;
-            fn send_request(self) -> impl Future<Output = Result<ResponseValue<Self::Output>, Error>> + Send {
-                self.send()
-            }
-        }
-
+    ($builder:ident, $target:expr, payload: $payload:tt, prepare: |$b:ident, $o:ident| $prepare:expr) => {
         impl<'a> builder::$builder<'a> {
-            /// Message options (delay, retries, callbacks, forwarded headers, ...),
-            /// checked and sent as headers by `.send()`.
-            pub fn options(self, options: MessageOptions) -> WithOptions<Self> {
+            /// Message options (delay, retries, callbacks, forwarded headers,
+            /// ...), checked and sent as headers with the request; the typed
+            /// way to set what the raw `upstash_*` setters set. An invalid
+            /// option fails `send` with [`Error::InvalidOption`] before
+            /// anything is sent. Called again, the last options win.
+            ///
+            /// ```no_run
+            /// use std::time::Duration;
+            /// use qstash::{Body, MessageOptions};
+            ///
+            /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+            /// // Publish with a delay and a label (a delay on enqueue is refused:
+            /// // the service does not take one there).
+            /// client
+            ///     .publish()
+            ///     .destination("https://example.com/send-email")
+            ///     .payload(Body::text("welcome"))
+            ///     .options(MessageOptions::new().delay(Duration::from_secs(300)).label("onboarding"))
+            ///     .send()
+            ///     .await?;
+            ///
+            /// // A schedule: every day at 03:00, with a fixed id (creating it
+            /// // again updates it).
+            /// client
+            ///     .create_schedule()
+            ///     .destination("https://example.com/nightly-report")
+            ///     .payload(Body::json(&serde_json::json!({"report": "daily"}))?)
+            ///     .options(MessageOptions::new().cron("0 3 * * *").schedule_id("nightly-report"))
+            ///     .send()
+            ///     .await?;
+            ///
+            /// // Retry every dead-lettered message of a queue, with fewer
+            /// // delivery retries this time; `.all()` and `.options(...)`
+            /// // combine in either order.
+            /// client
+            ///     .retry_dlq_messages()
+            ///     .queue_name("orders")
+            ///     .options(MessageOptions::new().retries(0))
+            ///     .send_all()
+            ///     .await?;
+            /// # Ok(()) }
+            /// ```
+            pub fn options(self, options: MessageOptions) -> Self {
                 let $b = self;
                 let $o = &options;
-                let builder = $prepare;
-                WithOptions { builder, options, target: $target }
+                let mut builder = $prepare;
+                builder.request_state.set_options(&options, $target);
+                builder
             }
             takes_options!(@payload $payload);
         }
@@ -162,17 +78,17 @@ macro_rules! takes_options {
     (@payload no) => {};
 }
 
-takes_options!(Publish, types::PublishResult, Target::Message, payload: yes);
-takes_options!(Enqueue, types::EnqueueResponse, Target::Enqueue, payload: yes);
+takes_options!(Publish, Target::Message, payload: yes);
+takes_options!(Enqueue, Target::Enqueue, payload: yes);
 // The cron is a required generated parameter: filled from the options, so
 // either way of giving it works.
-takes_options!(CreateSchedule, types::CreateScheduleResponse, Target::Schedule, payload: yes,
+takes_options!(CreateSchedule, Target::Schedule, payload: yes,
 prepare: |b, o| match o.cron_expression() {
     Some(cron) => b.upstash_cron(cron),
     None => b,
 });
-takes_options!(RetryDlqMessage, types::PublishResponse, Target::Retry, payload: no);
-takes_options!(RetryDlqMessages, types::RetryDlqMessagesResponse, Target::Retry, payload: no);
+takes_options!(RetryDlqMessage, Target::Retry, payload: no);
+takes_options!(RetryDlqMessages, Target::Retry, payload: no);
 
 /// One message of a batch: a destination (URL or URL group), optionally a
 /// queue, a body and options.
@@ -333,6 +249,29 @@ pub struct PublishedMessage {
 macro_rules! published_messages {
     ($($result:ident),*) => {$(
         impl types::$result {
+            /// The id of the one message this created, for the common case
+            /// of a single destination URL; `None` when the destination was
+            /// a URL group (one message per endpoint: see
+            /// [`messages`](Self::messages)) or the service sent no id.
+            ///
+            /// ```no_run
+            /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
+            /// let sent = client
+            ///     .publish()
+            ///     .destination("https://example.com/hooks/orders")
+            ///     .payload(qstash::Body::text("hello"))
+            ///     .send()
+            ///     .await?;
+            /// println!("published {:?}", sent.message_id());
+            /// # Ok(()) }
+            /// ```
+            pub fn message_id(&self) -> Option<&str> {
+                match self {
+                    Self::PublishResponse(r) => r.message_id.as_deref(),
+                    Self::Array(_) => None,
+                }
+            }
+
             /// Every message this created, in the service's order: one for a
             /// URL, one per endpoint for a URL group.
             ///

@@ -30,7 +30,7 @@
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
 //!
-//! use qstash::receiver::{Receiver, VerifyError};
+//! use qstash::{Receiver, VerifyError};
 //!
 //! # fn main() -> Result<(), VerifyError> {
 //! // In production: `let receiver = Receiver::from_env()?;`
@@ -129,7 +129,7 @@ impl Receiver {
     /// clock tolerance.
     ///
     /// ```
-    /// use qstash::receiver::Receiver;
+    /// use qstash::Receiver;
     ///
     /// let receiver = Receiver::new("sig_current_key", "sig_next_key");
     /// assert!(!format!("{receiver:?}").contains("sig_current_key"));
@@ -168,7 +168,7 @@ impl Receiver {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use qstash::receiver::Receiver;
+    /// use qstash::Receiver;
     ///
     /// let receiver = Receiver::new("sig_current_key", "sig_next_key")
     ///     .with_clock_tolerance(Duration::from_secs(5));
@@ -290,7 +290,7 @@ impl Receiver {
     ///
     /// ```
     /// use http::HeaderMap;
-    /// use qstash::receiver::{Receiver, VerifyError};
+    /// use qstash::{Receiver, VerifyError};
     ///
     /// let receiver = Receiver::new("sig_current_key", "sig_next_key");
     /// let headers = HeaderMap::new();

@@ -13,11 +13,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use reqwest::{Method, StatusCode};
 
 use crate::error::{RateLimit, until_reset};
-use crate::generated::spec_facts;
+use crate::operation::Repeat;
 
 /// How failed requests are retried; set with
 /// [`ClientBuilder::retry_policy`](crate::ClientBuilder::retry_policy).
@@ -158,16 +158,14 @@ impl RetryPolicy {
     }
 }
 
-/// Whether sending `request` (of operation `operation`) twice is harmless:
-/// by its HTTP method, or as the names table's `retry` lists lists say
-/// (`spec_facts::IDEMPOTENT`, `spec_facts::CREATES_MESSAGES`).
-pub(crate) fn repeatable(operation: &str, request: &reqwest::Request) -> bool {
-    if spec_facts::CREATES_MESSAGES.contains(&operation) {
-        return deduplicated(request);
-    }
-    match *request.method() {
-        Method::GET | Method::HEAD | Method::DELETE | Method::PUT => true,
-        _ => spec_facts::IDEMPOTENT.contains(&operation),
+/// Whether sending `request` twice is harmless, given its operation's
+/// [`Repeat`] (generated from the HTTP method and the names table's `retry`
+/// lists).
+pub(crate) fn repeatable(repeat: Repeat, request: &reqwest::Request) -> bool {
+    match repeat {
+        Repeat::Always => true,
+        Repeat::IfDeduplicated => deduplicated(request),
+        Repeat::Never => false,
     }
 }
 
@@ -224,7 +222,11 @@ fn jitter() -> f64 {
 mod tests {
     use super::*;
 
-    fn request(method: Method, headers: &[(&str, &str)], body: Option<&str>) -> reqwest::Request {
+    fn request(
+        method: reqwest::Method,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> reqwest::Request {
         let mut r = reqwest::Request::new(method, "http://h/x".parse().unwrap());
         for (k, v) in headers {
             r.headers_mut().insert(
@@ -318,31 +320,20 @@ mod tests {
 
     #[test]
     fn which_requests_are_repeatable() {
-        assert!(repeatable("list_queues", &request(Method::GET, &[], None)));
+        use reqwest::Method;
         assert!(repeatable(
-            "delete_queue",
-            &request(Method::DELETE, &[], None)
-        ));
-        assert!(repeatable("pause_queue", &request(Method::POST, &[], None)));
-        assert!(repeatable(
-            "upsert_queue",
+            Repeat::Always,
             &request(Method::POST, &[], None)
         ));
+        assert!(!repeatable(Repeat::Never, &request(Method::GET, &[], None)));
+        let dedup = Repeat::IfDeduplicated;
+        assert!(!repeatable(dedup, &request(Method::POST, &[], None)));
         assert!(repeatable(
-            "unpin_flow_control_key",
-            &request(Method::POST, &[], None)
-        ));
-        assert!(!repeatable(
-            "rotate_signing_keys",
-            &request(Method::POST, &[], None)
-        ));
-        assert!(!repeatable("publish", &request(Method::POST, &[], None)));
-        assert!(repeatable(
-            "publish",
+            dedup,
             &request(Method::POST, &[("Upstash-Deduplication-Id", "d")], None)
         ));
         assert!(repeatable(
-            "enqueue",
+            dedup,
             &request(
                 Method::POST,
                 &[("Upstash-Content-Based-Deduplication", "true")],
@@ -350,51 +341,17 @@ mod tests {
             )
         ));
         assert!(!repeatable(
-            "enqueue",
+            dedup,
             &request(
                 Method::POST,
                 &[("Upstash-Content-Based-Deduplication", "false")],
                 None
             )
         ));
-        assert!(!repeatable(
-            "retry_dlq_messages",
-            &request(Method::POST, &[], None)
-        ));
         let all = r#"[{"destination":"a","headers":{"Upstash-Deduplication-Id":"1"}},{"destination":"b","headers":{"upstash-content-based-deduplication":"true"}}]"#;
         let one = r#"[{"destination":"a","headers":{"Upstash-Deduplication-Id":"1"}},{"destination":"b"}]"#;
-        assert!(repeatable("batch", &request(Method::POST, &[], Some(all))));
-        assert!(!repeatable("batch", &request(Method::POST, &[], Some(one))));
-        // PATCH on the service (an erratum), still only setting state.
-        assert!(repeatable(
-            "pause_schedule",
-            &request(Method::PATCH, &[], None)
-        ));
-        assert!(!repeatable(
-            "reset_flow_control_rate",
-            &request(Method::POST, &[], None)
-        ));
-    }
-
-    #[test]
-    fn every_operation_the_retry_lists_name_exists() {
-        let names: Vec<&str> = spec_facts::OPERATIONS.iter().map(|(_, _, n)| *n).collect();
-        for listed in spec_facts::IDEMPOTENT
-            .iter()
-            .chain(spec_facts::CREATES_MESSAGES)
-        {
-            assert!(names.contains(listed), "`{listed}` is no operation");
-        }
-        assert_eq!(
-            spec_facts::CREATES_MESSAGES,
-            [
-                "publish",
-                "enqueue",
-                "batch",
-                "retry_dlq_message",
-                "retry_dlq_messages"
-            ]
-        );
-        assert_eq!(spec_facts::IDEMPOTENT.len(), 9);
+        assert!(repeatable(dedup, &request(Method::POST, &[], Some(all))));
+        assert!(!repeatable(dedup, &request(Method::POST, &[], Some(one))));
+        assert!(!repeatable(dedup, &request(Method::POST, &[], Some("[]"))));
     }
 }

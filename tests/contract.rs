@@ -363,7 +363,8 @@ impl Run {
                 if e.message.as_deref().is_none_or(str::is_empty) || e.message != sent {
                     self.fail(format!(
                         "{step}: message {:?} decoded, Prism sent {sent:?} (raw body {:?})",
-                        e.message, e.raw_body
+                        e.message,
+                        e.raw_body()
                     ));
                 }
             }

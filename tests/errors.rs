@@ -46,7 +46,7 @@ async fn json_error_body_gives_status_and_message() {
     };
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.message.as_deref(), Some("message msg_404 not found"));
-    assert_eq!(api.raw_body, None);
+    assert_eq!(api.raw_body(), None);
     assert_eq!(api.rate_limit, RateLimit::default());
     assert_eq!(err.status(), Some(StatusCode::NOT_FOUND));
     assert_eq!(err.message(), Some("message msg_404 not found"));
@@ -76,7 +76,7 @@ async fn plain_text_body_is_kept_raw_with_its_status() {
     let api = err.api().expect("an API error");
     assert_eq!(api.status, StatusCode::BAD_GATEWAY);
     assert_eq!(api.message, None);
-    assert_eq!(api.raw_body.as_deref(), Some("<html>Bad Gateway</html>"));
+    assert_eq!(api.raw_body().as_deref(), Some("<html>Bad Gateway</html>"));
     assert_eq!(err.message(), None);
     assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY));
     assert!(!err.is_not_found());
@@ -100,7 +100,7 @@ async fn json_that_is_not_the_error_shape_is_kept_raw() {
     assert_eq!(api.status, StatusCode::BAD_REQUEST);
     assert_eq!(api.message, None);
     assert_eq!(
-        api.raw_body.as_deref(),
+        api.raw_body().as_deref(),
         Some(r#"{"message":"wrong shape","code":7}"#)
     );
 }
@@ -112,7 +112,7 @@ async fn empty_error_body_keeps_the_status() {
     let api = err.api().expect("an API error");
     assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(api.message, None);
-    assert_eq!(api.raw_body.as_deref(), Some(""));
+    assert_eq!(api.raw_body().as_deref(), Some(""));
 }
 
 #[tokio::test]
@@ -178,7 +178,7 @@ async fn rate_limited_with_a_plain_text_body_keeps_the_headers() {
     assert!(err.is_rate_limited());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     let api = err.api().unwrap();
-    assert_eq!(api.raw_body.as_deref(), Some("slow down"));
+    assert_eq!(api.raw_body().as_deref(), Some("slow down"));
     assert_eq!(api.rate_limit.burst_remaining, Some(0));
     assert_eq!(api.rate_limit.limit, None);
 }
@@ -312,7 +312,7 @@ async fn operation_without_documented_errors_still_gives_a_typed_api_error() {
     };
     assert_eq!(api.status, StatusCode::BAD_REQUEST);
     assert_eq!(api.message.as_deref(), Some("queue listing disabled"));
-    assert_eq!(api.raw_body, None);
+    assert_eq!(api.raw_body(), None);
 }
 
 #[tokio::test]
@@ -461,6 +461,10 @@ async fn missing_required_parameter_is_an_invalid_request() {
     let Error::InvalidRequest(message) = &err else {
         panic!("expected InvalidRequest, got {err:?}");
     };
-    assert_eq!(message, "message_id was not initialized");
+    // The operation, the parameter and the fix, and that nothing was sent.
+    assert_eq!(
+        message,
+        "get_message (`GET /v2/messages/{messageId}`): `message_id` is required and was not set: set it with `.message_id(...)`. Nothing was sent."
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }

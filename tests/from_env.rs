@@ -9,7 +9,6 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 use common::{assert_no_token, header, requests};
-use progenitor_client::ClientInfo;
 use qstash::{Client, ClientBuilder, Error};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -58,18 +57,15 @@ async fn queues_server() -> MockServer {
 async fn token_and_url_are_read() {
     let server = queues_server().await;
     let client = build(&[("QSTASH_TOKEN", "env-token"), ("QSTASH_URL", &server.uri())]).unwrap();
-    assert_eq!(client.baseurl(), server.uri());
+    assert_eq!(client.base_url(), server.uri());
     assert_eq!(token_on_the_wire(&client, &server).await, "env-token");
 }
 
 #[tokio::test]
 async fn default_url_when_qstash_url_is_unset() {
     let client = build(&[("QSTASH_TOKEN", "env-token")]).unwrap();
-    assert_eq!(client.baseurl(), "https://qstash.upstash.io");
-    assert_eq!(
-        qstash::config::DEFAULT_BASE_URL,
-        "https://qstash.upstash.io"
-    );
+    assert_eq!(client.base_url(), "https://qstash.upstash.io");
+    assert_eq!(qstash::DEFAULT_BASE_URL, "https://qstash.upstash.io");
 }
 
 #[tokio::test]
@@ -79,7 +75,7 @@ async fn trailing_slash_of_qstash_url_is_dropped() {
         ("QSTASH_URL", "https://qstash.example.com/"),
     ])
     .unwrap();
-    assert_eq!(client.baseurl(), "https://qstash.example.com");
+    assert_eq!(client.base_url(), "https://qstash.example.com");
 }
 
 #[tokio::test]
@@ -201,7 +197,7 @@ async fn region_credentials_take_precedence() {
         ("QSTASH_URL", "https://default.example"),
     ])
     .unwrap();
-    assert_eq!(client.baseurl(), regional.uri());
+    assert_eq!(client.base_url(), regional.uri());
     assert_eq!(token_on_the_wire(&client, &regional).await, "eu-token");
 }
 
@@ -215,7 +211,7 @@ async fn region_name_is_normalised() {
             ("QSTASH_TOKEN", "default-token"),
         ])
         .unwrap();
-        assert_eq!(client.baseurl(), "https://us.example", "{region:?}");
+        assert_eq!(client.base_url(), "https://us.example", "{region:?}");
     }
 }
 
@@ -228,11 +224,11 @@ async fn region_without_regional_variables_falls_back() {
         ("QSTASH_URL", &server.uri()),
     ])
     .unwrap();
-    assert_eq!(client.baseurl(), server.uri());
+    assert_eq!(client.base_url(), server.uri());
     assert_eq!(token_on_the_wire(&client, &server).await, "default-token");
 
     let client = build(&[("QSTASH_REGION", "US_EAST_1"), ("QSTASH_TOKEN", "t")]).unwrap();
-    assert_eq!(client.baseurl(), "https://qstash.upstash.io");
+    assert_eq!(client.base_url(), "https://qstash.upstash.io");
 }
 
 /// Tokens are per region: a regional URL is never paired with the default
@@ -249,7 +245,7 @@ async fn half_a_regional_pair_is_not_mixed_with_the_defaults() {
         ("QSTASH_URL", &default.uri()),
     ])
     .unwrap();
-    assert_eq!(client.baseurl(), default.uri());
+    assert_eq!(client.base_url(), default.uri());
     assert_eq!(token_on_the_wire(&client, &default).await, "default-token");
 
     // Regional token only: the default pair is used.
@@ -259,7 +255,7 @@ async fn half_a_regional_pair_is_not_mixed_with_the_defaults() {
         ("QSTASH_TOKEN", "default-token"),
     ])
     .unwrap();
-    assert_eq!(client.baseurl(), "https://qstash.upstash.io");
+    assert_eq!(client.base_url(), "https://qstash.upstash.io");
     let default2 = queues_server().await;
     let client = build(&[
         ("QSTASH_REGION", "US_EAST_1"),

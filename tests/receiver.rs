@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue};
-use qstash::receiver::{Claims, MalformedReason, Receiver, TokenPart, VerifyError};
+use qstash::{Claims, MalformedReason, Receiver, TokenPart, VerifyError};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256, Sha512};
 

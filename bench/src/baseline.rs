@@ -1,7 +1,7 @@
 //! The two sides of every comparison, set up alike: the plain-reqwest
 //! baseline sends the same request as the generated client.
 
-use qstash::config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
+use qstash::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 
 /// The token both sides send.
 pub const TOKEN: &str = "t";

@@ -13,11 +13,12 @@ pub const SPEC_VAR: &str = "QSTASH_OPENAPI_SPEC";
 pub fn qstash_settings() -> Settings {
     Settings {
         inner_type: Some("crate::config::Inner".into()),
-        hooks_expected: true,
         pagination_module: Some("crate::pagination".into()),
         string_list_type: Some("qstash::StringList".into()),
         enums_module: Some("qstash::enums".into()),
-        bulk_module: Some("crate::bulk".into()),
+        hooks_expected: false,
+        operation_module: Some("crate::operation".into()),
+        transport_module: Some("crate::transport".into()),
         error_type: Some("crate::Error".into()),
         urls_module: Some("crate::urls".into()),
     }

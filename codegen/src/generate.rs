@@ -29,10 +29,23 @@ pub struct Settings {
     /// response-only string enum becomes a type there that keeps unlisted
     /// values (`Unknown(String)`). When unset they are strict typify enums.
     pub enums_module: Option<String>,
-    /// Module of the layer holding `Everything` and the `BulkRequest`
-    /// trait; when set, every bulk operation (the names table's `bulk` list)
-    /// gets `.all()`, which is the only way to send it without a filter.
-    pub bulk_module: Option<String>,
+    /// Module of the layer with the type `Operation` (and its `Repeat`):
+    /// what the API description and the names table say of an operation
+    /// beyond its parameters. When set, every request builder carries its
+    /// operation's facts as the constant `OPERATION`, and `spec_facts`
+    /// lists them all.
+    pub operation_module: Option<String>,
+    /// Module of the layer that sends requests (`crate::transport`). When
+    /// set (with `error_type` and `operation_module`), every request builder
+    /// carries the layer's `RequestState` (as its field `request_state`), and its
+    /// `send` builds the request with the generated code and hands it to
+    /// `send(client, request, &OPERATION, &request_state)`, decodes a JSON body with
+    /// `json(client, response)`, and reports a refused build with
+    /// `refused(&OPERATION, error)` and any status but 2xx with
+    /// `unexpected(response)`; progenitor's hooks are not called. Every bulk
+    /// operation (the names table's `bulk` list) gets `.all()`, which sets
+    /// `request_state.everything`.
+    pub transport_module: Option<String>,
     /// The layer's error type (`crate::Error`, converting from progenitor's
     /// error with `From`): when set, every request builder's `send` returns
     /// it, and the client's and builders' constructors are not public.
@@ -115,6 +128,13 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
             },
         };
         crate::shape::apply(&mut file, &layer)?;
+        if let Some(module) = &settings.transport_module {
+            let transport = crate::requests::Transport {
+                module: path_tokens(module, "transport module")?,
+                error: layer.error.clone(),
+            };
+            crate::requests::apply(&mut file, &transport)?;
+        }
     }
     crate::net::check_duplicates(&file, normalized)?;
     Ok(prettyplease::unparse(&file))
@@ -269,58 +289,11 @@ fn response_enum_types(n: &Normalized, module: &str) -> TokenStream {
     }
 }
 
-/// The Rust type of an operation's success body, as progenitor names it.
-fn success_type(
-    n: &Normalized,
-    key: &crate::OperationKey,
-    method: &str,
-) -> Result<TokenStream, Refusal> {
-    let op = crate::document::operation(&n.document, key)
-        .ok_or_else(|| Refusal::new(key.pointer(), "operation vanished"))?;
-    let Some((code, success)) = op
-        .get("responses")
-        .and_then(serde_json::Value::as_object)
-        .into_iter()
-        .flatten()
-        .find(|(code, _)| code.starts_with('2'))
-    else {
-        return Ok(quote! { () });
-    };
-    let Some(schema) = success.pointer("/content/application~1json/schema") else {
-        return Ok(
-            if success
-                .get("content")
-                .is_some_and(|c| c.as_object().is_some_and(|c| !c.is_empty()))
-            {
-                quote! { progenitor_client::ByteStream }
-            } else {
-                quote! { () }
-            },
-        );
-    };
-    if let Some(name) = crate::document::schema_ref_name(schema) {
-        let id = format_ident!("{}", crate::pagination::type_name(name));
-        return Ok(quote! { types::#id });
-    }
-    if schema.get("type").is_some_and(|t| t == "object") {
-        let id = format_ident!("{}Response", method.to_pascal_case());
-        return Ok(quote! { types::#id });
-    }
-    Err(Refusal::new(
-        crate::report::child(&key.pointer(), ["responses", code]),
-        format!(
-            "bulk operation `{method}`: its success body must be an object or a reference to a schema"
-        ),
-    ))
-}
-
-/// `.all()` and the `BulkRequest` impl of every bulk operation.
-fn bulk_impls(n: &Normalized, module: &str, error: &TokenStream) -> Result<TokenStream, Refusal> {
-    let module = path_tokens(module, "bulk module")?;
+/// `.all()` on the builder of every bulk operation.
+fn all_methods(n: &Normalized) -> TokenStream {
     let mut out = TokenStream::new();
     for b in &n.bulk {
         let builder = format_ident!("{}", b.method.to_pascal_case());
-        let output = success_type(n, &b.operation, &b.method)?;
         let filters = b
             .filters
             .iter()
@@ -328,38 +301,87 @@ fn bulk_impls(n: &Normalized, module: &str, error: &TokenStream) -> Result<Token
             .collect::<Vec<_>>()
             .join(", ");
         let doc = format!(
-            "Asks for every matching item, even with no filter at all: without a filter ({filters}) this operation acts on every item, and the client sends it only after this call."
+            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. Combines with every other setter and terminal, in any order."
         );
         out.extend(quote! {
             impl<'a> builder::#builder<'a> {
                 #[doc = #doc]
-                pub fn all(self) -> #module::Everything<Self> {
-                    #module::Everything::new(self)
-                }
-            }
-            impl<'a> #module::BulkRequest for builder::#builder<'a> {
-                type Output = #output;
-                type Future = ::std::pin::Pin<::std::boxed::Box<
-                    dyn ::std::future::Future<Output = ::std::result::Result<ResponseValue<#output>, #error>>
-                        + Send + 'a,
-                >>;
-                fn send_request(self) -> Self::Future {
-                    ::std::boxed::Box::pin(self.send())
+                pub fn all(mut self) -> Self {
+                    self.request_state.everything = true;
+                    self
                 }
             }
         });
     }
-    Ok(out)
+    out
+}
+
+/// The facts of every operation, as the constant `OPERATION` of its
+/// builder, and the list of them all.
+fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenStream), Refusal> {
+    let module = path_tokens(module, "operation module")?;
+    let mut consts = TokenStream::new();
+    let mut list = Vec::new();
+    for (key, name) in &n.operations {
+        let builder = format_ident!("{}", name.to_pascal_case());
+        let method = key.method.to_uppercase();
+        let path = &key.path;
+        let repeat = if n.creates_messages.contains(name) {
+            quote!(IfDeduplicated)
+        } else if matches!(method.as_str(), "GET" | "HEAD" | "PUT" | "DELETE")
+            || n.idempotent.contains(name)
+        {
+            quote!(Always)
+        } else {
+            quote!(Never)
+        };
+        let bulk = match n.bulk.iter().find(|b| &b.method == name) {
+            Some(b) => {
+                let filters = &b.filters;
+                quote!(::std::option::Option::Some(&[#(#filters),*]))
+            }
+            None => quote!(::std::option::Option::None),
+        };
+        consts.extend(quote! {
+            impl<'a> builder::#builder<'a> {
+                /// What the API description and the names table say of this
+                /// operation beyond its parameters.
+                pub(crate) const OPERATION: #module::Operation = #module::Operation {
+                    name: #name,
+                    method: #method,
+                    path: #path,
+                    repeat: #module::Repeat::#repeat,
+                    bulk_filters: #bulk,
+                };
+            }
+        });
+        list.push(quote!(super::builder::#builder::OPERATION));
+    }
+    let list = quote! {
+        /// Every operation, in document order.
+        pub const OPERATIONS: &[#module::Operation] = &[#(#list),*];
+    };
+    Ok((consts, list))
 }
 
 /// Code generated for the hand-written layer: what the spec says about
 /// wildcard headers, operations and pagination.
 fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
-    let ops = n.operations.iter().map(|(k, name)| {
-        let method = k.method.to_uppercase();
-        let path = &k.path;
-        quote! { (#method, #path, #name) }
-    });
+    let (operation_consts, operations) = match &settings.operation_module {
+        Some(module) => operation_facts(n, module)?,
+        None => {
+            let ops = n.operations.iter().map(|(k, name)| {
+                let method = k.method.to_uppercase();
+                let path = &k.path;
+                quote! { (#method, #path, #name) }
+            });
+            let list = quote! {
+                /// Every operation: HTTP method, path template, Rust method name.
+                pub const OPERATIONS: &[(&str, &str, &str)] = &[#(#ops),*];
+            };
+            (quote! {}, list)
+        }
+    };
     let wild = n.wildcard_headers.iter().map(|w| {
         let name = n
             .operations
@@ -376,6 +398,10 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         quote! { (#label, #reason) }
     });
     let paginated_names = n.paginated.iter().map(|p| &p.method);
+    let error = match &settings.error_type {
+        Some(e) => path_tokens(e, "error type")?,
+        None => quote! { Error<types::Error> },
+    };
 
     let pagination_impls = match &settings.pagination_module {
         None => quote! {},
@@ -426,7 +452,7 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                         /// Every item of every page, collected.
                         pub async fn collect_all(self) -> ::std::result::Result<
                             ::std::vec::Vec<<types::#page as #module::Items>::Item>,
-                            crate::Error,
+                            #error,
                         > {
                             #module::Pages::new(self).collect_items().await
                         }
@@ -445,11 +471,15 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
                     impl<'a> #module::CursorRequest for builder::#builder<'a> {
                         const OPERATION: &'static str = #op_name;
                         type Page = types::#page;
-                        type Future = #module::PageFuture<'a, Self::Page>;
+                        type Future = ::std::pin::Pin<::std::boxed::Box<
+                            dyn ::std::future::Future<
+                                Output = ::std::result::Result<ResponseValue<Self::Page>, #error>,
+                            > + Send + 'a,
+                        >>;
                         fn with_cursor(self, cursor: &str) -> Self {
                             self.cursor(cursor)
                         }
-                        fn send_page(self) -> #module::PageFuture<'a, Self::Page> {
+                        fn send_page(self) -> Self::Future {
                             ::std::boxed::Box::pin(self.send())
                         }
                     }
@@ -460,21 +490,10 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
         }
     };
 
-    let error = match &settings.error_type {
-        Some(e) => path_tokens(e, "error type")?,
-        None => quote! { Error<types::Error> },
-    };
-    let bulk_impls = match &settings.bulk_module {
-        Some(module) => bulk_impls(n, module, &error)?,
+    let all_methods = match &settings.transport_module {
+        Some(_) => all_methods(n),
         None => quote! {},
     };
-    let bulk = n.bulk.iter().map(|b| {
-        let name = &b.method;
-        let filters = &b.filters;
-        quote! { (#name, &[#(#filters),*]) }
-    });
-    let idempotent = &n.idempotent;
-    let creates_messages = &n.creates_messages;
     let enum_types = match &settings.enums_module {
         Some(module) => response_enum_types(n, module),
         None => quote! {},
@@ -482,15 +501,15 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
 
     Ok(quote! {
         #pagination_impls
-        #bulk_impls
+        #operation_consts
+        #all_methods
         #enum_types
 
         /// What the API description says that the generated code cannot
         /// express: the hand-written layer reads it (guards, retries,
         /// options), and the tests check the client against it.
         pub mod spec_facts {
-            /// Every operation: HTTP method, path template, Rust method name.
-            pub const OPERATIONS: &[(&str, &str, &str)] = &[#(#ops),*];
+            #operations
             /// Wildcard header families taken out of generation:
             /// Rust method name, header name prefix.
             pub const WILDCARD_HEADERS: &[(&str, &str)] = &[#(#wild),*];
@@ -499,15 +518,6 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             /// Cursor-paginated operations whose pages cannot be followed,
             /// with the reason.
             pub const UNSUPPORTED_PAGINATION: &[(&str, &str)] = &[#(#unsupported),*];
-            /// Operations that act on every item their filters match (and on
-            /// every item without one): Rust method name, filter parameters.
-            pub const BULK: &[(&str, &[&str])] = &[#(#bulk),*];
-            /// POST/PATCH operations that only set state: a failed one may
-            /// be sent again.
-            pub const IDEMPOTENT: &[&str] = &[#(#idempotent),*];
-            /// Operations that create messages: sent again only when
-            /// deduplicated.
-            pub const CREATES_MESSAGES: &[&str] = &[#(#creates_messages),*];
         }
     })
 }

@@ -26,6 +26,7 @@ mod net;
 pub mod pagination;
 pub mod passes;
 pub mod report;
+mod requests;
 mod shape;
 
 use std::path::Path;
@@ -107,10 +108,10 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         .collect();
     let (paginated, unsupported_pagination) = pagination::find(&doc);
     let bulk = bulk_operations(&doc, names, &operations);
-    let named = |labels: &[String]| -> Vec<String> {
+    let named = |listed: &[String]| -> Vec<String> {
         operations
             .iter()
-            .filter(|(k, _)| labels.contains(&k.label()))
+            .filter(|(_, n)| listed.contains(n))
             .map(|(_, n)| n.clone())
             .collect()
     };
@@ -153,7 +154,7 @@ fn bulk_operations(
     let not_filters = &names.bulk().not_filters;
     operations
         .iter()
-        .filter(|(key, _)| names.bulk().operations.contains(&key.label()))
+        .filter(|(_, method)| names.bulk().operations.contains(method))
         .map(|(key, method)| {
             let filters = document::operation(doc, key)
                 .and_then(|op| op.get("parameters"))

@@ -25,11 +25,11 @@ pub struct Names {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
-    /// `METHOD /path` of POST or PATCH operations that only set state:
+    /// Method names of POST or PATCH operations that only set state:
     /// sending one twice changes nothing.
     #[serde(default)]
     pub idempotent: Vec<String>,
-    /// `METHOD /path` of operations that create messages: sent again only
+    /// Method names of operations that create messages: sent again only
     /// when deduplicated (every entry, for a list body).
     #[serde(default)]
     pub creates_messages: Vec<String>,
@@ -41,7 +41,7 @@ pub struct Retry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
-    /// `METHOD /path` of each such operation.
+    /// The method name of each such operation.
     pub operations: Vec<String>,
     /// Their query parameters that are not filters (`cursor`, `count`).
     #[serde(default)]
@@ -97,11 +97,11 @@ impl Names {
             ("retry", "creates_messages", &file.retry.creates_messages),
         ];
         for (table, key, list) in lists {
-            for (i, op) in list.iter().enumerate() {
-                if !file.operations.contains_key(op) {
+            for (i, name) in list.iter().enumerate() {
+                if !seen.contains_key(name.as_str()) {
                     return Err(Refusal::new(
                         crate::report::pointer([table, key, &i.to_string()]),
-                        format!("{table} operation `{op}` has no entry in `operations`"),
+                        format!("{table} operation `{name}` is no method name of `operations`"),
                     ));
                 }
             }
@@ -259,37 +259,40 @@ mod tests {
                 .construct
                 .contains("names table")
         );
+        let err = Names::parse("operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"y\"]}\n")
+            .unwrap_err();
+        assert_eq!(err.pointer, "/bulk/operations/0");
+        assert!(err.construct.contains("`y` is no method name"), "{err}");
+        // Named by method name, not by `METHOD /path`.
         let err = Names::parse(
-            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"DELETE /b\"]}\n",
+            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"DELETE /a\"]}\n",
         )
         .unwrap_err();
         assert_eq!(err.pointer, "/bulk/operations/0");
-        assert!(err.construct.contains("no entry in `operations`"), "{err}");
     }
 
     #[test]
     fn retry_lists_name_operations_of_the_table() {
         let names = Names::parse(
-            "operations: {\"POST /a\": x, \"POST /b\": y}\nretry: {\"idempotent\": [\"POST /a\"], \"creates_messages\": [\"POST /b\"]}\n",
+            "operations: {\"POST /a\": x, \"POST /b\": y}\nretry: {\"idempotent\": [x], \"creates_messages\": [y]}\n",
         )
         .unwrap();
-        assert_eq!(names.retry().idempotent, ["POST /a"]);
-        assert_eq!(names.retry().creates_messages, ["POST /b"]);
-        let err = Names::parse(
-            "operations: {\"POST /a\": x}\nretry: {\"idempotent\": [\"POST /a\", \"POST /gone\"]}\n",
-        )
-        .unwrap_err();
+        assert_eq!(names.retry().idempotent, ["x"]);
+        assert_eq!(names.retry().creates_messages, ["y"]);
+        let err =
+            Names::parse("operations: {\"POST /a\": x}\nretry: {\"idempotent\": [x, gone]}\n")
+                .unwrap_err();
         assert_eq!(err.pointer, "/retry/idempotent/1");
-        assert!(err.construct.contains("`POST /gone`"), "{err}");
+        assert!(err.construct.contains("`gone`"), "{err}");
     }
 
     #[test]
     fn bulk_operations_are_read() {
         let names = Names::parse(
-            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [\"DELETE /a\"], \"not_filters\": [\"cursor\"]}\n",
+            "operations: {\"DELETE /a\": x}\nbulk: {\"operations\": [x], \"not_filters\": [\"cursor\"]}\n",
         )
         .unwrap();
-        assert_eq!(names.bulk().operations, ["DELETE /a"]);
+        assert_eq!(names.bulk().operations, ["x"]);
         assert_eq!(names.bulk().not_filters, ["cursor"]);
     }
 }

@@ -332,7 +332,7 @@ fn drop_headers_call(expr: &mut syn::Expr) {
 }
 
 /// `T` of `-> Result<T, E>`.
-fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
+pub(crate) fn success_type(output: &syn::ReturnType) -> Option<syn::Type> {
     let syn::ReturnType::Type(_, ty) = output else {
         return None;
     };

@@ -1,0 +1,155 @@
+//! What the API description and the names table say of an operation beyond
+//! its parameters. The pipeline generates one [`Operation`] per request
+//! builder, as its constant `OPERATION`, and the transport reads it from
+//! there: the request path looks nothing up by name.
+
+/// The facts of one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Operation {
+    /// The Rust method name (`list_dlq_messages`), for errors.
+    pub(crate) name: &'static str,
+    /// The HTTP method, upper case.
+    pub(crate) method: &'static str,
+    /// The path template (`/v2/dlq/{dlqId}`).
+    pub(crate) path: &'static str,
+    /// Whether a failed request may be sent again.
+    pub(crate) repeat: Repeat,
+    /// For an operation that acts on every item its filters match (the
+    /// names table's `bulk` list): its filter parameters. Sent without any
+    /// of them only after `.all()`.
+    pub(crate) bulk_filters: Option<&'static [&'static str]>,
+}
+
+/// Whether sending a request twice is harmless, so that a failure that
+/// may have reached the service (a 5xx, a timeout) can be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// GET, HEAD, PUT and DELETE, and the POST and PATCH operations that
+    /// only set state (the names table's `retry.idempotent`).
+    Always,
+    /// Operations that create messages (`retry.creates_messages`): only
+    /// when QStash drops the duplicate, i.e. the request carries a
+    /// deduplication id (for a batch, every entry does).
+    IfDeduplicated,
+    /// Everything else.
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generated::{builder, spec_facts};
+
+    /// The document and names table the crate was built from, normalized.
+    fn normalized() -> qstash_codegen::Normalized {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        qstash_codegen::normalize_files(
+            &root.join("openapi/qstash/openapi.yaml"),
+            &root.join("openapi/qstash/operations.yaml"),
+            Some(&root.join("openapi/qstash/errata.yaml")),
+        )
+        .expect("the vendored spec normalizes")
+    }
+
+    #[test]
+    fn every_operation_of_the_document_has_its_facts() {
+        let n = normalized();
+        assert_eq!(spec_facts::OPERATIONS.len(), n.operations.len());
+        for ((key, name), op) in n.operations.iter().zip(spec_facts::OPERATIONS) {
+            assert_eq!(op.name, name);
+            assert_eq!(op.method, key.method.to_uppercase());
+            assert_eq!(op.path, key.path);
+        }
+    }
+
+    #[test]
+    fn bulk_operations_carry_their_filters() {
+        let bulk: Vec<(&str, &[&str])> = spec_facts::OPERATIONS
+            .iter()
+            .filter_map(|op| Some((op.name, op.bulk_filters?)))
+            .collect();
+        let names: Vec<&str> = bulk.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "cancel_messages",
+                "delete_dlq_messages",
+                "retry_dlq_messages"
+            ]
+        );
+        for (name, filters) in &bulk {
+            assert!(filters.contains(&"label"), "{name}: {filters:?}");
+            for paging in ["cursor", "count", "async"] {
+                assert!(!filters.contains(&paging), "{name}: {filters:?}");
+            }
+        }
+        assert_eq!(
+            builder::DeleteDlqMessages::OPERATION.bulk_filters,
+            bulk.iter()
+                .find(|(n, _)| *n == "delete_dlq_messages")
+                .map(|(_, f)| *f)
+        );
+        assert_eq!(builder::ListDlqMessages::OPERATION.bulk_filters, None);
+    }
+
+    #[test]
+    fn retry_safety_comes_from_the_method_and_the_names_table() {
+        let repeat = |name: &str| {
+            spec_facts::OPERATIONS
+                .iter()
+                .find(|op| op.name == name)
+                .unwrap_or_else(|| panic!("{name}"))
+                .repeat
+        };
+        for name in [
+            "list_queues",
+            "delete_queue",
+            "get_message",
+            "cancel_messages",
+        ] {
+            assert_eq!(repeat(name), Repeat::Always, "{name}");
+        }
+        // POST and PATCH that only set state.
+        for name in [
+            "upsert_queue",
+            "pause_queue",
+            "pause_schedule",
+            "unpin_flow_control_key",
+        ] {
+            assert_eq!(repeat(name), Repeat::Always, "{name}");
+        }
+        for name in [
+            "publish",
+            "enqueue",
+            "batch",
+            "retry_dlq_message",
+            "retry_dlq_messages",
+        ] {
+            assert_eq!(repeat(name), Repeat::IfDeduplicated, "{name}");
+        }
+        for name in ["rotate_signing_keys", "reset_flow_control_rate"] {
+            assert_eq!(repeat(name), Repeat::Never, "{name}");
+        }
+        assert_eq!(builder::Publish::OPERATION.repeat, Repeat::IfDeduplicated);
+        assert_eq!(builder::PauseSchedule::OPERATION.method, "PATCH");
+    }
+
+    #[test]
+    fn wildcard_headers_are_read_from_the_spec() {
+        let prefixes: Vec<_> = spec_facts::WILDCARD_HEADERS
+            .iter()
+            .filter(|(op, _)| *op == "publish")
+            .map(|(_, p)| *p)
+            .collect();
+        assert_eq!(
+            prefixes,
+            [
+                "Upstash-Forward-",
+                "Upstash-Callback-Forward-",
+                "Upstash-Callback-",
+                "Upstash-Failure-Callback-Forward-",
+                "Upstash-Failure-Callback-"
+            ]
+        );
+    }
+}
