@@ -17,8 +17,9 @@
 //!   builder takes (`body_map`) are kept: the others, for response types,
 //!   were two fifths of the generated code, compiled by every user.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
+use syn::visit::Visit;
 
 use crate::report::Refusal;
 
@@ -77,27 +78,23 @@ fn prune_type_builders(file: &mut syn::File) {
     ) else {
         return;
     };
-    // Everything but `types::builder`, as tokens.
-    let mut outside = String::new();
+    // Every `types::builder::X` named outside `types::builder`.
+    let mut named = TypeBuilderPaths::default();
     for (i, item) in file.items.iter().enumerate() {
         if i != types {
-            outside.push_str(&quote!(#item).to_string());
+            named.visit_item(item);
             continue;
         }
         let syn::Item::Mod(m) = item else { continue };
         for inner in m.content.iter().flat_map(|(_, items)| items) {
             let is_builders = matches!(inner, syn::Item::Mod(b) if b.ident == "builder");
             if !is_builders {
-                outside.push_str(&quote!(#inner).to_string());
+                named.visit_item(inner);
             }
         }
     }
-    const PREFIX: &str = "types :: builder :: ";
-    let named: std::collections::HashSet<&str> = outside
-        .match_indices(PREFIX)
-        .filter_map(|(i, _)| outside[i + PREFIX.len()..].split(' ').next())
-        .collect();
-    let used = |name: &syn::Ident| named.contains(name.to_string().as_str());
+    let named = named.0;
+    let used = |name: &syn::Ident| named.contains(name);
     let syn::Item::Mod(m) = &mut file.items[types] else {
         return;
     };
@@ -123,6 +120,23 @@ fn prune_type_builders(file: &mut syn::File) {
     items.retain(
         |it| !matches!(it, syn::Item::Impl(imp) if imp.items.is_empty() && imp.trait_.is_none()),
     );
+}
+
+/// The `X` of every path with the segments `types::builder::X` (with any
+/// prefix: `super::types::builder::X` too).
+#[derive(Default)]
+struct TypeBuilderPaths(std::collections::HashSet<syn::Ident>);
+
+impl<'ast> Visit<'ast> for TypeBuilderPaths {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        let segments: Vec<&syn::PathSegment> = path.segments.iter().collect();
+        for window in segments.windows(3) {
+            if window[0].ident == "types" && window[1].ident == "builder" {
+                self.0.insert(window[2].ident.clone());
+            }
+        }
+        syn::visit::visit_path(self, path);
+    }
 }
 
 /// The type a builder item is about: the struct's name, or the last segment
@@ -209,7 +223,7 @@ fn shape_request(block: &mut syn::Block, urls: Option<&TokenStream>) -> Result<(
         if let syn::Stmt::Local(local) = stmt
             && let Some(init) = &mut local.init
             && let syn::Expr::Macro(m) = init.expr.as_ref()
-            && m.mac.tokens.to_string().contains("baseurl")
+            && reads_baseurl(&m.mac)
         {
             let path = relative_path(&m.mac, urls)?;
             *init.expr = syn::parse_quote!(#urls::endpoint(client, #path));
@@ -295,20 +309,83 @@ fn relative_path(mac: &syn::Macro, urls: &TokenStream) -> Result<syn::Expr, &'st
     })
 }
 
-fn mentions_header_map(stmt: &syn::Stmt) -> bool {
-    quote!(#stmt).to_string().contains("header_map")
+/// Whether a macro's arguments (read as expressions, `format!`'s are)
+/// access a field `baseurl` (`client.baseurl`).
+fn reads_baseurl(mac: &syn::Macro) -> bool {
+    struct Baseurl(bool);
+    impl<'ast> Visit<'ast> for Baseurl {
+        fn visit_expr_field(&mut self, field: &'ast syn::ExprField) {
+            self.0 |= matches!(&field.member, syn::Member::Named(m) if m == "baseurl");
+            syn::visit::visit_expr_field(self, field);
+        }
+    }
+    let Ok(args) = mac.parse_body_with(
+        syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+    ) else {
+        return false;
+    };
+    let mut found = Baseurl(false);
+    args.iter().for_each(|arg| found.visit_expr(arg));
+    found.0
 }
 
-/// `header_map.append(HeaderName::from_static("api-version"), ...);`
+/// Whether a statement uses the variable `header_map` in an expression
+/// (`header_map.append(..)`, `.headers(header_map)`). Macro arguments are
+/// not parsed: any identifier `header_map` among their tokens counts.
+fn mentions_header_map(stmt: &syn::Stmt) -> bool {
+    struct HeaderMap(bool);
+    impl<'ast> Visit<'ast> for HeaderMap {
+        fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+            self.0 |= path.qself.is_none() && path.path.is_ident("header_map");
+            syn::visit::visit_expr_path(self, path);
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            self.0 |= names_ident(mac.tokens.clone(), "header_map");
+            syn::visit::visit_macro(self, mac);
+        }
+    }
+    let mut found = HeaderMap(false);
+    found.visit_stmt(stmt);
+    found.0
+}
+
+/// Whether `tokens` hold the identifier `name`, at any depth.
+fn names_ident(tokens: TokenStream, name: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == name,
+        TokenTree::Group(group) => names_ident(group.stream(), name),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ...);` (or
+/// with the bare literal as the name).
 fn is_api_version(stmt: &syn::Stmt) -> bool {
     let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
         return false;
     };
-    call.method == "append"
-        && call
-            .args
-            .first()
-            .is_some_and(|name| quote!(#name).to_string().contains("\"api-version\""))
+    call.method == "append" && call.args.first().is_some_and(is_api_version_name)
+}
+
+/// `"api-version"`, or `HeaderName::from_static("api-version")`.
+fn is_api_version_name(name: &syn::Expr) -> bool {
+    match name {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => s.value() == "api-version",
+        syn::Expr::Call(call) => {
+            let from_static = matches!(call.func.as_ref(), syn::Expr::Path(p)
+                if p.qself.is_none() && p.path.segments.len() >= 2
+                    && p.path.segments[p.path.segments.len() - 1].ident == "from_static"
+                    && p.path.segments[p.path.segments.len() - 2].ident == "HeaderName");
+            from_static
+                && call.args.len() == 1
+                && matches!(&call.args[0], syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })
+                    if s.value() == "api-version")
+        }
+        _ => false,
+    }
 }
 
 /// Removes `.headers(header_map)` from a chain of method calls.
@@ -545,5 +622,155 @@ mod tests {
         assert!(code.contains("pubstructUpsertBody{name:Result"), "{code}");
         assert!(code.contains("implDefaultforUpsertBody"), "{code}");
         assert!(code.contains("->builder::UpsertBody"), "{code}");
+    }
+
+    #[test]
+    fn type_builders_are_kept_for_paths_not_for_text() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                pub struct Queue { pub name: String }
+                pub struct UpsertBody { pub name: String }
+                pub struct Note { pub name: String }
+                pub mod builder {
+                    pub struct Queue { name: Result<String, String> }
+                    pub struct UpsertBody { name: Result<String, String> }
+                    pub struct Note { name: Result<String, String> }
+                }
+            }
+            pub mod builder {
+                pub struct Upsert<'a> { body: Result<super::types::builder::UpsertBody, String> }
+                pub struct Other { queue: my_types::builder::Queue }
+                #[doc = "types :: builder :: Note is mentioned only here"]
+                pub const NOTE: &str = "types :: builder :: Note is mentioned only here";
+            }
+        };
+        let layer = Layer {
+            error: quote!(crate::Error),
+            urls: None,
+        };
+        apply(&mut file, &layer).unwrap();
+        let code: String = prettyplease::unparse(&file).split_whitespace().collect();
+        assert!(code.contains("pubstructUpsertBody{name:Result"), "{code}");
+        assert!(!code.contains("pubstructQueue{name:Result"), "{code}");
+        assert!(!code.contains("pubstructNote{name:Result"), "{code}");
+    }
+
+    fn with_api_version(rest: syn::Block) -> syn::Block {
+        let mut block: syn::Block = syn::parse_quote!({
+            let url = format!("{}/v2/things", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("api-version"),
+                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+            );
+        });
+        block.stmts.extend(rest.stmts);
+        block
+    }
+
+    #[test]
+    fn the_header_map_is_kept_only_for_a_use_of_the_variable() {
+        // Other names, a field and text that say `header_map` are not uses.
+        let code = shaped(with_api_version(syn::parse_quote!({
+            let n = my_header_map.len();
+            let f = other.header_map;
+            let s = "header_map";
+            let mut request = client.client.post(url).headers(header_map).build()?;
+            todo!()
+        })))
+        .unwrap();
+        assert!(!code.contains("HeaderMap::with_capacity"), "{code}");
+        assert!(code.contains(".post(url).build()?"), "{code}");
+        assert!(code.contains("letn=my_header_map.len();"), "{code}");
+        // The variable in an expression, or in a macro's tokens, is a use.
+        for used in [
+            syn::parse_quote!({
+                let n = header_map.len();
+            }),
+            syn::parse_quote!({
+                tracing::debug!("{:?}", header_map);
+            }),
+        ] {
+            let mut body: syn::Block = used;
+            let send: syn::Block = syn::parse_quote!({
+                let mut request = client.client.post(url).headers(header_map).build()?;
+                todo!()
+            });
+            body.stmts.extend(send.stmts);
+            let code = shaped(with_api_version(body)).unwrap();
+            assert!(code.contains("HeaderMap::with_capacity"), "{code}");
+            assert!(code.contains(".headers(header_map)"), "{code}");
+            assert!(!code.contains("api-version"), "{code}");
+        }
+    }
+
+    #[test]
+    fn only_an_api_version_header_name_is_dropped() {
+        let code = shaped(with_api_version(syn::parse_quote!({
+            header_map.append(
+                ::reqwest::header::HeaderName::from_static("x-api-version"),
+                ::reqwest::header::HeaderValue::from_static("api-version"),
+            );
+            header_map.append(name_of("api-version"), v);
+            header_map.append(HeaderValue::from_static("api-version"), v);
+            let mut request = client.client.post(url).headers(header_map).build()?;
+            todo!()
+        })))
+        .unwrap();
+        assert!(
+            !code.contains(r#"HeaderName::from_static("api-version")"#),
+            "{code}"
+        );
+        assert!(code.contains(r#"from_static("x-api-version")"#), "{code}");
+        assert!(
+            code.contains(r#"header_map.append(name_of("api-version"),v);"#),
+            "{code}"
+        );
+        assert!(
+            code.contains(r#"header_map.append(HeaderValue::from_static("api-version"),v);"#),
+            "{code}"
+        );
+        // A bare literal name is the header too.
+        let code = shaped(syn::parse_quote!({
+            let url = format!("{}/v2/things", client.baseurl,);
+            let mut header_map = HeaderMap::new();
+            header_map.append("api-version", v);
+            let mut request = client.client.post(url).headers(header_map).build()?;
+            todo!()
+        }))
+        .unwrap();
+        assert!(!code.contains("header_map"), "{code}");
+    }
+
+    #[test]
+    fn the_url_is_the_format_that_reads_the_baseurl_field() {
+        // `baseurl` as text, or another field, does not make a URL.
+        let code = shaped(syn::parse_quote!({
+            let note = format!("baseurl {}", client.base);
+            let other = format!("{}", client.baseurl_v1);
+            let url = format!("{}/v2/dlq", client.baseurl,);
+            todo!()
+        }))
+        .unwrap();
+        assert!(
+            code.contains(r#"letnote=format!("baseurl{}",client.base);"#),
+            "{code}"
+        );
+        assert!(
+            code.contains(r#"letother=format!("{}",client.baseurl_v1);"#),
+            "{code}"
+        );
+        assert!(
+            code.contains(r#"leturl=crate::urls::endpoint(client,"/v2/dlq");"#),
+            "{code}"
+        );
+        // Read deeper in an argument, it is still the URL, and refused.
+        let refusal = shaped(syn::parse_quote!({
+            let url = format!("{}/v2/dlq", client.baseurl.trim_end_matches('/'));
+            todo!()
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(refusal.contains("does not make its URL as"), "{refusal}");
     }
 }
