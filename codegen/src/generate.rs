@@ -303,7 +303,7 @@ fn success_type(
         return Ok(quote! { types::#id });
     }
     if schema.get("type").is_some_and(|t| t == "object") {
-        let id = format_ident!("{}Response", method.to_pascal_case());
+        let id = format_ident!("{}", crate::idents::response_type(method));
         return Ok(quote! { types::#id });
     }
     Err(Refusal::new(

@@ -72,6 +72,13 @@ pub fn pascal(wire: &str) -> String {
     sanitize(wire, |s| s.to_pascal_case())
 }
 
+/// The name progenitor gives the type of an operation's inline success
+/// body: it names it `{operationId}-response`, in Pascal case
+/// (`list_dlq_messages` -> `ListDlqMessagesResponse`).
+pub fn response_type(operation_id: &str) -> String {
+    pascal(&format!("{operation_id}-response"))
+}
+
 /// `wire` without case and separators: twins that agree here are the same
 /// name spelled two ways.
 pub fn spelling(wire: &str) -> String {
@@ -118,6 +125,11 @@ mod tests {
         assert_eq!(pascal("fast_lane"), "FastLane");
         assert_eq!(pascal("CANCEL_REQUESTED"), "CancelRequested");
         assert_eq!(pascal(""), "X");
+        assert_eq!(
+            response_type("list_dlq_messages"),
+            "ListDlqMessagesResponse"
+        );
+        assert_eq!(response_type("get_v2_x"), "GetV2XResponse");
     }
 
     #[test]
