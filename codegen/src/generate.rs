@@ -11,7 +11,7 @@ use crate::report::Refusal;
 /// How the generated client plugs into the hand-written layer.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// Path of the per-client state the layer keeps (`crate::layer::Inner`).
+    /// Path of the per-client state the layer keeps (`crate::config::Inner`).
     pub inner_type: Option<String>,
     /// When true, the layer must implement `progenitor_client::ClientHooks`
     /// for the client (auth, retries); a missing impl is a compile error.
