@@ -15,7 +15,11 @@
 //!   which QStash does not read) is not sent;
 //! - of typify's struct builders (`types::builder`), only those a request
 //!   builder takes (`body_map`) are kept: the others, for response types,
-//!   were two fifths of the generated code, compiled by every user.
+//!   were two fifths of the generated code, compiled by every user;
+//! - every request builder setter has a doc: its parameter's description,
+//!   which progenitor writes only in the `Client` method's doc.
+
+use std::collections::HashMap;
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::quote;
@@ -39,6 +43,7 @@ pub(crate) struct Layer {
 /// Applies the shape.
 pub(crate) fn apply(file: &mut syn::File, layer: &Layer) -> Result<(), Refusal> {
     prune_type_builders(file);
+    document_setters(file);
     for item in &mut file.items {
         match item {
             syn::Item::Impl(imp) if imp.trait_.is_none() && is_type(&imp.self_ty, "Client") => {
@@ -120,6 +125,186 @@ fn prune_type_builders(file: &mut syn::File) {
     items.retain(
         |it| !matches!(it, syn::Item::Impl(imp) if imp.items.is_empty() && imp.trait_.is_none()),
     );
+}
+
+/// Gives every request builder's setter a doc: the description of its
+/// parameter that progenitor put only in the `Client` method's doc (its
+/// `Arguments:` list), or a line naming the parameter. A builder belongs to
+/// the `Client` method whose body calls `builder::X::new(self)`.
+fn document_setters(file: &mut syn::File) {
+    let mut method_docs: HashMap<syn::Ident, String> = HashMap::new();
+    for item in &file.items {
+        let syn::Item::Impl(imp) = item else { continue };
+        if imp.trait_.is_some() || !is_type(&imp.self_ty, "Client") {
+            continue;
+        }
+        for it in &imp.items {
+            if let syn::ImplItem::Fn(f) = it
+                && let Some(builder) = builder_made(&f.block)
+            {
+                method_docs.insert(builder, doc_text(&f.attrs));
+            }
+        }
+    }
+    for item in &mut file.items {
+        let syn::Item::Mod(m) = item else { continue };
+        if m.ident != "builder" {
+            continue;
+        }
+        let Some((_, items)) = &mut m.content else {
+            continue;
+        };
+        // Each builder's parameters, in progenitor's order: its fields but
+        // the client.
+        let params: HashMap<syn::Ident, Vec<String>> = items
+            .iter()
+            .filter_map(|it| match it {
+                syn::Item::Struct(s) => Some((
+                    s.ident.clone(),
+                    s.fields
+                        .iter()
+                        .filter_map(|f| f.ident.as_ref())
+                        .filter(|f| *f != "client")
+                        .map(ToString::to_string)
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect();
+        for it in items.iter_mut() {
+            let syn::Item::Impl(imp) = it else { continue };
+            if imp.trait_.is_some() {
+                continue;
+            }
+            let Some(name) = type_name(&imp.self_ty) else {
+                continue;
+            };
+            let Some(params) = params.get(&name) else {
+                continue;
+            };
+            let described = method_docs
+                .get(&name)
+                .map(|doc| arguments(doc, params))
+                .unwrap_or_default();
+            for f in imp.items.iter_mut() {
+                let syn::ImplItem::Fn(f) = f else { continue };
+                if !is_setter(&f.sig) || f.attrs.iter().any(|a| a.path().is_ident("doc")) {
+                    continue;
+                }
+                let setter = f.sig.ident.to_string();
+                let doc = match described.get(&setter) {
+                    Some(description) => description.clone(),
+                    None => match setter.strip_suffix("_map") {
+                        Some(param) if params.iter().any(|p| p == param) => {
+                            format!("Changes the `{param}` parameter by a function of its builder.")
+                        }
+                        _ => format!("Sets the `{setter}` parameter."),
+                    },
+                };
+                f.attrs.insert(0, syn::parse_quote!(#[doc = #doc]));
+            }
+        }
+    }
+}
+
+/// `X` of the call `builder::X::new(self)` in a `Client` method's body.
+fn builder_made(block: &syn::Block) -> Option<syn::Ident> {
+    struct NewBuilder(Option<syn::Ident>);
+    impl<'ast> Visit<'ast> for NewBuilder {
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            if let syn::Expr::Path(p) = call.func.as_ref()
+                && p.qself.is_none()
+                && let [module, builder, new] = p.path.segments.iter().collect::<Vec<_>>()[..]
+                && module.ident == "builder"
+                && new.ident == "new"
+                && call.args.len() == 1
+                && matches!(&call.args[0], syn::Expr::Path(s) if s.path.is_ident("self"))
+            {
+                self.0 = Some(builder.ident.clone());
+            }
+            syn::visit::visit_expr_call(self, call);
+        }
+    }
+    let mut found = NewBuilder(None);
+    found.visit_block(block);
+    found.0
+}
+
+/// The text of an item's doc attributes, one line each.
+fn doc_text(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The descriptions of progenitor's `Arguments:` list in a method's doc:
+/// `- \`name\`: description` for each parameter, in the order of `params`
+/// (a parameter without one is listed as `- \`name\``), up to the example
+/// (` ```ignore `). Keyed by parameter.
+fn arguments(doc: &str, params: &[String]) -> HashMap<String, String> {
+    const HEADING: &str = "Arguments:\n";
+    let start = if doc.starts_with(HEADING) {
+        Some(0)
+    } else {
+        doc.find("\nArguments:\n").map(|i| i + 1)
+    };
+    let Some(start) = start else {
+        return HashMap::new();
+    };
+    let section = &doc[start + HEADING.len()..];
+    let section = section
+        .rfind("```ignore")
+        .map_or(section, |end| &section[..end]);
+    // Where each listed parameter's entry starts, and its text.
+    let mut entries: Vec<(&str, usize, usize)> = Vec::new();
+    let mut from = 0;
+    for param in params {
+        let marker = format!("- `{param}`");
+        let found = section[from..].match_indices(&marker).find_map(|(i, _)| {
+            let at = from + i;
+            let after = &section[at + marker.len()..];
+            let line_start = at == 0 || section[..at].ends_with('\n');
+            (line_start && (after.is_empty() || after.starts_with(": ") || after.starts_with('\n')))
+                .then_some(at)
+        });
+        if let Some(at) = found {
+            entries.push((param, at, at + marker.len()));
+            from = at + marker.len();
+        }
+    }
+    let mut out = HashMap::new();
+    for (k, (param, _, text)) in entries.iter().enumerate() {
+        let end = entries.get(k + 1).map_or(section.len(), |next| next.1);
+        let Some(description) = section[*text..end].strip_prefix(": ") else {
+            continue;
+        };
+        let description = description.trim();
+        if !description.is_empty() {
+            out.insert((*param).to_string(), description.to_string());
+        }
+    }
+    out
+}
+
+/// `pub fn x(mut self, ...) -> Self`: a request builder's setter.
+fn is_setter(sig: &syn::Signature) -> bool {
+    let by_value = sig.receiver().is_some_and(|r| r.reference.is_none());
+    let returns_self = matches!(&sig.output, syn::ReturnType::Type(_, ty)
+        if matches!(ty.as_ref(), syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")));
+    by_value && returns_self
 }
 
 /// The `X` of every path with the segments `types::builder::X` (with any
@@ -772,5 +957,112 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(refusal.contains("does not make its URL as"), "{refusal}");
+    }
+
+    #[test]
+    fn setters_get_the_descriptions_of_their_parameters() {
+        let doc = "Create or update a schedule\n\nSends a `POST` request to `/v2/schedules/{destination}`\n\nArguments:\n- `destination`: Where each message goes.\n\n- A URL needs its scheme.\n- A URL Group yields one message per endpoint.\n\n- `content_type`\n- `upstash_cron`: Cron expression, e.g. `*/5 * * * *`.\nThe finest resolution is one minute.\n\n- `upstash_redact_fields`: What to hide:\n- `body` hides the body.\n- `body`\n```ignore\nlet response = client.create_schedule()\n    .destination(destination)\n    .send()\n    .await;\n```";
+        let mut file: syn::File = syn::parse_quote! {
+            impl Client {
+                #[doc = #doc]
+                pub fn schedule_it(&self) -> builder::CreateSchedule<'_> {
+                    builder::CreateSchedule::new(self)
+                }
+                /// Arguments:
+                /// - `name`: Not the schedule's.
+                pub fn other(&self) -> builder::Other<'_> {
+                    builder::Other::new(client)
+                }
+            }
+            pub mod builder {
+                pub struct CreateSchedule<'a> {
+                    client: &'a super::Client,
+                    destination: Result<String, String>,
+                    content_type: Result<Option<String>, String>,
+                    upstash_cron: Result<String, String>,
+                    upstash_redact_fields: Result<Option<String>, String>,
+                    body: Result<types::builder::Body, String>,
+                }
+                impl<'a> CreateSchedule<'a> {
+                    pub fn new(client: &'a super::Client) -> Self { todo!() }
+                    pub fn destination<V>(mut self, value: V) -> Self { todo!() }
+                    pub fn content_type<V>(mut self, value: V) -> Self { todo!() }
+                    pub fn upstash_cron<V>(mut self, value: V) -> Self { todo!() }
+                    /// Already documented.
+                    pub fn upstash_redact_fields<V>(mut self, value: V) -> Self { todo!() }
+                    pub fn body<V>(mut self, value: V) -> Self { todo!() }
+                    pub fn body_map<F>(mut self, f: F) -> Self { todo!() }
+                    pub fn peek(&self) -> Self { todo!() }
+                }
+                pub struct Other<'a> { client: &'a super::Client, name: Result<String, String> }
+                impl<'a> Other<'a> {
+                    pub fn name<V>(mut self, value: V) -> Self { todo!() }
+                }
+            }
+        };
+        document_setters(&mut file);
+        let docs = |ty: &str, setter: &str| {
+            let code = prettyplease::unparse(&file);
+            let file: syn::File = syn::parse_str(&code).unwrap();
+            let syn::Item::Mod(m) = file
+                .items
+                .iter()
+                .find(|i| matches!(i, syn::Item::Mod(_)))
+                .unwrap()
+            else {
+                unreachable!()
+            };
+            for item in &m.content.as_ref().unwrap().1 {
+                if let syn::Item::Impl(imp) = item
+                    && type_name(&imp.self_ty).unwrap() == ty
+                {
+                    for it in &imp.items {
+                        if let syn::ImplItem::Fn(f) = it
+                            && f.sig.ident == setter
+                        {
+                            return doc_text(&f.attrs);
+                        }
+                    }
+                }
+            }
+            panic!("no {ty}::{setter}")
+        };
+        assert_eq!(
+            docs("CreateSchedule", "destination"),
+            "Where each message goes.\n\n- A URL needs its scheme.\n- A URL Group yields one message per endpoint."
+        );
+        assert_eq!(
+            docs("CreateSchedule", "upstash_cron"),
+            "Cron expression, e.g. `*/5 * * * *`.\nThe finest resolution is one minute."
+        );
+        assert_eq!(
+            docs("CreateSchedule", "content_type"),
+            "Sets the `content_type` parameter."
+        );
+        assert_eq!(
+            docs("CreateSchedule", "upstash_redact_fields"),
+            " Already documented."
+        );
+        assert_eq!(docs("CreateSchedule", "body"), "Sets the `body` parameter.");
+        assert_eq!(
+            docs("CreateSchedule", "body_map"),
+            "Changes the `body` parameter by a function of its builder."
+        );
+        assert_eq!(docs("CreateSchedule", "new"), "");
+        assert_eq!(docs("CreateSchedule", "peek"), "");
+        // `other` does not make its builder with `new(self)`: no description.
+        assert_eq!(docs("Other", "name"), "Sets the `name` parameter.");
+    }
+
+    #[test]
+    fn arguments_are_read_in_the_order_of_the_parameters() {
+        let params = ["a".to_string(), "b".to_string()];
+        // `b`'s marker inside `a`'s text, not at a line start or without
+        // `: `, is text; an entry before the list's heading is not one.
+        let doc = "- `a`: not this\nArguments:\n- `a`: first - `b`: still a\n- `b` is named\n- `b`: second\n```ignore\n- `b`: example\n```";
+        let found = arguments(doc, &params);
+        assert_eq!(found["a"], "first - `b`: still a\n- `b` is named");
+        assert_eq!(found["b"], "second");
+        assert!(arguments("no list\n- `a`: x", &params).is_empty());
     }
 }
