@@ -99,8 +99,13 @@ fn the_generated_api_has_no_public_constructor_and_one_error_type() {
         .replace(",>", ">");
     assert_eq!(
         compact
-            .matches(",crate::Error>{self.send_generated()")
+            .matches("pubasyncfnsend(self,)->::std::result::Result<")
             .count(),
         public_sends
+    );
+    assert_eq!(
+        compact.matches(",crate::Error>{letSelf{").count(),
+        public_sends,
+        "every send returns the crate's error"
     );
 }

@@ -1,6 +1,5 @@
 //! progenitor and prettyplease: from a normalized document to Rust source.
 
-use heck::ToPascalCase;
 use proc_macro2::TokenStream;
 use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 use quote::{format_ident, quote};
@@ -11,7 +10,7 @@ use crate::report::Refusal;
 /// How the generated client plugs into the hand-written layer.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
-    /// Path of the per-client state the layer keeps (`crate::layer::Inner`).
+    /// Path of the per-client state the layer keeps (`crate::config::Inner`).
     pub inner_type: Option<String>,
     /// When true, the layer must implement `progenitor_client::ClientHooks`
     /// for the client (auth, retries); a missing impl is a compile error.
@@ -293,7 +292,7 @@ fn response_enum_types(n: &Normalized, module: &str) -> TokenStream {
 fn all_methods(n: &Normalized) -> TokenStream {
     let mut out = TokenStream::new();
     for b in &n.bulk {
-        let builder = format_ident!("{}", b.method.to_pascal_case());
+        let builder = format_ident!("{}", crate::idents::pascal(&b.method));
         let filters = b
             .filters
             .iter()
@@ -323,7 +322,7 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
     let mut consts = TokenStream::new();
     let mut list = Vec::new();
     for (key, name) in &n.operations {
-        let builder = format_ident!("{}", name.to_pascal_case());
+        let builder = format_ident!("{}", crate::idents::pascal(name));
         let method = key.method.to_uppercase();
         let path = &key.path;
         let repeat = if n.creates_messages.contains(name) {
@@ -410,7 +409,7 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             // A page type two operations share gets its impls once.
             let mut pages_seen = std::collections::BTreeSet::new();
             let impls = n.paginated.iter().map(|p| {
-                let builder = format_ident!("{}", p.method.to_pascal_case());
+                let builder = format_ident!("{}", crate::idents::pascal(&p.method));
                 let page = format_ident!("{}", p.page_type);
                 let first_of_page = pages_seen.insert(p.page_type.clone());
                 let cursor = if p.cursor_required {

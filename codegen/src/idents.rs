@@ -12,14 +12,22 @@
 
 use heck::{ToLowerCamelCase, ToPascalCase, ToSnakeCase};
 
-/// Rust keywords (and `gen`), which the generator suffixes with `_`.
-const KEYWORDS: &[&str] = &[
+/// Every Rust keyword, strict and reserved, as of the 2024 edition (`gen`
+/// included), and `_`: the words that cannot be an identifier. The
+/// generator suffixes them with `_` (typify's `accept_as_ident`), and the
+/// names table may not use them. The one list of the pipeline.
+pub const KEYWORDS: &[&str] = &[
     "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
     "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
     "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub",
     "ref", "return", "Self", "self", "static", "struct", "super", "trait", "true", "try", "type",
     "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
+
+/// Whether `word` is a Rust keyword ([`KEYWORDS`]).
+pub fn is_keyword(word: &str) -> bool {
+    KEYWORDS.contains(&word)
+}
 
 fn sanitize(input: &str, to_case: fn(&str) -> String) -> String {
     let out = match input {
@@ -46,14 +54,15 @@ fn sanitize(input: &str, to_case: fn(&str) -> String) -> String {
         Some(c) if unicode_ident::is_xid_start(c) => out,
         Some(_) => format!("{prefix}{out}"),
     };
-    if KEYWORDS.contains(&out.as_str()) {
+    if is_keyword(&out) {
         format!("{out}_")
     } else {
         out
     }
 }
 
-/// The field or parameter name generated for `wire`.
+/// The field, parameter or method name generated for `wire`: the one
+/// function of the pipeline that turns a name into a Rust identifier.
 pub fn snake(wire: &str) -> String {
     sanitize(wire, |s| s.to_snake_case())
 }
@@ -61,6 +70,13 @@ pub fn snake(wire: &str) -> String {
 /// The type or variant name generated for `wire`.
 pub fn pascal(wire: &str) -> String {
     sanitize(wire, |s| s.to_pascal_case())
+}
+
+/// The name progenitor gives the type of an operation's inline success
+/// body: it names it `{operationId}-response`, in Pascal case
+/// (`list_dlq_messages` -> `ListDlqMessagesResponse`).
+pub fn response_type(operation_id: &str) -> String {
+    pascal(&format!("{operation_id}-response"))
 }
 
 /// `wire` without case and separators: twins that agree here are the same
@@ -109,6 +125,29 @@ mod tests {
         assert_eq!(pascal("fast_lane"), "FastLane");
         assert_eq!(pascal("CANCEL_REQUESTED"), "CancelRequested");
         assert_eq!(pascal(""), "X");
+        assert_eq!(
+            response_type("list_dlq_messages"),
+            "ListDlqMessagesResponse"
+        );
+        assert_eq!(response_type("get_v2_x"), "GetV2XResponse");
+    }
+
+    #[test]
+    fn every_keyword_is_suffixed() {
+        for word in [
+            "gen", "try", "box", "yield", "async", "await", "dyn", "abstract", "become",
+        ] {
+            assert!(is_keyword(word), "{word}");
+            assert_eq!(snake(word), format!("{word}_"));
+        }
+        assert_eq!(pascal("self"), "Self_");
+        assert!(!is_keyword("union") && !is_keyword("raw"));
+        assert_eq!(snake("generate"), "generate");
+        // The list is the one syn knows, plus `gen` (2024's reserved word).
+        for word in KEYWORDS.iter().filter(|w| !["_", "gen"].contains(w)) {
+            assert!(syn::parse_str::<syn::Ident>(word).is_err(), "{word}");
+        }
+        assert!(syn::parse_str::<syn::Ident>("union").is_ok());
     }
 
     #[test]

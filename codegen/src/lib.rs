@@ -67,8 +67,8 @@ pub struct Normalized {
     /// Method names of POST/PATCH operations that only set state (the names
     /// table's `retry.idempotent`) present in the document.
     pub idempotent: Vec<String>,
-    /// Method names of operations that create messages (`retry`
-    /// creates_messages`) present in the document.
+    /// Method names of operations that create messages (the names
+    /// table's `retry.creates_messages`) present in the document.
     pub creates_messages: Vec<String>,
     /// String enums only responses use: generated to accept unlisted values.
     pub response_enums: Vec<passes::response_enums::TolerantEnum>,

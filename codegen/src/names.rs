@@ -158,44 +158,9 @@ pub fn derived_name(key: &OperationKey) -> String {
     parts.join("_")
 }
 
-const KEYWORDS: &[&str] = &[
-    "as",
-    "async",
-    "await",
-    "break",
-    "const",
-    "continue",
-    "crate",
-    "dyn",
-    "else",
-    "enum",
-    "extern",
-    "false",
-    "fn",
-    "for",
-    "if",
-    "impl",
-    "in",
-    "let",
-    "loop",
-    "match",
-    "mod",
-    "move",
-    "mut",
-    "pub",
-    "ref",
-    "return",
-    "self",
-    "static",
-    "struct",
-    "super",
-    "trait",
-    "true",
-    "type",
-    "unsafe",
-    "use",
-    "where",
-    "while",
+/// The methods progenitor gives the client itself: no operation may take
+/// their names.
+const CLIENT_METHODS: &[&str] = &[
     "new",
     "new_with_client",
     "baseurl",
@@ -204,15 +169,16 @@ const KEYWORDS: &[&str] = &[
     "api_version",
 ];
 
+/// Whether `name` can name an operation's method: ASCII snake case that the
+/// generator keeps as it is ([`crate::idents::snake`] leaves it unchanged:
+/// no keyword, no `__`, no trailing `_`), and not a method of the client.
 fn is_method_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+    name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.contains("__")
-        && !name.ends_with('_')
-        && !KEYWORDS.contains(&name)
+        && crate::idents::snake(name) == name
+        && !CLIENT_METHODS.contains(&name)
 }
 
 #[cfg(test)]
@@ -284,6 +250,31 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.pointer, "/retry/idempotent/1");
         assert!(err.construct.contains("`gone`"), "{err}");
+    }
+
+    #[test]
+    fn keywords_and_client_methods_are_not_method_names() {
+        for word in [
+            "type", "gen", "try", "box", "yield", "async", "abstract", "become",
+        ] {
+            let err = Names::parse(&format!("operations: {{\"GET /a\": {word}}}\n")).unwrap_err();
+            assert!(err.construct.contains("not a snake_case"), "{word}: {err}");
+        }
+        for name in [
+            "new",
+            "baseurl",
+            "api_version",
+            "a__b",
+            "a_",
+            "_a",
+            "a_B",
+            "2a",
+        ] {
+            assert!(!is_method_name(name), "{name}");
+        }
+        for name in ["generate", "try_again", "list_v2_things", "get", "yield_x"] {
+            assert!(is_method_name(name), "{name}");
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! array property of that body whose items are a component schema; an
 //! operation without one (bulk delete returns a count) pages without items.
 
-use heck::ToPascalCase;
 use serde_json::Value;
 
 use crate::document::{OperationKey, operation, operation_keys, resolve, schema_ref_name};
@@ -36,7 +35,7 @@ pub struct Unsupported {
 
 /// Rust type name typify gives a component schema.
 pub fn type_name(schema_name: &str) -> String {
-    schema_name.to_pascal_case()
+    crate::idents::pascal(schema_name)
 }
 
 /// Finds the paginated operations of a normalized document.
@@ -74,7 +73,7 @@ pub fn find(doc: &Value) -> (Vec<Paginated>, Vec<Unsupported>) {
         };
         let page_type = match schema_ref_name(raw_schema) {
             Some(name) => type_name(name),
-            None => format!("{}Response", method.to_pascal_case()),
+            None => crate::idents::response_type(&method),
         };
         let Ok((schema, _)) = resolve(doc, raw_schema, "") else {
             continue;

@@ -76,18 +76,28 @@ fn builder_name(imp: &syn::ItemImpl) -> String {
 fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refusal> {
     let name = builder_name(imp);
     let refuse = |what: &str| Refusal::new("", format!("generated builder `{name}` {what}"));
+    // `shape` renamed progenitor's `send` to `send_generated` behind a
+    // public `send` that converts its error; shaped here, it returns the
+    // layer's error itself, and takes the public name and docs back.
+    let mut docs = Vec::new();
+    imp.items.retain(|it| match it {
+        syn::ImplItem::Fn(f) if f.sig.ident == "send" => {
+            docs.extend(f.attrs.iter().filter(|a| a.path().is_ident("doc")).cloned());
+            false
+        }
+        _ => true,
+    });
     let mut sent = false;
     for it in &mut imp.items {
         let syn::ImplItem::Fn(f) = it else { continue };
         match f.sig.ident.to_string().as_str() {
             "new" => init_state(&mut f.block).map_err(refuse)?,
-            // `shape` renamed progenitor's `send`; its public `send` calls it.
             "send_generated" => {
                 shape_send(f, transport).map_err(refuse)?;
+                f.sig.ident = syn::parse_quote!(send);
+                f.vis = syn::parse_quote!(pub);
+                f.attrs.extend(docs.drain(..));
                 sent = true;
-            }
-            "send" => {
-                f.block = syn::parse_quote!({ self.send_generated().await });
             }
             _ => RequiredAndConversionMessages.visit_impl_item_fn_mut(f),
         }
@@ -406,7 +416,7 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.contains("asyncfnsend_generated(self,)->::std::result::Result<ResponseValue<types::Thing>,crate::Error>"),
+            code.contains("///Sendsa`GET`request.pubasyncfnsend(self,)->::std::result::Result<ResponseValue<types::Thing>,crate::Error>{letSelf{"),
             "{code}"
         );
         assert!(
@@ -435,10 +445,8 @@ mod tests {
         ] {
             assert!(!code.contains(gone), "{gone} left in {code}");
         }
-        assert!(
-            code.contains("pubasyncfnsend(self,)->::std::result::Result<ResponseValue<types::Thing>,crate::Error>{self.send_generated().await}"),
-            "{code}"
-        );
+        assert!(!code.contains("send_generated"), "{code}");
+        assert_eq!(code.matches("fnsend(").count(), 1, "{code}");
     }
 
     #[test]
