@@ -2,7 +2,7 @@
 //! a map (each variable set, unset, invalid), and `Client::from_env` once
 //! over the real process environment.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

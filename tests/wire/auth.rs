@@ -1,7 +1,7 @@
 //! Dual authentication and the user agent, checked on the wire; the token
 //! never shows in `Debug` output or in any error the tests can provoke.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Every operation of the client gets an answer that decodes; auth,
 //! limits, raw destinations and error bodies.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

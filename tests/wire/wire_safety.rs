@@ -1,7 +1,7 @@
 //! Wire safety and tolerance: what the client refuses to send, what it
 //! accepts from the service, and what it never repeats of the token.
 
-mod common;
+use crate::common;
 
 use common::{client, requests};
 use qstash::AuthMode;

@@ -1,7 +1,7 @@
 //! End-to-end: the real client against the development server, with real
 //! deliveries to a local receiver.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

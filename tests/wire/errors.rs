@@ -2,7 +2,7 @@
 //! bodies, plain-text bodies, rate-limit headers; network, timeout and
 //! decoding failures kept apart.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -3,7 +3,7 @@
 //! the reason, and the handler never runs.
 #![cfg(feature = "axum")]
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

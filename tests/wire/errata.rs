@@ -2,7 +2,7 @@
 //! sends where the service differs from the published description, and
 //! that what the service sends back decodes.
 
-mod common;
+use crate::common;
 
 use common::{client, header, query, requests};
 use qstash::AuthMode;

@@ -27,11 +27,13 @@
 //! Needs Node.js and `npm ci` (scripts/test runs it): without
 //! node_modules/.bin/prism the tests fail and say so.
 
-mod contract {
-    pub mod prism;
-    pub mod proxy;
-    pub mod spec;
-}
+mod prism;
+mod proxy;
+mod spec;
+
+// The spec against the upstream documents (../shared).
+mod drift;
+mod upstream_versions;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
@@ -46,9 +48,9 @@ use qstash::types;
 use qstash::{AuthMode, Callback, Client, MessageOptions, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use contract::prism::Prism;
-use contract::proxy::{Exchange, Recorder, violation_is_request_side};
-use contract::spec::{Coverage, Spec};
+use prism::Prism;
+use proxy::{Exchange, Recorder, violation_is_request_side};
+use spec::{Coverage, Spec};
 
 const TOKEN: &str = "contract-test-token";
 const DESTINATION: &str = "https://example.com/hooks/orders";

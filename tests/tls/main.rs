@@ -1,6 +1,10 @@
 //! TLS of the client's own HTTP client: a server whose certificate chains
 //! to a CA of its own is refused by default (the compiled-in Mozilla roots
-//! do not know it), and accepted once the caller adds that CA.
+//! do not know it), and accepted once the caller adds that CA. With the
+//! shared HTTP client's tests (`http_client`), this binary is what the test
+//! command runs again with the other TLS provider.
+
+mod http_client;
 
 use std::sync::Arc;
 

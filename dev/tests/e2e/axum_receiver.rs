@@ -3,7 +3,7 @@
 //! (`qstash::axum::Verified`); a service that fails sends the message to the
 //! DLQ, from where it is retried by its `dlq_id` and delivered.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

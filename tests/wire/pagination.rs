@@ -2,7 +2,7 @@
 //! filters on every page, the cursor on pages 2+, stopping on an absent or
 //! empty cursor, and an error instead of a loop when a cursor repeats.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

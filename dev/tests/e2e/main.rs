@@ -1,0 +1,8 @@
+//! End-to-end: the qstash client against the local QStash (qstash-dev),
+//! with real, signed deliveries. One test binary for all of them.
+
+mod common;
+
+mod axum_receiver;
+mod deliveries;
+mod operations;

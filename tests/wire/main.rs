@@ -1,0 +1,17 @@
+//! The client against local mock servers (wiremock, or a few lines of
+//! tokio): what goes out on the wire, what comes back, and the receiver.
+//! One test binary, so the crate is linked once for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod axum_extractor;
+mod errata;
+mod errors;
+mod from_env;
+mod operations;
+mod pagination;
+mod publishing;
+mod receiver;
+mod wire_safety;
