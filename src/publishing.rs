@@ -277,7 +277,12 @@ macro_rules! published_messages {
             ///
             /// ```no_run
             /// # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {
-            /// let sent = client.publish().destination("my-url-group").send().await?;
+            /// let sent = client
+            ///     .publish()
+            ///     .destination("my-url-group")
+            ///     .payload(qstash::Body::text("hello"))
+            ///     .send()
+            ///     .await?;
             /// for message in sent.messages() {
             ///     println!("{:?} -> {:?}", message.message_id, message.url);
             /// }

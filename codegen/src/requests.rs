@@ -96,7 +96,7 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
                 shape_send(f, transport).map_err(refuse)?;
                 f.sig.ident = syn::parse_quote!(send);
                 f.vis = syn::parse_quote!(pub);
-                f.attrs.extend(docs.drain(..));
+                f.attrs.append(&mut docs);
                 sent = true;
             }
             _ => RequiredAndConversionMessages.visit_impl_item_fn_mut(f),
