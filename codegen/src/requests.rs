@@ -99,7 +99,13 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
                 f.attrs.append(&mut docs);
                 sent = true;
             }
-            _ => RequiredAndConversionMessages.visit_impl_item_fn_mut(f),
+            setter => {
+                if setter.starts_with("upstash_") {
+                    f.attrs.push(syn::parse_quote!(#[doc = ""]));
+                    f.attrs.push(syn::parse_quote!(#[doc = #RAW_HEADER_NOTE]));
+                }
+                RequiredAndConversionMessages.visit_impl_item_fn_mut(f)
+            }
         }
     }
     if !sent {
@@ -107,6 +113,10 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
     }
     Ok(())
 }
+
+/// Said on every raw `upstash_*` header setter, which the layer's typed
+/// message options cover.
+const RAW_HEADER_NOTE: &str = "The raw header value, sent as given. `.options(MessageOptions)` sets the same settings typed and checked before sending (durations, flow control, callbacks, forwarded headers).";
 
 /// `Self { client: client, ... }` in `new` gets `request_state: Default::default()`,
 /// and its `x was not initialized` messages say what to do.
@@ -447,6 +457,27 @@ mod tests {
         }
         assert!(!code.contains("send_generated"), "{code}");
         assert_eq!(code.matches("fnsend(").count(), 1, "{code}");
+    }
+
+    #[test]
+    fn raw_header_setters_point_to_the_typed_options() {
+        let mut file = builder(syn::parse_quote!(Ok(ResponseValue::empty(response))));
+        let syn::Item::Mod(m) = &mut file.items[0] else {
+            unreachable!()
+        };
+        let syn::Item::Impl(imp) = &mut m.content.as_mut().unwrap().1[1] else {
+            unreachable!()
+        };
+        imp.items.push(syn::parse_quote! {
+            /// Delay of the message.
+            pub fn upstash_delay<V>(mut self, value: V) -> Self { self }
+        });
+        let code = shaped(file).unwrap();
+        assert!(
+            code.contains("///Delayofthemessage.//////Therawheadervalue,sentasgiven.`.options(MessageOptions)`"),
+            "{code}"
+        );
+        assert_eq!(code.matches("Therawheadervalue").count(), 1, "{code}");
     }
 
     #[test]
