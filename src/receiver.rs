@@ -1,78 +1,4 @@
 //! Verifying that an incoming delivery really comes from QStash.
-//!
-//! When QStash delivers a message to your endpoint it adds an
-//! `Upstash-Signature` header. Its value is a JWT signed with HMAC-SHA256,
-//! keyed by one of your project's two signing keys (the *current* and the
-//! *next* key, which QStash rotates). [`Receiver`] checks that header against
-//! the raw request body and, optionally, the URL the request was sent to.
-//!
-//! The checks are those of the official QStash SDKs, applied strictly:
-//!
-//! * the token has exactly three unpadded base64url parts
-//!   (`header.payload.signature`);
-//! * the header's `alg` is `HS256` (`none`, `HS512` and everything else are
-//!   rejected), its `typ`, if present, is `JWT`, and it has no `crit`
-//!   parameter;
-//! * the signature is a valid HMAC-SHA256 under the current signing key or,
-//!   failing that, the next one (compared in constant time);
-//! * the `iss` claim is `Upstash`;
-//! * the `sub` claim equals the expected URL, when one is given;
-//! * the `exp` and `nbf` claims are present and hold at the time of
-//!   verification, give or take the [clock tolerance](Receiver::with_clock_tolerance);
-//! * the `body` claim equals the unpadded base64url encoding of the SHA-256
-//!   hash of the raw body (trailing `=` padding is ignored on both sides).
-//!
-//! Each failed check has its own [`VerifyError`] variant. Neither the signing
-//! keys nor the token ever appear in error messages or in `Debug` output.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//!
-//! use qstash::{Receiver, VerifyError};
-//!
-//! # fn main() -> Result<(), VerifyError> {
-//! // In production: `let receiver = Receiver::from_env()?;`
-//! let receiver = Receiver::new("sig_current_key", "sig_next_key");
-//!
-//! // The value of the `Upstash-Signature` header and the raw request body.
-//! let signature = concat!(
-//!     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
-//!     "eyJpc3MiOiJVcHN0YXNoIiwic3ViIjoiaHR0cHM6Ly9leGFtcGxlLmNvbS9hcGkvd2ViaG9vayIsImV4cCI6MTcw",
-//!     "MDAwMDMwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6Imp3dF9kb2NfZXhhbXBsZSIs",
-//!     "ImJvZHkiOiJrNkk1Y2FrVTVlckw4S2pTVVZUTm93bkR3Y2N2dTVrVTFIeGc4OHRvRllnIn0.",
-//!     "9okAihbDAVSCl053IO8JREl2xFv2JPLoLULgy9Q7JEc",
-//! );
-//! let body = br#"{"hello":"world"}"#;
-//! let url = "https://example.com/api/webhook";
-//!
-//! // `verify` checks the token against the current time; this example token
-//! // was valid for five minutes in November 2023, so check it at that time.
-//! let now = UNIX_EPOCH + Duration::from_secs(1_700_000_100);
-//! let claims = receiver.verify_at(signature, body, Some(url), now)?;
-//! assert_eq!(claims.iss, "Upstash");
-//! assert_eq!(claims.sub, url);
-//! assert_eq!(claims.jti.as_deref(), Some("jwt_doc_example"));
-//!
-//! // A body that was tampered with is rejected.
-//! let err = receiver
-//!     .verify_at(signature, br#"{"hello":"mallory"}"#, Some(url), now)
-//!     .unwrap_err();
-//! assert!(matches!(err, VerifyError::BodyHashMismatch));
-//!
-//! // So is a delivery meant for another endpoint.
-//! let err = receiver
-//!     .verify_at(signature, body, Some("https://example.com/other"), now)
-//!     .unwrap_err();
-//! assert!(matches!(err, VerifyError::SubjectMismatch { .. }));
-//!
-//! // And the token has long expired by now.
-//! let err = receiver.verify(signature, body, Some(url)).unwrap_err();
-//! assert!(matches!(err, VerifyError::Expired { .. }));
-//! # Ok(())
-//! # }
-//! ```
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -116,7 +42,79 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// `Debug` output redacts both keys.
 ///
-/// See the [module documentation](self) for an example.
+/// When QStash delivers a message to your endpoint it adds an
+/// `Upstash-Signature` header. Its value is a JWT signed with HMAC-SHA256,
+/// keyed by one of your project's two signing keys (the *current* and the
+/// *next* key, which QStash rotates). [`Receiver`] checks that header against
+/// the raw request body and, optionally, the URL the request was sent to.
+///
+/// The checks are those of the official QStash SDKs, applied strictly:
+///
+/// * the token has exactly three unpadded base64url parts
+///   (`header.payload.signature`);
+/// * the header's `alg` is `HS256` (`none`, `HS512` and everything else are
+///   rejected), its `typ`, if present, is `JWT`, and it has no `crit`
+///   parameter;
+/// * the signature is a valid HMAC-SHA256 under the current signing key or,
+///   failing that, the next one (compared in constant time);
+/// * the `iss` claim is `Upstash`;
+/// * the `sub` claim equals the expected URL, when one is given;
+/// * the `exp` and `nbf` claims are present and hold at the time of
+///   verification, give or take the [clock tolerance](Receiver::with_clock_tolerance);
+/// * the `body` claim equals the unpadded base64url encoding of the SHA-256
+///   hash of the raw body (trailing `=` padding is ignored on both sides).
+///
+/// Each failed check has its own [`VerifyError`] variant. Neither the signing
+/// keys nor the token ever appear in error messages or in `Debug` output.
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// use qstash::{Receiver, VerifyError};
+///
+/// # fn main() -> Result<(), VerifyError> {
+/// // In production: `let receiver = Receiver::from_env()?;`
+/// let receiver = Receiver::new("sig_current_key", "sig_next_key");
+///
+/// // The value of the `Upstash-Signature` header and the raw request body.
+/// let signature = concat!(
+///     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+///     "eyJpc3MiOiJVcHN0YXNoIiwic3ViIjoiaHR0cHM6Ly9leGFtcGxlLmNvbS9hcGkvd2ViaG9vayIsImV4cCI6MTcw",
+///     "MDAwMDMwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6Imp3dF9kb2NfZXhhbXBsZSIs",
+///     "ImJvZHkiOiJrNkk1Y2FrVTVlckw4S2pTVVZUTm93bkR3Y2N2dTVrVTFIeGc4OHRvRllnIn0.",
+///     "9okAihbDAVSCl053IO8JREl2xFv2JPLoLULgy9Q7JEc",
+/// );
+/// let body = br#"{"hello":"world"}"#;
+/// let url = "https://example.com/api/webhook";
+///
+/// // `verify` checks the token against the current time; this example token
+/// // was valid for five minutes in November 2023, so check it at that time.
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_100);
+/// let claims = receiver.verify_at(signature, body, Some(url), now)?;
+/// assert_eq!(claims.iss, "Upstash");
+/// assert_eq!(claims.sub, url);
+/// assert_eq!(claims.jti.as_deref(), Some("jwt_doc_example"));
+///
+/// // A body that was tampered with is rejected.
+/// let err = receiver
+///     .verify_at(signature, br#"{"hello":"mallory"}"#, Some(url), now)
+///     .unwrap_err();
+/// assert!(matches!(err, VerifyError::BodyHashMismatch));
+///
+/// // So is a delivery meant for another endpoint.
+/// let err = receiver
+///     .verify_at(signature, body, Some("https://example.com/other"), now)
+///     .unwrap_err();
+/// assert!(matches!(err, VerifyError::SubjectMismatch { .. }));
+///
+/// // And the token has long expired by now.
+/// let err = receiver.verify(signature, body, Some(url)).unwrap_err();
+/// assert!(matches!(err, VerifyError::Expired { .. }));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Receiver {
     current_signing_key: String,
@@ -200,7 +198,7 @@ impl Receiver {
     /// # Errors
     ///
     /// The [`VerifyError`] of the first check that fails; see the
-    /// [module documentation](self) for the list of checks.
+    /// [`Receiver`] documentation for the list of checks.
     pub fn verify(
         &self,
         signature: &str,
