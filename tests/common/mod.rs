@@ -1,29 +1,46 @@
-//! Helpers shared by the wire-level tests: a client pointed at a mock
-//! server, the requests the server saw, and token-leak checks.
+//! Helpers shared by the test binaries (wire, tls, contract): the one way
+//! they build a client, the requests a mock server saw, and token-leak
+//! checks. Each binary includes this file with `#[path]`.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use qstash::{AuthMode, Client};
+use qstash::{AuthMode, Client, ClientBuilder};
 use wiremock::MockServer;
 
 /// A token with every character that needs percent-encoding in a query
 /// string, and long enough that it cannot appear by accident.
 pub const NASTY_TOKEN: &str = "sEcReT+t0k/en=pad%25x";
 
-/// A client for `server` with `token`, in `mode`, with short timeouts so
-/// that no test can hang, and without retries: these tests look at single
-/// exchanges (retries have their own tests in `publishing.rs`).
-pub fn client(server: &MockServer, token: &str, mode: AuthMode) -> Client {
-    Client::builder()
-        .retry_policy(qstash::RetryPolicy::none())
-        .token(token)
-        .base_url(server.uri())
-        .auth_mode(mode)
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5))
+/// A builder for `base_url` with `token` and the library's defaults for
+/// everything else: what every test client starts from.
+pub fn builder(base_url: impl Into<String>, token: &str) -> ClientBuilder {
+    Client::builder().token(token).base_url(base_url)
+}
+
+/// A client for `base_url` with `token`, and `settings`: the settings that
+/// test needs beyond the library's defaults, stated where it is built.
+pub fn client_with(
+    base_url: impl Into<String>,
+    token: &str,
+    settings: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Client {
+    settings(builder(base_url, token))
         .build()
         .expect("valid client settings")
+}
+
+/// The wire tests' client: for `server` with `token`, in `mode`, with
+/// short timeouts so that no test can hang, and without retries: these
+/// tests look at single exchanges (retries have their own tests in
+/// `publishing.rs`).
+pub fn client(server: &MockServer, token: &str, mode: AuthMode) -> Client {
+    client_with(server.uri(), token, |b| {
+        b.retry_policy(qstash::RetryPolicy::none())
+            .auth_mode(mode)
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5))
+    })
 }
 
 /// Every request the server received, in order.

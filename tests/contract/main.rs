@@ -27,6 +27,8 @@
 //! Needs Node.js and `npm ci` (scripts/test runs it): without
 //! node_modules/.bin/prism the tests fail and say so.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod prism;
 mod proxy;
 mod spec;
@@ -206,13 +208,9 @@ impl Run {
             .pool_max_idle_per_host(0)
             .build()
             .expect("build the HTTP client");
-        Client::builder()
-            .token(TOKEN)
-            .base_url(self.recorder.url())
-            .auth_mode(auth)
-            .http_client(http)
-            .build()
-            .expect("build the QStash client")
+        common::client_with(self.recorder.url(), TOKEN, |b| {
+            b.auth_mode(auth).http_client(http)
+        })
     }
 
     fn bearer(&self) -> Client {

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common;
+
 /// An HTTP/1.1 server on 127.0.0.1 that keeps connections alive, answers
 /// every request with a queue, and counts the connections it accepted and
 /// the `x-app` headers it saw.
@@ -53,12 +55,12 @@ async fn counting_server() -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<Ve
     (url, accepted, seen)
 }
 
+/// A client with the default settings, or with a `timeout` of its own.
 fn client(url: &str, timeout: Option<Duration>) -> qstash::Client {
-    let mut b = qstash::Client::builder().token("t").base_url(url);
-    if let Some(t) = timeout {
-        b = b.timeout(t);
-    }
-    b.build().unwrap()
+    common::client_with(url, "t", |b| match timeout {
+        Some(t) => b.timeout(t),
+        None => b,
+    })
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 //! shared HTTP client's tests (`http_client`), this binary is what the test
 //! command runs again with the other TLS provider.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod http_client;
 
 use std::sync::Arc;
@@ -75,10 +77,7 @@ async fn https_server() -> (String, String, Groups) {
 }
 
 fn builder(url: &str) -> qstash::ClientBuilder {
-    qstash::Client::builder()
-        .token("t")
-        .base_url(url)
-        .retry_policy(qstash::RetryPolicy::none())
+    common::builder(url, "t").retry_policy(qstash::RetryPolicy::none())
 }
 
 #[tokio::test]

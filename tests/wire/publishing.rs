@@ -9,14 +9,13 @@ use qstash::{
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::common;
+
+/// The publishing tests' client: `retry` is what they vary.
 fn client(server: &MockServer, retry: RetryPolicy) -> Client {
-    Client::builder()
-        .token("tok")
-        .base_url(server.uri())
-        .retry_policy(retry)
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+    common::client_with(server.uri(), "tok", |b| {
+        b.retry_policy(retry).timeout(Duration::from_secs(5))
+    })
 }
 
 fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
