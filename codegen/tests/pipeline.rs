@@ -1,5 +1,5 @@
 //! The whole pipeline on real and synthetic documents: parse, normalize,
-//! generate, format. Compiling the output is `tests/upstream_versions.rs` of
+//! generate, format. Compiling the output is `tests/contract/upstream_versions.rs` of
 //! the `qstash` crate.
 
 use std::path::{Path, PathBuf};
