@@ -135,12 +135,6 @@ impl TransportError {
     pub fn origin(&self) -> Option<String> {
         self.0.url().map(origin)
     }
-
-    /// True when the connection could not be opened (refused, unreachable,
-    /// DNS): the request never reached QStash.
-    pub fn is_connect(&self) -> bool {
-        self.0.is_connect()
-    }
 }
 
 impl fmt::Debug for TransportError {

@@ -381,6 +381,20 @@ async fn connection_refused_is_a_network_error() {
     );
     let source = std::error::Error::source(&err).expect("the HTTP client's error");
     assert!(!err.to_string().contains(&source.to_string()), "{err}");
+    // The transport error is opaque: it tells where, says what the HTTP
+    // client said, and leads to that error as its source.
+    let Error::Network(transport) = &err else {
+        unreachable!()
+    };
+    assert!(
+        transport
+            .origin()
+            .is_some_and(|o| o.starts_with("http://127.0.0.1:")),
+        "{transport:?}"
+    );
+    assert_eq!(transport.to_string(), source.to_string());
+    let inner = std::error::Error::source(transport).expect("the HTTP client's error");
+    assert_eq!(inner.to_string(), source.to_string());
 }
 
 // The clock is paused: the client's timeout elapses in virtual time, as
