@@ -121,7 +121,13 @@ mod tests {
         let short = Secrets::of("short");
         assert_eq!(short.scrub("a short message".into()), "a short message");
         // Eight characters are enough to be scrubbed; seven are not.
-        assert_eq!(Secrets::of("8charsOK").scrub("x 8charsOK".into()), "x <redacted>");
-        assert_eq!(Secrets::of("7chars!").scrub("x 7chars!".into()), "x 7chars!");
+        assert_eq!(
+            Secrets::of("8charsOK").scrub("x 8charsOK".into()),
+            "x <redacted>"
+        );
+        assert_eq!(
+            Secrets::of("7chars!").scrub("x 7chars!".into()),
+            "x 7chars!"
+        );
     }
 }
