@@ -34,6 +34,14 @@ async fn a_long_body_is_cut_at_64_kib_and_the_cut_is_marked() {
     assert!(api.body.starts_with(b"token <redacted> then xxx"));
     assert!(!String::from_utf8_lossy(&api.body).contains("sEcReT"));
 
+    // Exactly 64 KiB is kept whole, and not marked as cut.
+    let full = answering(500, vec![b'y'; 64 * 1024]).await;
+    let c = client(&full, NASTY_TOKEN, AuthMode::Bearer);
+    let err = c.list_queues().send().await.unwrap_err();
+    let api = err.api().unwrap();
+    assert_eq!(api.body.len(), 64 * 1024);
+    assert!(!api.body_truncated);
+
     let short = answering(500, b"short".to_vec()).await;
     let c = client(&short, NASTY_TOKEN, AuthMode::Bearer);
     let err = c.list_queues().send().await.unwrap_err();
