@@ -92,7 +92,7 @@ pub use message::{
     MessageOptions, Redact,
 };
 pub use progenitor_client::{ByteStream, ResponseValue};
-pub use publishing::{BatchEntry, PublishedMessage, WithEntries};
+pub use publishing::{BatchEntry, PublishedMessage};
 pub use receiver::{
     CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, Receiver,
     SIGNATURE_HEADER, TokenPart, VerifyError,

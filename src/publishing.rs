@@ -199,37 +199,30 @@ impl BatchEntry {
     }
 }
 
-/// A batch with its entries; made by [`builder::Batch::entries`].
-#[derive(Debug, Clone)]
-#[must_use = "nothing is sent until .send() is awaited"]
-pub struct WithEntries<'a> {
-    builder: builder::Batch<'a>,
-    entries: Vec<BatchEntry>,
-}
-
 impl<'a> builder::Batch<'a> {
-    /// The messages of the batch, each with its own options.
-    pub fn entries(self, entries: impl IntoIterator<Item = BatchEntry>) -> WithEntries<'a> {
-        WithEntries {
-            builder: self,
-            entries: entries.into_iter().collect(),
-        }
-    }
-}
-
-impl WithEntries<'_> {
-    /// Checks every entry and sends the batch; returns one result per
-    /// entry, in order.
-    /// A URL-group entry's result lists one message per endpoint: read
-    /// each with [`messages`](types::BatchResponseItem::messages).
-    pub async fn send(self) -> Result<Vec<types::BatchResponseItem>, Error> {
-        let items = self
-            .entries
+    /// The messages of the batch, each with its own options, in order;
+    /// `send` returns one result per entry, in the same order (a URL-group
+    /// entry's result lists one message per endpoint: read each with
+    /// [`messages`](types::BatchResponseItem::messages)). An invalid entry
+    /// fails `send` with [`Error::InvalidOption`] naming it, before
+    /// anything is sent.
+    pub fn entries(mut self, entries: impl IntoIterator<Item = BatchEntry>) -> Self {
+        let items = entries
             .into_iter()
             .enumerate()
             .map(|(i, e)| e.into_item(i))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.builder.body(items).send().await?.into_inner())
+            .collect::<Result<Vec<_>, _>>();
+        match items {
+            Ok(items) => {
+                // Called again, the last entries win.
+                self.request_state.invalid_option = None;
+                self.body(items)
+            }
+            Err(e) => {
+                self.request_state.refuse(e);
+                self
+            }
+        }
     }
 }
 

@@ -48,15 +48,33 @@ impl RequestState {
                 self.headers = Some(headers);
                 self.invalid_option = None;
             }
-            Err(Error::InvalidOption { option, reason }) => {
+            Err(e) => {
                 self.headers = None;
-                self.invalid_option = Some((option, reason));
-            }
-            Err(other) => {
-                self.headers = None;
-                self.invalid_option = Some(("options".into(), other.to_string()));
+                self.refuse(e);
             }
         }
+    }
+
+    /// Remembers why the request must not be sent (an option that failed
+    /// its checks), to report when it is sent.
+    pub(crate) fn refuse(&mut self, e: Error) {
+        self.invalid_option = Some(match e {
+            Error::InvalidOption { option, reason } => (option, reason),
+            other => ("options".into(), other.to_string()),
+        });
+    }
+}
+
+/// What the request's own state refuses, reported first by every
+/// generated `send`, before the request is built (so before a missing
+/// required parameter, which an invalid option may be the cause of).
+pub(crate) fn check(state: &RequestState) -> Result<(), Error> {
+    match &state.invalid_option {
+        Some((option, reason)) => Err(Error::InvalidOption {
+            option: option.clone(),
+            reason: reason.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -68,12 +86,6 @@ pub(crate) async fn send(
     op: &Operation,
     state: &RequestState,
 ) -> Result<reqwest::Response, Error> {
-    if let Some((option, reason)) = &state.invalid_option {
-        return Err(Error::InvalidOption {
-            option: option.clone(),
-            reason: reason.clone(),
-        });
-    }
     if let Some(refusal) = crate::guards::refusal(op, state, request.url()) {
         return Err(Error::InvalidRequest(refusal));
     }

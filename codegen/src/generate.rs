@@ -36,9 +36,10 @@ pub struct Settings {
     pub operation_module: Option<String>,
     /// Module of the layer that sends requests (`crate::transport`). When
     /// set (with `error_type` and `operation_module`), every request builder
-    /// carries the layer's `RequestState` (as its field `request_state`), and its
-    /// `send` builds the request with the generated code and hands it to
-    /// `send(client, request, &OPERATION, &request_state)`, decodes a JSON body with
+    /// carries the layer's `RequestState` (as its field `request_state`),
+    /// and its `send` reports what `check(&request_state)` refuses, builds
+    /// the request with the generated code and hands it to `send(client,
+    /// request, &OPERATION, &request_state)`, decodes a JSON body with
     /// `json(client, response)`, and reports a refused build with
     /// `refused(&OPERATION, error)` and any status but 2xx with
     /// `unexpected(response)`; progenitor's hooks are not called. Every bulk

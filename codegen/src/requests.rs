@@ -5,7 +5,9 @@
 //!   `.all()`) as a field `request_state`, so that it travels with the request
 //!   instead of through ambient state;
 //! - `send` keeps progenitor's code that *builds* the request, and hands the
-//!   request to the layer's `send(client, request, &OPERATION, &request_state)`,
+//!   request to the layer's `send(client, request, &OPERATION, &request_state)`
+//!   (after the layer's `check(&request_state)`, which reports a refusal the
+//!   state holds before anything is built),
 //!   which checks, authenticates, retries and turns error statuses into the
 //!   layer's error with the client at hand; a JSON body is decoded by the
 //!   layer's `json(client, response)`; progenitor's hooks and its error
@@ -182,6 +184,7 @@ fn our_message(text: &str) -> Option<String> {
 ///
 /// ```text
 /// let Self { client, a, b, request_state } = self;
+/// transport::check(&request_state)?;
 /// let request = (move || -> Result<reqwest::Request, Error<()>> {
 ///     <statements that build `request`>
 ///     Ok(request)
@@ -227,6 +230,7 @@ fn shape_send(f: &mut syn::ImplItemFn, transport: &Transport) -> Result<(), &'st
     let decode = decode_with_layer(decode, module)?;
 
     let send: syn::Block = syn::parse_quote!({
+        #module::check(&request_state)?;
         let request = (move || -> ::std::result::Result<::reqwest::Request, Error<()>> {
             #(#build)*
             Ok(request)
@@ -430,7 +434,7 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.contains("letSelf{client,thing_id,label,request_state}=self;"),
+            code.contains("letSelf{client,thing_id,label,request_state}=self;crate::transport::check(&request_state)?;letrequest="),
             "{code}"
         );
         assert!(

@@ -254,7 +254,40 @@ async fn refusals_leave_before_anything_is_sent_whatever_the_terminal() {
             assert!(expected(e), "{what}, terminal {i}: {e:?}");
         }
     }
+    // A batch entry that fails its checks, reported before the batch is
+    // built (its body is never set).
+    let err = c
+        .batch()
+        .entries([
+            qstash::BatchEntry::new("https://example.com/a"),
+            qstash::BatchEntry::new("https://example.com/b").options(invalid()),
+        ])
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidOption { option, .. } if option == "batch entry 1: label"),
+        "{err:?}"
+    );
     assert!(requests(&server).await.is_empty(), "nothing was sent");
+
+    // The last entries win.
+    Mock::given(method("POST"))
+        .and(path("/v2/batch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"messageId": "b1"}])))
+        .mount(&server)
+        .await;
+    let results = c
+        .batch()
+        .entries([qstash::BatchEntry::new("x").options(invalid())])
+        .entries([qstash::BatchEntry::new("https://example.com/a")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].message_id(), Some("b1"));
+    assert_eq!(requests(&server).await.len(), 1);
+    server.reset().await;
 
     // The last options win: a valid call after an invalid one goes out.
     Mock::given(method("POST"))
