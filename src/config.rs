@@ -106,6 +106,8 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     /// The token's forms, to scrub from what the server sends back.
     pub(crate) secrets: Secrets,
+    /// Headers sent on every request that does not set them itself.
+    pub(crate) default_headers: reqwest::header::HeaderMap,
 }
 
 impl fmt::Debug for Inner {
@@ -116,6 +118,10 @@ impl fmt::Debug for Inner {
             .field("user_agent", &self.user_agent)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field(
+                "default_headers",
+                &self.default_headers.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -149,6 +155,9 @@ pub struct ClientBuilder {
     /// Roots trusted besides the compiled-in set, or why the PEM was refused.
     extra_roots: Result<Vec<CertificateDer<'static>>, String>,
     retry: RetryPolicy,
+    /// `(name, value)`, checked by `build`; a later one replaces an earlier
+    /// one of the same name.
+    default_headers: Vec<(String, String)>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -163,6 +172,14 @@ impl fmt::Debug for ClientBuilder {
             .field("http", &self.http.is_some())
             .field("extra_roots", &self.extra_roots.as_ref().map(Vec::len))
             .field("retry", &self.retry)
+            .field(
+                "default_headers",
+                &self
+                    .default_headers
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -180,6 +197,7 @@ impl Default for ClientBuilder {
             http: None,
             extra_roots: Ok(Vec::new()),
             retry: RetryPolicy::default(),
+            default_headers: Vec::new(),
         }
     }
 }
@@ -223,6 +241,26 @@ impl ClientBuilder {
     /// No total timeout: requests may take as long as the server does.
     pub fn no_timeout(mut self) -> Self {
         self.timeout = None;
+        self
+    }
+
+    /// A header sent on every request, unless the request sets the same
+    /// header itself (a parameter, or [`MessageOptions`](crate::MessageOptions)),
+    /// which then wins. Called again with the same name, the last value
+    /// wins. Checked by [`build`](Self::build); `Authorization` is refused
+    /// there, since the token sets it. Values are never printed.
+    ///
+    /// ```
+    /// let client = qstash::Client::builder()
+    ///     .token("my-token")
+    ///     .default_header("X-Tenant", "acme")
+    ///     .default_header("Upstash-Retries", "5")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), qstash::Error>(())
+    /// ```
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.default_headers.push((name.into(), value.into()));
         self
     }
 
@@ -301,6 +339,7 @@ impl ClientBuilder {
                 .map_err(|_| Error::Config("the token is not a valid header value".into()))?;
         bearer.set_sensitive(true);
         let secrets = Secrets::of(token.expose());
+        let default_headers = default_headers(&self.default_headers)?;
         let extra_roots = self.extra_roots.map_err(Error::Config)?;
         let (http, per_request_timeout, per_request_user_agent) = match self.http {
             Some(http) => (http, self.timeout, Some(user_agent)),
@@ -320,9 +359,39 @@ impl ClientBuilder {
             timeout: per_request_timeout,
             retry: self.retry,
             secrets,
+            default_headers,
         };
         Ok(Client::new_with_client(&base_url, http, inner))
     }
+}
+
+/// The default headers, checked: each name and value must be valid in HTTP,
+/// and `Authorization` belongs to the token. Errors name the header, never
+/// the value.
+fn default_headers(headers: &[(String, String)]) -> Result<reqwest::header::HeaderMap, Error> {
+    use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            Error::Config(format!(
+                "default header {name:?} is not a valid header name"
+            ))
+        })?;
+        if header == AUTHORIZATION {
+            return Err(Error::Config(
+                "default header `Authorization` is set by the token: use .token(...) instead"
+                    .into(),
+            ));
+        }
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            Error::Config(format!(
+                "the value of default header `{header}` is not a valid header value (visible ASCII)"
+            ))
+        })?;
+        value.set_sensitive(true);
+        map.insert(header, value);
+    }
+    Ok(map)
 }
 
 /// The HTTP client of a [`Client`] built without a caller's: connect and

@@ -111,6 +111,12 @@ pub(crate) async fn send(
             request.headers_mut().append(name, value.clone());
         }
     }
+    // The client's default headers, where the request set none of its own.
+    for (name, value) in &inner.default_headers {
+        if !request.headers().contains_key(name) {
+            request.headers_mut().insert(name, value.clone());
+        }
+    }
     // The future of every request holds the state of every path it may
     // take, and is moved on its way to the executor: the first attempt is
     // inline, the rare paths (retries, error bodies) are boxed.

@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod axum_extractor;
+mod default_headers;
 mod errata;
 mod error_bodies;
 mod errors;
