@@ -36,20 +36,11 @@ pub(crate) struct Transport {
 
 /// Applies the shape to every request builder of `file`.
 pub(crate) fn apply(file: &mut syn::File, transport: &Transport) -> Result<(), Refusal> {
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "builder" {
-            continue;
-        }
-        let Some((_, items)) = &mut m.content else {
-            continue;
-        };
-        for item in items {
-            match item {
-                syn::Item::Struct(s) if has_client_field(s) => add_state_field(s, transport),
-                syn::Item::Impl(imp) if imp.trait_.is_none() => shape_impl(imp, transport)?,
-                _ => {}
-            }
+    for item in crate::shape::request_builders(file).into_iter().flatten() {
+        match item {
+            syn::Item::Struct(s) if has_client_field(s) => add_state_field(s, transport),
+            syn::Item::Impl(imp) if imp.trait_.is_none() => shape_impl(imp, transport)?,
+            _ => {}
         }
     }
     Ok(())

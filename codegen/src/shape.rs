@@ -56,22 +56,26 @@ pub(crate) fn apply(file: &mut syn::File, layer: &Layer) -> Result<(), Refusal> 
                     }
                 }
             }
-            syn::Item::Mod(m) if m.ident == "builder" => {
-                let Some((_, items)) = &mut m.content else {
-                    continue;
-                };
-                for item in items {
-                    if let syn::Item::Impl(imp) = item
-                        && imp.trait_.is_none()
-                    {
-                        shape_builder(imp, layer)?;
-                    }
-                }
-            }
             _ => {}
         }
     }
+    for item in request_builders(file).into_iter().flatten() {
+        if let syn::Item::Impl(imp) = item
+            && imp.trait_.is_none()
+        {
+            shape_builder(imp, layer)?;
+        }
+    }
     Ok(())
+}
+
+/// The items of the generated `builder` module: the request builders and
+/// their impls.
+pub(crate) fn request_builders(file: &mut syn::File) -> Option<&mut Vec<syn::Item>> {
+    file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
 }
 
 /// Removes the struct builders of `types::builder` that nothing outside
@@ -146,14 +150,7 @@ fn document_setters(file: &mut syn::File) {
             }
         }
     }
-    for item in &mut file.items {
-        let syn::Item::Mod(m) = item else { continue };
-        if m.ident != "builder" {
-            continue;
-        }
-        let Some((_, items)) = &mut m.content else {
-            continue;
-        };
+    if let Some(items) = request_builders(file) {
         // Each builder's parameters, in progenitor's order: its fields but
         // the client.
         let params: HashMap<syn::Ident, Vec<String>> = items
