@@ -35,8 +35,7 @@ fn empty_path_parameter(op: &Operation, url: &Url) -> Option<String> {
         let name = t.strip_prefix('{')?.strip_suffix('}')?;
         a.is_empty().then(|| {
             format!(
-                "{} (`{} {}`): the path parameter `{name}` is empty; an empty value would reach another endpoint (the collection, which may act on every item). Give it a value. Nothing was sent.",
-                op.name, op.method, op.path
+                "{op}: the path parameter `{name}` is empty; an empty value would reach another endpoint (the collection, which may act on every item). Give it a value. Nothing was sent."
             )
         })
     })

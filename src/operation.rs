@@ -20,6 +20,13 @@ pub(crate) struct Operation {
     pub(crate) bulk_filters: Option<&'static [&'static str]>,
 }
 
+impl std::fmt::Display for Operation {
+    /// How errors name the operation: `publish (`POST /v2/publish/{destination}`)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (`{} {}`)", self.name, self.method, self.path)
+    }
+}
+
 /// Whether sending a request twice is harmless, so that a failure that
 /// may have reached the service (a 5xx, a timeout) can be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

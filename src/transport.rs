@@ -129,7 +129,7 @@ pub(crate) async fn send(
             Box::pin(retry(client, request, after, op)).await
         }
     };
-    let response = result.map_err(|e| Error::from_reqwest(redact(e)))?;
+    let response = result.map_err(failed)?;
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
         return Err(Box::pin(api_error(inner, response)).await);
@@ -145,10 +145,7 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
 ) -> Result<ResponseValue<T>, Error> {
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| Error::from_reqwest(redact(e)))?;
+    let body = response.bytes().await.map_err(failed)?;
     match serde_json::from_slice(&body) {
         Ok(value) => Ok(ResponseValue::new(value, status, headers)),
         Err(e) => Err(decode_error(&client.inner().secrets, &body, &e)),
@@ -174,10 +171,7 @@ pub(crate) fn refused(op: &Operation, e: progenitor_client::Error<()>) -> Error 
         G::CommunicationError(e) => redact(e).to_string(),
         other => other.to_string(),
     };
-    Error::InvalidRequest(format!(
-        "{} (`{} {}`): {what}. Nothing was sent.",
-        op.name, op.method, op.path
-    ))
+    Error::InvalidRequest(format!("{op}: {what}. Nothing was sent."))
 }
 
 /// A status no arm of the operation takes (1xx, 3xx).
@@ -205,7 +199,7 @@ async fn api_error(inner: &Inner, mut response: reqwest::Response) -> Error {
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Error::from_reqwest(redact(e)),
+            Err(e) => return failed(e),
         }
     }
     let body = inner.secrets.scrub_bytes(Bytes::from(body));
@@ -320,6 +314,11 @@ fn authenticate(inner: &Inner, request: &mut reqwest::Request) {
     }
 }
 
+/// A request that got no (whole) answer, as the crate's error.
+fn failed(e: reqwest::Error) -> Error {
+    Error::from_reqwest(redact(e))
+}
+
 /// The HTTP client's error as the crate's, with the token removed from the
 /// URL it carries (query mode puts it there, and reqwest prints the URL).
 fn redact(mut e: reqwest::Error) -> TransportError {
@@ -329,7 +328,7 @@ fn redact(mut e: reqwest::Error) -> TransportError {
     TransportError::new(e)
 }
 
-pub(crate) fn redact_url(url: &mut reqwest::Url) {
+fn redact_url(url: &mut reqwest::Url) {
     if !url.query_pairs().any(|(k, _)| k == TOKEN_QUERY_PARAMETER) {
         return;
     }
