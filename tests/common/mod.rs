@@ -51,6 +51,18 @@ pub async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
         .expect("request recording is on")
 }
 
+/// The vendored description, corrected by the errata and normalized with
+/// the names table: what the crate was built from.
+pub fn vendored_spec() -> qstash_codegen::Normalized {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    qstash_codegen::normalize_files(
+        &root.join("openapi/qstash/openapi.yaml"),
+        &root.join("openapi/qstash/operations.yaml"),
+        Some(&root.join("openapi/qstash/errata.yaml")),
+    )
+    .expect("the vendored spec normalizes")
+}
+
 /// The decoded query pairs of a request, in order.
 pub fn query(request: &wiremock::Request) -> Vec<(String, String)> {
     request

@@ -1,18 +1,9 @@
 //! Every operation of the vendored spec has its named method on the client.
-
-use std::path::Path;
-
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/client.rs"));
 
 #[test]
 fn every_operation_has_its_named_method() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let n = qstash_codegen::normalize_files(
-        &root.join("openapi/qstash/openapi.yaml"),
-        &root.join("openapi/qstash/operations.yaml"),
-        Some(&root.join("openapi/qstash/errata.yaml")),
-    )
-    .unwrap();
+    let n = crate::common::vendored_spec();
     assert!(
         n.unknown_operations.is_empty(),
         "operations without a name in operations.yaml: {:?}",
