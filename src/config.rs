@@ -210,9 +210,51 @@ impl ClientBuilder {
     }
 
     /// The API address; defaults to [`DEFAULT_BASE_URL`].
+    ///
+    /// The address is the API's root, to which the client adds the API paths
+    /// (`/v2/...`). An address that already ends in an API path, such as
+    /// `https://qstash.upstash.io/v2/publish` (a value found in old console
+    /// snippets), is cut before its `/v2` segment, as the JS SDK does, and
+    /// [`build`](Self::build) logs a warning through `tracing` saying what to
+    /// write instead.
+    ///
+    /// ```
+    /// let client = qstash::Client::builder()
+    ///     .token("my-token")
+    ///     .base_url("https://qstash.upstash.io/v2/publish")
+    ///     .build()?;
+    /// assert_eq!(client.base_url(), "https://qstash.upstash.io");
+    /// # Ok::<(), qstash::Error>(())
+    /// ```
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self.base_url_source = "the base URL".into();
+        self
+    }
+
+    /// Dev mode: the official local dev server at `http://127.0.0.1:8080`
+    /// ([`DEFAULT_DEV_PORT`](crate::DEFAULT_DEV_PORT)) with its public token
+    /// ([`DEV_TOKEN`](crate::DEV_TOKEN)), as `QSTASH_DEV=1` does for
+    /// [`Client::from_env`]. A later [`token`](Self::token) or
+    /// [`base_url`](Self::base_url) replaces the one set here (a dev server
+    /// on another port: `.dev().base_url("http://127.0.0.1:9000")`).
+    /// [`build`](Self::build) says at `info`, through `tracing`, which server
+    /// a client with the dev token talks to.
+    ///
+    /// ```
+    /// let client = qstash::Client::builder().dev().build()?;
+    /// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+    /// # Ok::<(), qstash::Error>(())
+    /// ```
+    pub fn dev(self) -> Self {
+        self.dev_on(crate::DEFAULT_DEV_PORT)
+    }
+
+    fn dev_on(mut self, port: u16) -> Self {
+        self = self
+            .token(crate::DEV_TOKEN)
+            .base_url(crate::dev::dev_url(port));
+        self.base_url_source = format!("the dev server address (port {port})");
         self
     }
 
@@ -326,7 +368,17 @@ impl ClientBuilder {
                 Error::Config("no token: call .token(...) or use Client::from_env()".into())
             })?
             .map_err(Error::Config)?;
-        let (base_url, base) = check_base_url(&self.base_url, &self.base_url_source)?;
+        let (base_url, base, api_path) = check_base_url(&self.base_url, &self.base_url_source)?;
+        if let Some(api_path) = api_path {
+            tracing::warn!(
+                target: "qstash",
+                "{} ends in the API path {api_path:?}, which the client adds itself: using {base_url:?} instead (set that to silence this warning)",
+                self.base_url_source
+            );
+        }
+        if token.expose() == crate::DEV_TOKEN {
+            crate::dev::log_client(&base_url);
+        }
         let user_agent =
             reqwest::header::HeaderValue::from_str(&self.user_agent).map_err(|_| {
                 Error::Config(format!(
@@ -481,7 +533,10 @@ compile_error!(
 );
 
 /// The base URL without its trailing `/`, and parsed.
-fn check_base_url(raw: &str, source: &str) -> Result<(String, reqwest::Url), Error> {
+fn check_base_url(
+    raw: &str,
+    source: &str,
+) -> Result<(String, reqwest::Url, Option<String>), Error> {
     // Errors show the URL without its query or fragment: they could carry
     // a token (`?qstash_token=...`).
     let shown = match raw.find(['?', '#']) {
@@ -500,7 +555,32 @@ fn check_base_url(raw: &str, source: &str) -> Result<(String, reqwest::Url), Err
             "{source} {shown:?} must not carry a query or fragment"
         )));
     }
-    Ok((raw.trim_end_matches('/').to_string(), url))
+    let mut url = url;
+    let cut = cut_api_path(&mut url);
+    let root = match &cut {
+        // Rebuilt from the parsed URL: the raw text still holds the API path.
+        Some(_) => url.as_str().trim_end_matches('/').to_string(),
+        None => raw.trim_end_matches('/').to_string(),
+    };
+    Ok((root, url, cut))
+}
+
+/// Cuts an API path off a base URL: from its first `v2` path segment on
+/// (`https://qstash.upstash.io/v2/publish` → `https://qstash.upstash.io`,
+/// `https://proxy.example/qstash/v2` → `https://proxy.example/qstash`).
+/// Returns the path cut off, if any. The client adds `/v2/...` itself, so a
+/// base URL holding it would make every request `/v2/publish/v2/...`, a 404
+/// (qstash-js issue #226; the JS SDK corrects that one URL).
+fn cut_api_path(url: &mut reqwest::Url) -> Option<String> {
+    let path = url.path().to_string();
+    let start = path.match_indices('/').map(|(i, _)| i).find(|&i| {
+        let segment = &path[i + 1..];
+        segment == "v2" || segment.starts_with("v2/")
+    })?;
+    let (root, api) = path.split_at(start);
+    let root = if root.is_empty() { "/" } else { root };
+    url.set_path(root);
+    Some(api.to_string())
 }
 
 /// The environment variable of the token, read by [`Client::from_env`].
@@ -521,6 +601,11 @@ impl ClientBuilder {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<Self, Error> {
+        // Dev mode comes first, as in the JS SDK: the dev server's address
+        // and public token, whatever else is set.
+        if let Some(port) = crate::dev::dev_port_from(&lookup).map_err(Error::Config)? {
+            return Ok(ClientBuilder::default().dev_on(port));
+        }
         let var = |name: &str| -> Result<Option<String>, Error> {
             match lookup(name).map(std::ffi::OsString::into_string) {
                 None => Ok(None),
@@ -618,6 +703,10 @@ impl Client {
     /// takes precedence, as in the official SDKs; tokens are per region, so
     /// half a regional pair is never mixed with the default variables. A
     /// missing or invalid setting gives an error naming the variable.
+    ///
+    /// With `QSTASH_DEV=1` (or `true`), none of those are read: the client
+    /// is in dev mode ([`ClientBuilder::dev`]), on port `QSTASH_DEV_PORT`
+    /// (default 8080).
     ///
     /// ```no_run
     /// let client = qstash::Client::from_env()?;

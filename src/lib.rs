@@ -66,6 +66,7 @@ mod generated {
 pub mod axum;
 mod bulk;
 mod config;
+mod dev;
 mod error;
 mod guards;
 mod list;
@@ -83,6 +84,10 @@ pub use bulk::BulkProgress;
 pub use config::{
     AuthMode, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT, REGION_ENV, TOKEN_ENV, URL_ENV,
+};
+pub use dev::{
+    DEFAULT_DEV_PORT, DEV_CURRENT_SIGNING_KEY, DEV_ENV, DEV_NEXT_SIGNING_KEY, DEV_PORT_ENV,
+    DEV_TOKEN,
 };
 pub use error::{ApiError, Error, RateLimit, TransportError};
 pub use generated::{Client, builder, enums, types};

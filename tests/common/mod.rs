@@ -171,3 +171,60 @@ pub fn sign_delivery(key: &str, url: &str, body: &[u8]) -> String {
         .into_bytes();
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac))
 }
+
+/// What the code under test logged through `tracing` on this thread while
+/// the returned guard lives: one `LEVEL message` line per event, with the
+/// event's other fields after it as `name=value`.
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let guard = tracing::subscriber::set_default(logs.clone());
+    (logs, guard)
+}
+
+/// The lines captured by [`capture_logs`].
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Logs {
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Every line so far, one per line of text.
+    pub fn text(&self) -> String {
+        self.lines().join("\n")
+    }
+}
+
+impl tracing::Subscriber for Logs {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Line(String, String);
+        impl tracing::field::Visit for Line {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                } else {
+                    self.1.push_str(&format!(" {}={value:?}", field.name()));
+                }
+            }
+        }
+        let mut line = Line(String::new(), String::new());
+        event.record(&mut line);
+        let level = event.metadata().level();
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{level} {}{}", line.0, line.1));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}

@@ -400,3 +400,146 @@ async fn client_from_env_reads_the_process_environment() {
         }
     }
 }
+
+#[tokio::test]
+async fn dev_mode_uses_the_dev_server_and_its_public_token() {
+    let (logs, _guard) = common::capture_logs();
+    let client = build(&[
+        ("QSTASH_DEV", "1"),
+        // Ignored in dev mode, as in the JS SDK.
+        ("QSTASH_TOKEN", "production-token"),
+        ("QSTASH_URL", "https://qstash.upstash.io"),
+        ("QSTASH_REGION", "US_EAST_1"),
+    ])
+    .unwrap();
+    assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+    let text = logs.text();
+    assert!(
+        text.contains("INFO QStash dev mode: the client sends to the local dev server http://127.0.0.1:8080 with the public dev token"),
+        "{text}"
+    );
+    assert!(!text.contains(qstash::DEV_TOKEN), "{text}");
+}
+
+#[tokio::test]
+async fn dev_mode_sends_the_dev_token_to_the_dev_port() {
+    let server = queues_server().await;
+    let port = server.address().port().to_string();
+    let client = build(&[("QSTASH_DEV", "true"), ("QSTASH_DEV_PORT", &port)]).unwrap();
+    assert_eq!(client.base_url(), format!("http://127.0.0.1:{port}"));
+    assert_eq!(token_on_the_wire(&client, &server).await, qstash::DEV_TOKEN);
+}
+
+#[tokio::test]
+async fn dev_mode_off_reads_the_usual_variables() {
+    for off in ["0", "false", ""] {
+        let client = build(&[
+            ("QSTASH_DEV", off),
+            ("QSTASH_DEV_PORT", "9000"),
+            ("QSTASH_TOKEN", "t"),
+        ])
+        .unwrap();
+        assert_eq!(client.base_url(), "https://qstash.upstash.io", "{off:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_dev_settings_name_the_variable() {
+    assert_eq!(
+        config_message(from_map(&env(&[
+            ("QSTASH_DEV", "yes"),
+            ("QSTASH_TOKEN", "t")
+        ]))),
+        "environment variable QSTASH_DEV is \"yes\"; expected 1 or true (dev mode on), 0 or false (off)"
+    );
+    assert_eq!(
+        config_message(from_map(&env(&[
+            ("QSTASH_DEV", "1"),
+            ("QSTASH_DEV_PORT", "http")
+        ]))),
+        "environment variable QSTASH_DEV_PORT is \"http\"; expected a port from 1 to 65535"
+    );
+}
+
+#[tokio::test]
+async fn dev_builder_is_the_dev_server_and_later_settings_win() {
+    let server = queues_server().await;
+    let client = qstash::Client::builder().dev().build().unwrap();
+    assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+    let client = qstash::Client::builder()
+        .dev()
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    assert_eq!(token_on_the_wire(&client, &server).await, qstash::DEV_TOKEN);
+    let client = qstash::Client::builder()
+        .dev()
+        .base_url(server.uri())
+        .token("mine")
+        .build()
+        .unwrap();
+    assert_eq!(token_on_the_wire(&client, &server).await, "mine");
+}
+
+#[tokio::test]
+async fn a_client_without_the_dev_token_logs_nothing() {
+    let (logs, _guard) = common::capture_logs();
+    build(&[("QSTASH_TOKEN", "t")]).unwrap();
+    assert_eq!(logs.lines(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_api_path_in_the_base_url_is_cut_with_a_warning() {
+    let server = queues_server().await;
+    let cases = [
+        (
+            "https://qstash.upstash.io/v2/publish",
+            "https://qstash.upstash.io",
+            "/v2/publish",
+        ),
+        (
+            "https://qstash.upstash.io/v2/publish/",
+            "https://qstash.upstash.io",
+            "/v2/publish/",
+        ),
+        (
+            "https://qstash.upstash.io/v2",
+            "https://qstash.upstash.io",
+            "/v2",
+        ),
+        (
+            "https://proxy.example/qstash/v2/queues",
+            "https://proxy.example/qstash",
+            "/v2/queues",
+        ),
+    ];
+    for (given, root, cut) in cases {
+        let (logs, _guard) = common::capture_logs();
+        let client = build(&[("QSTASH_TOKEN", "t"), ("QSTASH_URL", given)]).unwrap();
+        assert_eq!(client.base_url(), root, "{given}");
+        assert_eq!(
+            logs.lines(),
+            [format!(
+                "WARN environment variable QSTASH_URL ends in the API path {cut:?}, which the client adds itself: using {root:?} instead (set that to silence this warning)"
+            )],
+            "{given}"
+        );
+    }
+    // Not an API path: a segment that merely starts with v2, and no path.
+    for kept in [
+        "https://proxy.example/v20",
+        "https://proxy.example/api/v2x/y",
+    ] {
+        let (logs, _guard) = common::capture_logs();
+        let client = build(&[("QSTASH_TOKEN", "t"), ("QSTASH_URL", kept)]).unwrap();
+        assert_eq!(client.base_url(), kept);
+        assert!(logs.lines().is_empty(), "{kept}: {:?}", logs.lines());
+    }
+    // The corrected client sends to the API path once.
+    let client = qstash::Client::builder()
+        .token("t")
+        .base_url(format!("{}/v2/publish", server.uri()))
+        .build()
+        .unwrap();
+    assert_eq!(token_on_the_wire(&client, &server).await, "t");
+}
