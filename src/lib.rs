@@ -64,6 +64,7 @@ mod generated {
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod api;
 mod bulk;
 mod config;
 mod dev;
@@ -80,6 +81,7 @@ mod secrets;
 mod transport;
 mod urls;
 
+pub use api::{Analytics, Api, EmailProvider, LlmProvider};
 pub use bulk::BulkProgress;
 pub use config::{
     AuthMode, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
