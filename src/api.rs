@@ -286,7 +286,7 @@ impl Api {
                 let key = key_value(name, &p.key)?;
                 match p.kind {
                     LlmKind::Anthropic => {
-                        forward(&mut h, "upstash-forward-x-api-key", secret(name, &key)?);
+                        forward(&mut h, "upstash-forward-x-api-key", secret(name, key)?);
                         forward(
                             &mut h,
                             "upstash-forward-anthropic-version",
@@ -294,7 +294,7 @@ impl Api {
                         );
                     }
                     LlmKind::OpenAi | LlmKind::Custom(_) => {
-                        forward(&mut h, "upstash-forward-authorization", bearer(name, &key)?);
+                        forward(&mut h, "upstash-forward-authorization", bearer(name, key)?);
                     }
                 }
                 if let Some(org) = &p.organization {
@@ -310,7 +310,11 @@ impl Api {
                 }
                 if let Some(analytics) = &p.analytics {
                     let key = key_value("Helicone", &analytics.key)?;
-                    forward(&mut h, "upstash-forward-helicone-auth", bearer("Helicone", &key)?);
+                    forward(
+                        &mut h,
+                        "upstash-forward-helicone-auth",
+                        bearer("Helicone", key)?,
+                    );
                     let target = HeaderValue::from_str(&p.base_url()).map_err(|_| {
                         invalid("the custom LLM provider's base URL is not a valid header value")
                     })?;
@@ -319,7 +323,11 @@ impl Api {
             }
             Api::Email(p) => {
                 let key = key_value("Resend", &p.key)?;
-                forward(&mut h, "upstash-forward-authorization", bearer("Resend", &key)?);
+                forward(
+                    &mut h,
+                    "upstash-forward-authorization",
+                    bearer("Resend", key)?,
+                );
             }
         }
         Ok(h)
@@ -383,6 +391,13 @@ fn check_base_url(url: &str) -> Result<(), Error> {
     if url.trim().is_empty() {
         return Err(invalid("the custom LLM provider's base URL is empty"));
     }
+    // A URL parser drops tabs and line breaks and encodes the rest; the
+    // destination and the forwarded target URL would not.
+    if !url.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid(
+            "the custom LLM provider's base URL holds a space, a control or a non-ASCII character (percent-encode them; an international domain name goes in its xn-- form)",
+        ));
+    }
     let parsed = reqwest::Url::parse(trim_custom_base_url(url)).map_err(|e| {
         invalid(format!(
             "the custom LLM provider's base URL is not a URL ({e})"
@@ -445,4 +460,88 @@ pub(crate) fn apply_to_request(api: &Api, request: &mut reqwest::Request) -> Res
         ));
     }
     api.apply(request.headers_mut())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(api: impl Into<Api>) -> String {
+        match api.into().forwarded_headers().unwrap_err() {
+            Error::InvalidOption { option, reason } => {
+                assert_eq!(option, "api");
+                reason
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn custom_base_urls_are_trimmed_as_qstash_js_does() {
+        for (given, trimmed) in [
+            ("https://x.example", "https://x.example"),
+            ("https://x.example/v1/chat/completions", "https://x.example"),
+            ("https://x.example/chat/completions", "https://x.example"),
+            (
+                "https://x.example/v2/chat/completions",
+                "https://x.example/v2",
+            ),
+            (
+                "https://x.example/api/v1/chat/completions/",
+                "https://x.example/api",
+            ),
+            ("https://x.example/v1", "https://x.example/v1"),
+            (
+                "https://x.example/chat/completions/more",
+                "https://x.example/chat/completions/more",
+            ),
+        ] {
+            assert_eq!(trim_custom_base_url(given), trimmed, "{given}");
+        }
+    }
+
+    #[test]
+    fn every_key_is_a_sensitive_header_value() {
+        let apis: [Api; 4] = [
+            LlmProvider::openai("sk-1")
+                .organization("org")
+                .analytics(Analytics::helicone("h-1"))
+                .into(),
+            LlmProvider::anthropic("sk-2").into(),
+            LlmProvider::custom("https://x.example", "sk-3").into(),
+            EmailProvider::resend("re-4").batch().into(),
+        ];
+        let mut keys = 0;
+        for api in apis {
+            for (name, value) in &api.forwarded_headers().unwrap() {
+                let secret = ["authorization", "x-api-key", "helicone-auth"]
+                    .iter()
+                    .any(|k| name.as_str() == format!("upstash-forward-{k}"));
+                assert_eq!(value.is_sensitive(), secret, "{name}");
+                keys += usize::from(secret);
+            }
+        }
+        assert_eq!(keys, 5);
+    }
+
+    #[test]
+    fn base_urls_that_a_parser_would_clean_up_are_refused() {
+        for url in [
+            "https://x.example/\n",
+            "https://x.example/a b",
+            "https://x.example\t",
+            "https://bücher.example",
+        ] {
+            let reason = reason(LlmProvider::custom(url, "k"));
+            assert!(reason.contains("non-ASCII character"), "{url}: {reason}");
+        }
+        assert!(
+            Api::from(LlmProvider::custom(
+                "https://xn--bcher-kva.example/a%20b",
+                "k"
+            ))
+            .forwarded_headers()
+            .is_ok()
+        );
+    }
 }

@@ -62,9 +62,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+mod api;
 #[cfg(feature = "axum")]
 pub mod axum;
-mod api;
 mod bulk;
 mod config;
 mod dev;

@@ -484,3 +484,39 @@ macro_rules! published_messages {
 }
 
 published_messages!(PublishResult, EnqueueResponse, BatchResponseItem);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> crate::Client {
+        crate::Client::builder()
+            .token("t0ken-value")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_a_batch_with_a_provider_key_has_a_body_to_swap_in() {
+        let c = client();
+        let plain = c
+            .batch()
+            .entries([BatchEntry::new("https://example.com/a")]);
+        assert!(plain.request_state.secret_body.is_none());
+        let keyed = c
+            .batch()
+            .entries([BatchEntry::api(crate::EmailProvider::resend("re-key-1"))]);
+        let body = keyed.request_state.secret_body.as_ref().unwrap();
+        let full: serde_json::Value = serde_json::from_slice(&body.full).unwrap();
+        let shown: serde_json::Value = serde_json::from_slice(&body.shown).unwrap();
+        let key = "/0/headers/upstash-forward-authorization";
+        assert_eq!(full.pointer(key).unwrap(), "Bearer re-key-1");
+        assert_eq!(shown.pointer(key).unwrap(), REDACTED);
+        let mut unkeyed = full.clone();
+        *unkeyed.pointer_mut(key).unwrap() = REDACTED.into();
+        assert_eq!(unkeyed, shown);
+        // The last entries win, the swap with them.
+        let replaced = keyed.entries([BatchEntry::new("https://example.com/a")]);
+        assert!(replaced.request_state.secret_body.is_none());
+    }
+}
