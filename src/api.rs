@@ -169,7 +169,7 @@ impl LlmProvider {
         match self.kind {
             LlmKind::OpenAi => "OpenAI",
             LlmKind::Anthropic => "Anthropic",
-            LlmKind::Custom(_) => "custom LLM provider",
+            LlmKind::Custom(_) => "custom LLM",
         }
     }
 }
@@ -300,7 +300,7 @@ impl Api {
                 if let Some(org) = &p.organization {
                     if p.kind != LlmKind::OpenAi {
                         return Err(invalid(format!(
-                            "an organization applies to OpenAI only, not to the {name}; remove `.organization(...)`"
+                            "an organization (`.organization(...)`) applies to OpenAI only; remove it from the {name} provider"
                         )));
                     }
                     let value = HeaderValue::from_str(org).map_err(|_| {

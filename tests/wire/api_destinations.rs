@@ -617,6 +617,12 @@ async fn refusals_send_nothing() {
             "the OpenAI API key is empty",
         ),
         (
+            LlmProvider::custom(CUSTOM_BASE_URL, "").into(),
+            callback(),
+            json(),
+            "the custom LLM API key is empty",
+        ),
+        (
             EmailProvider::resend(" ").into(),
             callback(),
             json(),
