@@ -506,6 +506,10 @@ mod tests {
         let keyed = c
             .batch()
             .entries([BatchEntry::api(crate::EmailProvider::resend("re-key-1"))]);
+        // The builder's Debug shows neither the key nor the body holding it.
+        let shown = format!("{keyed:?}");
+        assert!(!shown.contains("re-key-1"), "{shown}");
+        assert!(shown.contains("secret_body: Some(<redacted>)"), "{shown}");
         let body = keyed.request_state.secret_body.as_ref().unwrap();
         let full: serde_json::Value = serde_json::from_slice(&body.full).unwrap();
         let shown: serde_json::Value = serde_json::from_slice(&body.shown).unwrap();
