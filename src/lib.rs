@@ -62,6 +62,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+mod api;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod bulk;
@@ -80,6 +81,7 @@ mod secrets;
 mod transport;
 mod urls;
 
+pub use api::{Analytics, Api, EmailProvider, LlmProvider};
 pub use bulk::BulkProgress;
 pub use config::{
     AuthMode, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,

@@ -38,6 +38,27 @@ pub(crate) struct RequestState {
     pub(crate) invalid_option: Option<(String, String)>,
     /// `.all()`: a bulk operation may go without a filter.
     pub(crate) everything: bool,
+    /// `.api(...)`: the provider destination whose headers go with the
+    /// request (checked and added when it is sent).
+    pub(crate) api: Option<crate::api::Api>,
+    /// A body sent instead of the builder's, whose copy has its secrets
+    /// redacted (a batch entry's provider key): the builder's `Debug` shows
+    /// that copy, never this one.
+    pub(crate) secret_body: Option<SecretBody>,
+}
+
+/// A request body holding secrets (never printed), sent in place of the
+/// body the builder shows, `shown`, when the request still carries that one.
+#[derive(Clone)]
+pub(crate) struct SecretBody {
+    pub(crate) full: Bytes,
+    pub(crate) shown: Bytes,
+}
+
+impl std::fmt::Debug for SecretBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::secrets::REDACTED)
+    }
 }
 
 impl RequestState {
@@ -69,13 +90,16 @@ impl RequestState {
 /// generated `send`, before the request is built (so before a missing
 /// required parameter, which an invalid option may be the cause of).
 pub(crate) fn check(state: &RequestState) -> Result<(), Error> {
-    match &state.invalid_option {
-        Some((option, reason)) => Err(Error::InvalidOption {
+    if let Some((option, reason)) = &state.invalid_option {
+        return Err(Error::InvalidOption {
             option: option.clone(),
             reason: reason.clone(),
-        }),
-        None => Ok(()),
+        });
     }
+    if let Some(api) = &state.api {
+        api.forwarded_headers()?;
+    }
+    Ok(())
 }
 
 /// Sends `request` of operation `op`, as `state` says, through the retry
@@ -110,6 +134,14 @@ pub(crate) async fn send(
         for (name, value) in extra {
             request.headers_mut().append(name, value.clone());
         }
+    }
+    if let Some(api) = &state.api {
+        crate::api::apply_to_request(api, &mut request)?;
+    }
+    if let Some(body) = &state.secret_body
+        && request.body().and_then(reqwest::Body::as_bytes) == Some(&body.shown[..])
+    {
+        *request.body_mut() = Some(reqwest::Body::from(body.full.clone()));
     }
     // The client's default headers, where the request set none of its own.
     for (name, value) in &inner.default_headers {
