@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod axum_extractor;
+mod callbacks;
 mod default_headers;
 mod errata;
 mod error_bodies;
