@@ -4,5 +4,6 @@
 mod common;
 
 mod axum_receiver;
+mod callbacks;
 mod deliveries;
 mod operations;
