@@ -18,7 +18,7 @@
 //! | `retried` | [`retried`](CallbackDelivery::retried) | docs; workflow-js `retried?: number // only set after the first try` |
 //! | `maxRetries` | [`max_retries`](CallbackDelivery::max_retries) | docs |
 //! | `dlqId` | [`dlq_id`](CallbackDelivery::dlq_id) | docs, failure callbacks only |
-//! | `sourceMessageId` | [`source_message_id`](CallbackDelivery::source_message_id) | docs (spelled `sourceMessasgeId` in some revisions); workflow-js |
+//! | `sourceMessageId` | [`source_message_id`](CallbackDelivery::source_message_id) | docs (spelt `sourceMessasgeId` in one revision, also accepted); workflow-js |
 //! | `topicName` | [`topic_name`](CallbackDelivery::topic_name) | docs, URL groups only |
 //! | `endpointName` | [`endpoint_name`](CallbackDelivery::endpoint_name) | docs, named endpoints only |
 //! | `url` | [`url`](CallbackDelivery::url) | docs; workflow-js |
