@@ -71,9 +71,9 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// are absent or `null`, numbers written as strings (the docs' examples
 /// write `notBefore` and `createdAt` so), header values given as one
 /// string instead of a list (the docs' `sourceHeader` example), base64 with
-/// or without padding. Numbers QStash leaves out read as 0 (it leaves
-/// `retried` out before the first retry); optional texts that are empty
-/// read as `None`. Decoding fails only on what is not a callback at all (not
+/// or without padding. Numbers left out read as 0 (Upstash's workflow SDK
+/// notes that `retried` is only set after the first try); optional texts
+/// that are empty read as `None`. Decoding fails only on what is not a callback at all (not
 /// a JSON object, no `sourceMessageId` or `url`) and on a body that is not
 /// valid base64, with a [`CallbackError`] naming the field.
 ///
@@ -145,8 +145,9 @@ pub struct CallbackDelivery {
     /// [`retried`](Self::retried) reaches it, the attempt was the last.
     pub max_retries: u32,
     /// `dlqId`: set on a failure callback: the id of the message in the
-    /// dead letter queue, for `get_dlq_message`, `retry_dlq_message` or
-    /// `delete_dlq_message`.
+    /// dead letter queue, for [`get_dlq_message`](crate::Client::get_dlq_message),
+    /// [`retry_dlq_message`](crate::Client::retry_dlq_message) or
+    /// [`delete_dlq_message`](crate::Client::delete_dlq_message).
     pub dlq_id: Option<String>,
     /// `sourceMessageId`: the id of the message this callback is about.
     pub source_message_id: String,
