@@ -5,8 +5,9 @@
 //! `openapi/qstash/openapi.yaml` (every operation, every parameter, every
 //! type) with a thin hand-written layer on top: configuration and
 //! authentication ([`Client::builder`], [`Client::from_env`]), one error type
-//! ([`Error`]), cursor pagination ([`pagination`]) and signature verification
-//! of incoming deliveries ([`Receiver`]).
+//! ([`Error`]), cursor pagination ([`pagination`]), signature verification
+//! of incoming deliveries ([`Receiver`]) and the payloads QStash sends to
+//! callback URLs, decoded ([`CallbackDelivery`]).
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -35,7 +36,8 @@
 //! # Where things are
 //!
 //! Every item has one path. The hand-written layer's items are at the
-//! crate root ([`Client`], [`Error`], [`MessageOptions`], [`Receiver`], ...),
+//! crate root ([`Client`], [`Error`], [`MessageOptions`], [`Receiver`],
+//! [`CallbackDelivery`], ...),
 //! whatever module of the crate defines them. Modules are public only for
 //! what is not the layer's core vocabulary:
 //! - the generated code: [`builder`] (one request builder per operation),
@@ -66,6 +68,7 @@ mod api;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod bulk;
+mod callback;
 mod config;
 mod dev;
 mod error;
@@ -83,6 +86,7 @@ mod urls;
 
 pub use api::{Analytics, Api, EmailProvider, LlmProvider};
 pub use bulk::BulkProgress;
+pub use callback::{CallbackDelivery, CallbackError, CallbackHeaders};
 pub use config::{
     AuthMode, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
     DEFAULT_USER_AGENT, REGION_ENV, TOKEN_ENV, URL_ENV,

@@ -8,6 +8,7 @@ mod common;
 mod api_destinations;
 mod auth;
 mod axum_extractor;
+mod callbacks;
 mod default_headers;
 mod errata;
 mod error_bodies;
