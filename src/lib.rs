@@ -99,8 +99,8 @@ pub use message::{
 pub use progenitor_client::{ByteStream, ResponseValue};
 pub use publishing::{BatchEntry, PublishedMessage};
 pub use receiver::{
-    CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, Receiver,
-    SIGNATURE_HEADER, TokenPart, VerifyError,
+    CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, PendingBody,
+    REGION_HEADER, Receiver, Region, SIGNATURE_HEADER, TokenPart, VerifyError,
 };
 pub use retry::RetryPolicy;
 
