@@ -6,7 +6,8 @@
 //! type) with a thin hand-written layer on top: configuration and
 //! authentication ([`Client::builder`], [`Client::from_env`]), one error type
 //! ([`Error`]), cursor pagination ([`pagination`]) and signature verification
-//! of incoming deliveries ([`Receiver`]).
+//! of incoming deliveries ([`Receiver`], with regional keys and dev mode;
+//! [`DeliveryVerifier`] in a web framework).
 //!
 //! ```no_run
 //! use futures::TryStreamExt;
@@ -42,7 +43,10 @@
 //!   [`types`] (request and response bodies) and [`enums`] (response values
 //!   that keep what the description does not list);
 //! - [`pagination`]: the page and item streams and their (sealed) traits;
-//! - `axum` (feature `axum`): the framework integration.
+//! - `axum` (feature `axum`) and `tower` (feature `tower`): the framework
+//!   integrations, the `Verified` extractor and the `VerifyLayer`, thin
+//!   adapters over the framework-neutral [`DeliveryVerifier`] and
+//!   [`DeliveryRejection`] (which another framework can use directly).
 #![warn(missing_docs)]
 
 // Generated code names layer types by crate path (`::qstash::StringList`).
@@ -69,6 +73,7 @@ mod config;
 mod dev;
 mod error;
 mod guards;
+mod inbound;
 mod list;
 mod message;
 mod operation;
@@ -77,6 +82,8 @@ mod publishing;
 mod receiver;
 mod retry;
 mod secrets;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transport;
 mod urls;
 
@@ -91,6 +98,7 @@ pub use dev::{
 };
 pub use error::{ApiError, Error, RateLimit, TransportError};
 pub use generated::{Client, builder, enums, types};
+pub use inbound::{DEFAULT_BODY_LIMIT, DeliveryRejection, DeliveryVerifier, SIGNATURE_CHALLENGE};
 pub use list::{EmptyList, StringList};
 pub use message::{
     Body, Callback, DeliveryMethod, FlowControl, MAX_DELAY, MAX_FLOW_CONTROL_PERIOD,

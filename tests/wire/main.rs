@@ -17,4 +17,5 @@ mod pagination;
 mod publishing;
 mod receiver;
 mod request_state;
+mod tower_layer;
 mod wire_safety;

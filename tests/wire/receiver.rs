@@ -1292,7 +1292,7 @@ fn from_env_with_errors_name_the_variable() {
 
 #[test]
 fn dev_mode_comes_first_and_says_so_once() {
-    let (logs, _guard) = crate::common::capture_logs();
+    let (logs, _guard) = crate::common::capture_logs_across_threads();
     let mut vars = multi_region_env();
     vars.push(("QSTASH_DEV", "true"));
     let receiver = Receiver::from_env_with(env(&vars)).unwrap();
@@ -1422,4 +1422,206 @@ fn regions_parse_as_qstash_js_normalizes_them() {
     }
     assert_eq!(Region::EuCentral1.to_string(), "EU_CENTRAL_1");
     assert_eq!(Region::UsEast1.as_str(), "US_EAST_1");
+}
+
+// --- DeliveryVerifier and DeliveryRejection, framework-neutral -------------
+
+mod delivery_verifier {
+    use super::*;
+    use qstash::{DEFAULT_BODY_LIMIT, DeliveryRejection, DeliveryVerifier, SIGNATURE_CHALLENGE};
+
+    fn head(token: &str, content_length: Option<&str>) -> HeaderMap {
+        let mut headers = headers_with(token, &[]);
+        if let Some(length) = content_length {
+            headers.insert("content-length", HeaderValue::from_str(length).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn settings_and_the_expected_url() {
+        let verifier = DeliveryVerifier::new(receiver());
+        assert_eq!(verifier.body_limit(), DEFAULT_BODY_LIMIT);
+        assert_eq!(DEFAULT_BODY_LIMIT, 10 * 1024 * 1024);
+        assert_eq!(verifier.expected_url("/x"), None);
+        let verifier = verifier.with_public_url("https://example.com/api///");
+        assert_eq!(
+            verifier.expected_url("/qstash?a=1").as_deref(),
+            Some("https://example.com/api/qstash?a=1")
+        );
+        assert_eq!(
+            verifier.expected_url("qstash").as_deref(),
+            Some("https://example.com/api/qstash")
+        );
+        assert_eq!(
+            verifier.receiver().clock_tolerance(),
+            receiver().clock_tolerance()
+        );
+        let from: DeliveryVerifier = receiver().into();
+        assert_eq!(from.body_limit(), DEFAULT_BODY_LIMIT);
+        assert!(!format!("{verifier:?}").contains(CURRENT));
+    }
+
+    #[test]
+    fn the_head_checks_sub_against_the_public_url() {
+        let verifier = DeliveryVerifier::new(receiver()).with_public_url("https://example.com/api");
+        let token = sign(&claims(), CURRENT);
+        // URL is https://example.com/api/qstash.
+        let pending = verifier
+            .verify_head_at("/qstash", &head(&token, None), now())
+            .unwrap();
+        assert!(verifier.verify_body(pending, BODY).is_ok());
+        let refused = verifier
+            .verify_head_at("/qstash?x=1", &head(&token, None), now())
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            DeliveryRejection::Unverified(VerifyError::SubjectMismatch {
+                expected: "https://example.com/api/qstash?x=1".into(),
+                actual: URL.into(),
+            })
+        );
+        // Without a public URL, any sub.
+        assert!(
+            DeliveryVerifier::new(receiver())
+                .verify_head_at("/elsewhere", &head(&token, None), now())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_declared_length_above_the_limit_is_refused_at_the_head() {
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(BODY.len());
+        let token = sign(&claims(), CURRENT);
+        let exact = BODY.len().to_string();
+        let over = (BODY.len() + 1).to_string();
+        assert!(
+            verifier
+                .verify_head_at("/", &head(&token, Some(&exact)), now())
+                .is_ok()
+        );
+        for unreadable in ["abc", "-1", "99999999999999999999999"] {
+            assert!(
+                verifier
+                    .verify_head_at("/", &head(&token, Some(unreadable)), now())
+                    .is_ok(),
+                "{unreadable}: left to the reading limit"
+            );
+        }
+        assert_eq!(
+            verifier
+                .verify_head_at("/", &head(&token, Some(&over)), now())
+                .unwrap_err(),
+            DeliveryRejection::BodyTooLarge { limit: BODY.len() }
+        );
+        // The token is checked first: an unsigned big request is a 401.
+        assert!(matches!(
+            verifier
+                .verify_head_at("/", &head("x.y.z", Some(&over)), now())
+                .unwrap_err(),
+            DeliveryRejection::Unverified(_)
+        ));
+    }
+
+    #[test]
+    fn the_body_is_checked_against_the_limit_and_the_token() {
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(BODY.len());
+        let token = sign(&claims(), CURRENT);
+        let pending = || {
+            verifier
+                .verify_head_at("/", &head(&token, None), now())
+                .unwrap()
+        };
+        assert_eq!(verifier.verify_body(pending(), BODY).unwrap().sub, URL);
+        let mut longer = BODY.to_vec();
+        longer.push(b' ');
+        assert_eq!(
+            verifier.verify_body(pending(), &longer).unwrap_err(),
+            DeliveryRejection::BodyTooLarge { limit: BODY.len() }
+        );
+        assert_eq!(
+            verifier.verify_body(pending(), b"{}").unwrap_err(),
+            DeliveryRejection::Unverified(VerifyError::BodyHashMismatch)
+        );
+    }
+
+    #[test]
+    fn rejections_answer_with_status_challenge_and_reason() {
+        let cases = [
+            (
+                DeliveryRejection::Unverified(VerifyError::InvalidSignature),
+                401,
+                Some(SIGNATURE_CHALLENGE),
+                "not a verified QStash delivery: QStash signature does not match the current or the next signing key",
+            ),
+            (
+                DeliveryRejection::BodyTooLarge { limit: 7 },
+                413,
+                None,
+                "delivery body is larger than the limit of 7 bytes",
+            ),
+            (
+                DeliveryRejection::BodyUnreadable("connection reset".into()),
+                400,
+                None,
+                "cannot read the delivery body: connection reset",
+            ),
+        ];
+        for (rejection, status, challenge, reason) in cases {
+            assert_eq!(rejection.status().as_u16(), status);
+            assert_eq!(rejection.www_authenticate(), challenge);
+            assert_eq!(rejection.to_string(), reason);
+            let response: http::Response<String> = rejection.to_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.body(), reason);
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/plain; charset=utf-8"
+            );
+            assert_eq!(
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap()),
+                challenge
+            );
+            let source = std::error::Error::source(&rejection).map(ToString::to_string);
+            assert_eq!(
+                source.is_some(),
+                status == 401,
+                "the verify error is the source"
+            );
+        }
+        assert_eq!(SIGNATURE_CHALLENGE, "Upstash-Signature realm=\"QStash\"");
+    }
+
+    #[test]
+    fn refusals_are_logged_at_warn_with_the_reason() {
+        let (logs, _guard) = crate::common::capture_logs_across_threads();
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(4);
+        let token = sign(&claims(), CURRENT);
+        let _ = verifier.verify_head_at("/", &HeaderMap::new(), now());
+        let _ = verifier.verify_head_at("/", &head(&token, Some("5")), now());
+        let pending = verifier
+            .verify_head_at("/", &head(&token, None), now())
+            .unwrap();
+        let _ = verifier.verify_body(pending.clone(), b"{}");
+        let _ = verifier.verify_body(pending, b"12345");
+        DeliveryRejection::BodyUnreadable("reset".into()).log();
+        let lines: Vec<_> = logs
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("QStash delivery"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "WARN refused a QStash delivery: not a verified QStash delivery: missing Upstash-Signature header status=401",
+                "WARN refused a QStash delivery: delivery body is larger than the limit of 4 bytes status=413",
+                "WARN refused a QStash delivery: not a verified QStash delivery: body does not match the hash in the QStash signature status=401",
+                "WARN refused a QStash delivery: delivery body is larger than the limit of 4 bytes status=413",
+                "WARN refused a QStash delivery: cannot read the delivery body: reset status=400",
+            ]
+        );
+    }
 }
