@@ -5,4 +5,5 @@ mod common;
 
 mod axum_receiver;
 mod deliveries;
+mod multi_region;
 mod operations;
