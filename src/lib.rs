@@ -43,10 +43,11 @@
 //!   [`types`] (request and response bodies) and [`enums`] (response values
 //!   that keep what the description does not list);
 //! - [`pagination`]: the page and item streams and their (sealed) traits;
-//! - `axum` (feature `axum`) and `tower` (feature `tower`): the framework
-//!   integrations, the `Verified` extractor and the `VerifyLayer`, thin
-//!   adapters over the framework-neutral [`DeliveryVerifier`] and
-//!   [`DeliveryRejection`] (which another framework can use directly).
+//! - `axum` (feature `axum`), `actix` (feature `actix-web`) and `tower`
+//!   (feature `tower`): the framework integrations, the `Verified`
+//!   extractors and the `VerifyLayer`, thin adapters over the
+//!   framework-neutral [`DeliveryVerifier`] and [`DeliveryRejection`]
+//!   (which another framework can use directly).
 #![warn(missing_docs)]
 
 // Generated code names layer types by crate path (`::qstash::StringList`).
@@ -66,6 +67,8 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+#[cfg(feature = "actix-web")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod bulk;

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod actix_extractor;
 mod auth;
 mod axum_extractor;
 mod default_headers;
