@@ -240,6 +240,9 @@ mod tests {
                     "{name}"
                 );
             }
+            // What an error handler gets back from actix's error.
+            let error = actix_web::Error::from(refused.clone());
+            assert_eq!(error.as_error::<DeliveryRejection>(), Some(&refused));
         }
     }
 }
