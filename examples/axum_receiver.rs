@@ -19,14 +19,14 @@ use qstash::axum::Verified;
 
 #[derive(Clone)]
 struct App {
-    receiver: qstash::Receiver,
+    verifier: qstash::DeliveryVerifier,
     fail: bool,
 }
 
-/// `Verified` takes its `Receiver` from the state.
-impl axum::extract::FromRef<App> for qstash::Receiver {
+/// `Verified` takes its `DeliveryVerifier` from the state.
+impl axum::extract::FromRef<App> for qstash::DeliveryVerifier {
     fn from_ref(app: &App) -> Self {
-        app.receiver.clone()
+        app.verifier.clone()
     }
 }
 
@@ -54,7 +54,7 @@ async fn orders(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = App {
-        receiver: qstash::Receiver::from_env()?,
+        verifier: qstash::DeliveryVerifier::new(qstash::Receiver::from_env()?),
         fail: std::env::var("FAIL").is_ok_and(|v| v == "1"),
     };
     let port: u16 = std::env::var("PORT")

@@ -1,11 +1,18 @@
 //! Receiving QStash deliveries in [axum](https://docs.rs/axum) (feature
 //! `axum`): the [`Verified`] extractor checks the `Upstash-Signature` of the
-//! incoming request and hands the handler the body and the claims; a request
-//! that does not verify is answered 401 with the reason, and the handler
-//! never runs.
+//! incoming request and hands the handler the body and the claims.
 //!
-//! The [`Receiver`] comes from the router's state (any state `S` with
-//! `Receiver: FromRef<S>`, or the `Receiver` itself as state):
+//! The token (signature, issuer, time claims, `sub` when a public URL is
+//! set) is checked from the headers before the body is read; the body is
+//! then read up to the [body limit](crate::DeliveryVerifier::with_body_limit)
+//! and checked against the token. A request that does not verify is
+//! answered 401 with a `WWW-Authenticate` header and the reason (413 for a
+//! body above the limit), the reason is logged at `warn` through `tracing`,
+//! and the handler never runs.
+//!
+//! The [`DeliveryVerifier`] comes from the router's state: any state `S`
+//! with `DeliveryVerifier: FromRef<S>`, the verifier itself, or a
+//! [`Receiver`] (with the default settings):
 //!
 //! ```no_run
 //! use axum::{Router, routing::post};
@@ -17,21 +24,23 @@
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let receiver = qstash::Receiver::from_env()?;
-//! let app: Router = Router::new().route("/hooks/orders", post(orders)).with_state(receiver);
+//! let verifier = qstash::DeliveryVerifier::new(qstash::Receiver::from_env()?)
+//!     .with_public_url("https://api.example.com");
+//! let app: Router = Router::new().route("/hooks/orders", post(orders)).with_state(verifier);
 //! # Ok(()) }
 //! ```
 //!
-//! The signature's `sub` claim is the URL QStash delivered to. Behind a
-//! proxy the service cannot see that URL itself, so the extractor does not
-//! compare it; compare [`Claims::sub`] in the handler where it matters.
+//! With a public URL, the expected `sub` is that URL followed by the path
+//! and query the router received (before any `nest` stripped a prefix).
+//! The [`tower` layer](https://docs.rs/qstash/latest/qstash/tower/) does the
+//! same for a whole router or any other `http` service.
 
-use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRef, FromRequest, OriginalUri, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use crate::receiver::{Claims, Receiver, VerifyError};
+use crate::inbound::{DeliveryRejection, DeliveryVerifier};
+use crate::receiver::{Claims, Receiver};
 
 /// A delivery whose QStash signature checked out: its raw body and the
 /// signature's claims.
@@ -44,54 +53,36 @@ pub struct Verified {
     pub claims: Claims,
 }
 
-/// Why a request was refused by [`Verified`]: answered 401 with the reason
-/// (413 or 400 when the body itself could not be read).
-#[derive(Debug)]
-pub enum Rejection {
-    /// The signature is missing, malformed, expired or does not match.
-    Unverified(VerifyError),
-    /// The body could not be read (too large, or the connection broke).
-    Body(axum::extract::rejection::BytesRejection),
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Rejection::Unverified(e) => write!(f, "not a verified QStash delivery: {e}"),
-            Rejection::Body(e) => write!(f, "cannot read the delivery body: {e}"),
-        }
+impl IntoResponse for DeliveryRejection {
+    fn into_response(self) -> Response {
+        self.to_response::<axum::body::Body>()
     }
 }
 
-impl std::error::Error for Rejection {}
-
-impl IntoResponse for Rejection {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            Rejection::Unverified(_) => StatusCode::UNAUTHORIZED,
-            Rejection::Body(e) => e.status(),
-        };
-        (status, self.to_string()).into_response()
+/// A [`Receiver`] as state gives the default settings.
+impl FromRef<Receiver> for DeliveryVerifier {
+    fn from_ref(receiver: &Receiver) -> Self {
+        DeliveryVerifier::new(receiver.clone())
     }
 }
 
 impl<S> FromRequest<S> for Verified
 where
     S: Send + Sync,
-    Receiver: FromRef<S>,
+    DeliveryVerifier: FromRef<S>,
 {
-    type Rejection = Rejection;
+    type Rejection = DeliveryRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let receiver = Receiver::from_ref(state);
-        let headers = request.headers().clone();
-        // Read through `Bytes`, so a `DefaultBodyLimit` layer applies.
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(Rejection::Body)?;
-        let claims = receiver
-            .verify_request(&headers, &body, None)
-            .map_err(Rejection::Unverified)?;
+        let verifier = DeliveryVerifier::from_ref(state);
+        let (parts, body) = request.into_parts();
+        // The URI the router received: `nest` strips its prefix from
+        // `parts.uri`.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&parts.uri, |original| &original.0);
+        let (body, claims) = verifier.verify_http(uri, &parts.headers, body).await?;
         Ok(Self { body, claims })
     }
 }

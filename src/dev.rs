@@ -88,7 +88,6 @@ pub(crate) fn log_client(url: &str) {
 
 /// Says at `info`, when a receiver is set up for dev mode, that it verifies
 /// with the public dev signing keys.
-#[expect(dead_code, reason = "the receiver's dev mode (#21) is next to use it")]
 pub(crate) fn log_receiver() {
     tracing::info!(
         target: "qstash",

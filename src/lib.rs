@@ -6,7 +6,8 @@
 //! type) with a thin hand-written layer on top: configuration and
 //! authentication ([`Client::builder`], [`Client::from_env`]), one error type
 //! ([`Error`]), cursor pagination ([`pagination`]), signature verification
-//! of incoming deliveries ([`Receiver`]) and the payloads QStash sends to
+//! of incoming deliveries ([`Receiver`], with regional keys and dev mode;
+//! [`DeliveryVerifier`] in a web framework) and the payloads QStash sends to
 //! callback URLs, decoded ([`CallbackDelivery`]).
 //!
 //! ```no_run
@@ -44,7 +45,11 @@
 //!   [`types`] (request and response bodies) and [`enums`] (response values
 //!   that keep what the description does not list);
 //! - [`pagination`]: the page and item streams and their (sealed) traits;
-//! - `axum` (feature `axum`): the framework integration.
+//! - `axum` (feature `axum`), `actix` (feature `actix-web`) and `tower`
+//!   (feature `tower`): the framework integrations, the `Verified`
+//!   extractors and the `VerifyLayer`, thin adapters over the
+//!   framework-neutral [`DeliveryVerifier`] and [`DeliveryRejection`]
+//!   (which another framework can use directly).
 #![warn(missing_docs)]
 
 // Generated code names layer types by crate path (`::qstash::StringList`).
@@ -64,6 +69,8 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
+#[cfg(feature = "actix-web")]
+pub mod actix;
 mod api;
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -73,6 +80,7 @@ mod config;
 mod dev;
 mod error;
 mod guards;
+mod inbound;
 mod list;
 mod message;
 mod operation;
@@ -81,6 +89,8 @@ mod publishing;
 mod receiver;
 mod retry;
 mod secrets;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transport;
 mod urls;
 
@@ -97,6 +107,7 @@ pub use dev::{
 };
 pub use error::{ApiError, Error, RateLimit, TransportError};
 pub use generated::{Client, builder, enums, types};
+pub use inbound::{DEFAULT_BODY_LIMIT, DeliveryRejection, DeliveryVerifier, SIGNATURE_CHALLENGE};
 pub use list::{EmptyList, StringList};
 pub use message::{
     Body, Callback, DeliveryMethod, FlowControl, MAX_DELAY, MAX_FLOW_CONTROL_PERIOD,
@@ -105,8 +116,8 @@ pub use message::{
 pub use progenitor_client::{ByteStream, ResponseValue};
 pub use publishing::{BatchEntry, PublishedMessage};
 pub use receiver::{
-    CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, Receiver,
-    SIGNATURE_HEADER, TokenPart, VerifyError,
+    CURRENT_SIGNING_KEY_ENV, Claims, MalformedReason, NEXT_SIGNING_KEY_ENV, PendingBody,
+    REGION_HEADER, Receiver, Region, SIGNATURE_HEADER, TokenPart, VerifyError,
 };
 pub use retry::RetryPolicy;
 

@@ -1,5 +1,6 @@
 //! Verifying that an incoming delivery really comes from QStash.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::config::REGION_ENV;
+
 /// Name of the HTTP header that carries QStash's signature.
 pub const SIGNATURE_HEADER: &str = "Upstash-Signature";
 
@@ -18,6 +21,11 @@ pub const CURRENT_SIGNING_KEY_ENV: &str = "QSTASH_CURRENT_SIGNING_KEY";
 
 /// Environment variable read by [`Receiver::from_env`] for the next signing key.
 pub const NEXT_SIGNING_KEY_ENV: &str = "QSTASH_NEXT_SIGNING_KEY";
+
+/// Name of the HTTP header in which QStash names the region a delivery
+/// comes from (`us-east-1`, `EU-CENTRAL-1`, ...). Read by
+/// [`Receiver::verify_headers`] when the receiver has regional keys.
+pub const REGION_HEADER: &str = "Upstash-Region";
 
 /// The only issuer QStash signs as.
 const ISSUER: &str = "Upstash";
@@ -33,7 +41,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// Verifies the `Upstash-Signature` header of deliveries from QStash.
 ///
 /// Holds the project's current and next signing keys (both shown in the
-/// QStash console) and a clock tolerance. Cloning is cheap enough to share
+/// QStash console), optionally a pair per region for multi-region projects
+/// ([`with_region`](Receiver::with_region), `QSTASH_REGION` for
+/// [`from_env`](Receiver::from_env)), and a clock tolerance. Cloning is cheap enough to share
 /// one receiver per request handler, and it is `Send + Sync`.
 ///
 /// The keys are used as the UTF-8 bytes of the strings given, unmodified. An
@@ -56,7 +66,9 @@ type HmacSha256 = Hmac<Sha256>;
 ///   rejected), its `typ`, if present, is `JWT`, and it has no `crit`
 ///   parameter;
 /// * the signature is a valid HMAC-SHA256 under the current signing key or,
-///   failing that, the next one (compared in constant time);
+///   failing that, the next one (compared in constant time), of the region
+///   named by the `Upstash-Region` header when the receiver has regional
+///   keys;
 /// * the `iss` claim is `Upstash`;
 /// * the `sub` claim equals the expected URL, when one is given;
 /// * the `exp` and `nbf` claims are present and hold at the time of
@@ -117,9 +129,45 @@ type HmacSha256 = Hmac<Sha256>;
 /// ```
 #[derive(Clone)]
 pub struct Receiver {
-    current_signing_key: String,
-    next_signing_key: String,
+    /// The pair used when no regional pair applies; `None` only for a
+    /// receiver from the environment that has regional pairs alone.
+    default_keys: Option<KeyPair>,
+    /// Regional pairs, chosen by the delivery's `Upstash-Region` header.
+    regions: Vec<(Region, KeyPair)>,
+    /// Whether the `Upstash-Region` header is read at all: with
+    /// `QSTASH_REGION` set, or once a regional pair is given.
+    regional: bool,
+    /// Set up with the dev server's public keys (shown by `Debug`).
+    dev: bool,
     clock_tolerance: Duration,
+}
+
+/// A current and next signing key. Never printed.
+#[derive(Clone)]
+struct KeyPair {
+    current: String,
+    next: String,
+}
+
+impl KeyPair {
+    fn new(current: impl Into<String>, next: impl Into<String>) -> Self {
+        Self {
+            current: current.into(),
+            next: next.into(),
+        }
+    }
+
+    /// Whether `mac` is the HMAC-SHA256 of `signed` under the current key
+    /// or, failing that, the next one. Empty keys are skipped.
+    fn signed(&self, signed: &[u8], mac: &[u8]) -> bool {
+        [&self.current, &self.next]
+            .into_iter()
+            .filter(|key| !key.is_empty())
+            .any(|key| {
+                HmacSha256::new_from_slice(key.as_bytes())
+                    .is_ok_and(|hmac| hmac.chain_update(signed).verify_slice(mac).is_ok())
+            })
+    }
 }
 
 impl Receiver {
@@ -137,24 +185,195 @@ impl Receiver {
         next_signing_key: impl Into<String>,
     ) -> Self {
         Self {
-            current_signing_key: current_signing_key.into(),
-            next_signing_key: next_signing_key.into(),
+            default_keys: Some(KeyPair::new(current_signing_key, next_signing_key)),
+            regions: Vec::new(),
+            regional: false,
+            dev: false,
             clock_tolerance: Duration::ZERO,
         }
     }
 
-    /// Creates a receiver from the `QSTASH_CURRENT_SIGNING_KEY` and
-    /// `QSTASH_NEXT_SIGNING_KEY` environment variables, with no clock
-    /// tolerance.
+    /// A receiver for the official local dev server: it verifies with the
+    /// server's public signing keys ([`DEV_CURRENT_SIGNING_KEY`](crate::DEV_CURRENT_SIGNING_KEY),
+    /// [`DEV_NEXT_SIGNING_KEY`](crate::DEV_NEXT_SIGNING_KEY)), as
+    /// `QSTASH_DEV=1` does for [`from_env`](Self::from_env), and says so once
+    /// at `info` through `tracing`. Those keys are published: never use this
+    /// receiver for deliveries from the internet.
+    ///
+    /// ```
+    /// let receiver = qstash::Receiver::dev();
+    /// assert!(format!("{receiver:?}").contains("dev: true"));
+    /// ```
+    #[must_use]
+    pub fn dev() -> Self {
+        crate::dev::log_receiver();
+        Self {
+            dev: true,
+            ..Self::new(crate::DEV_CURRENT_SIGNING_KEY, crate::DEV_NEXT_SIGNING_KEY)
+        }
+    }
+
+    /// Adds the signing keys of one region, used for deliveries whose
+    /// `Upstash-Region` header names it (in any case, with `-` or `_`);
+    /// the keys given to [`new`](Self::new) stay in use for deliveries
+    /// without the header and from regions without keys of their own.
+    ///
+    /// Once a receiver has a regional pair it reads the header of every
+    /// delivery, and refuses one that names no known region
+    /// ([`VerifyError::UnknownRegion`]) rather than guess its keys.
+    ///
+    /// ```
+    /// use qstash::{Receiver, Region};
+    ///
+    /// let receiver = Receiver::new("sig_eu_current", "sig_eu_next")
+    ///     .with_region(Region::UsEast1, "sig_us_current", "sig_us_next");
+    /// assert!(!format!("{receiver:?}").contains("sig_us_current"));
+    /// ```
+    #[must_use]
+    pub fn with_region(
+        mut self,
+        region: Region,
+        current_signing_key: impl Into<String>,
+        next_signing_key: impl Into<String>,
+    ) -> Self {
+        let keys = KeyPair::new(current_signing_key, next_signing_key);
+        self.regions.retain(|(r, _)| *r != region);
+        self.regions.push((region, keys));
+        self.regional = true;
+        self
+    }
+
+    /// A receiver configured from the environment, with no clock tolerance.
+    ///
+    /// The keys are chosen as in the official SDKs:
+    ///
+    /// 1. dev mode: with `QSTASH_DEV=1` (or `true`), the dev server's public
+    ///    keys ([`Receiver::dev`]), whatever else is set;
+    /// 2. with `QSTASH_REGION` set (`EU_CENTRAL_1` or `US_EAST_1`, in any
+    ///    case, with `-` or `_`), each region's
+    ///    `<REGION>_QSTASH_CURRENT_SIGNING_KEY` and
+    ///    `<REGION>_QSTASH_NEXT_SIGNING_KEY`, for deliveries whose
+    ///    `Upstash-Region` header names that region (see
+    ///    [`with_region`](Self::with_region));
+    /// 3. `QSTASH_CURRENT_SIGNING_KEY` and `QSTASH_NEXT_SIGNING_KEY`: for
+    ///    every delivery, or, with `QSTASH_REGION`, for those without the
+    ///    header or from a region without keys of its own.
+    ///
+    /// (Keys given explicitly, to [`new`](Self::new), come before all but
+    /// dev mode: they do not read the environment at all.)
     ///
     /// # Errors
     ///
-    /// [`VerifyError::MissingEnv`], naming the variable, if either variable
-    /// is unset, empty, or not valid Unicode.
+    /// [`VerifyError::MissingEnv`], naming the variable, if either default
+    /// key is unset, empty, or not valid Unicode (with `QSTASH_REGION`, the
+    /// default pair may be left out when a regional pair is set);
+    /// [`VerifyError::InvalidEnv`], naming the variable, for a
+    /// `QSTASH_DEV` or `QSTASH_REGION` that cannot be understood, half a
+    /// regional pair, or `QSTASH_REGION` without any signing keys.
+    ///
+    /// ```no_run
+    /// let receiver = qstash::Receiver::from_env()?;
+    /// # Ok::<(), qstash::VerifyError>(())
+    /// ```
     pub fn from_env() -> Result<Self, VerifyError> {
-        let current = env_key(CURRENT_SIGNING_KEY_ENV)?;
-        let next = env_key(NEXT_SIGNING_KEY_ENV)?;
-        Ok(Self::new(current, next))
+        Self::from_env_with(|name| std::env::var_os(name))
+    }
+
+    /// Like [`from_env`](Self::from_env), reading each variable through
+    /// `lookup` instead of the process environment (tests, or settings kept
+    /// elsewhere).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::ffi::OsString;
+    ///
+    /// let vars: HashMap<&str, OsString> = HashMap::from([
+    ///     ("QSTASH_REGION", "us-east-1".into()),
+    ///     ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", "sig_us_current".into()),
+    ///     ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", "sig_us_next".into()),
+    ///     ("QSTASH_CURRENT_SIGNING_KEY", "sig_current".into()),
+    ///     ("QSTASH_NEXT_SIGNING_KEY", "sig_next".into()),
+    /// ]);
+    /// let receiver = qstash::Receiver::from_env_with(|name| vars.get(name).cloned())?;
+    /// # Ok::<(), qstash::VerifyError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_env`](Self::from_env).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, VerifyError> {
+        if crate::dev::dev_port_from(&lookup)
+            .map_err(VerifyError::InvalidEnv)?
+            .is_some()
+        {
+            return Ok(Self::dev());
+        }
+        // Set, non-empty and valid Unicode; anything else counts as unset.
+        let var = |name: &str| {
+            lookup(name)
+                .and_then(|value| value.into_string().ok())
+                .filter(|value| !value.is_empty())
+        };
+        let region = match lookup(REGION_ENV) {
+            None => None,
+            Some(value) if value.is_empty() => None,
+            Some(value) => {
+                let shown = value.to_string_lossy();
+                Some(Region::parse(&shown).ok_or_else(|| {
+                    VerifyError::InvalidEnv(format!(
+                        "environment variable {REGION_ENV} is {:?}; expected {}",
+                        quote(&shown),
+                        Region::EXPECTED
+                    ))
+                })?)
+            }
+        };
+        let Some(region) = region else {
+            let current = var(CURRENT_SIGNING_KEY_ENV)
+                .ok_or(VerifyError::MissingEnv(CURRENT_SIGNING_KEY_ENV))?;
+            let next =
+                var(NEXT_SIGNING_KEY_ENV).ok_or(VerifyError::MissingEnv(NEXT_SIGNING_KEY_ENV))?;
+            return Ok(Self::new(current, next));
+        };
+        let mut receiver = Self {
+            default_keys: None,
+            regions: Vec::new(),
+            regional: true,
+            dev: false,
+            clock_tolerance: Duration::ZERO,
+        };
+        for r in Region::ALL {
+            let current = format!("{}_{CURRENT_SIGNING_KEY_ENV}", r.as_str());
+            let next = format!("{}_{NEXT_SIGNING_KEY_ENV}", r.as_str());
+            let missing = match (var(&current), var(&next)) {
+                (Some(c), Some(n)) => {
+                    receiver.regions.push((r, KeyPair::new(c, n)));
+                    continue;
+                }
+                (None, None) => continue,
+                (Some(_), None) => next,
+                (None, Some(_)) => current,
+            };
+            return Err(VerifyError::InvalidEnv(format!(
+                "environment variable {missing} is not set, empty, or not valid Unicode; \
+                 a region's two keys are used as a pair"
+            )));
+        }
+        receiver.default_keys = match (var(CURRENT_SIGNING_KEY_ENV), var(NEXT_SIGNING_KEY_ENV)) {
+            (Some(current), Some(next)) => Some(KeyPair::new(current, next)),
+            (None, None) => None,
+            (Some(_), None) => return Err(VerifyError::MissingEnv(NEXT_SIGNING_KEY_ENV)),
+            (None, Some(_)) => return Err(VerifyError::MissingEnv(CURRENT_SIGNING_KEY_ENV)),
+        };
+        if receiver.default_keys.is_none() && receiver.regions.is_empty() {
+            let name = region.as_str();
+            return Err(VerifyError::InvalidEnv(format!(
+                "{REGION_ENV} is {name}, but no signing keys are set: set \
+                 {name}_{CURRENT_SIGNING_KEY_ENV} and {name}_{NEXT_SIGNING_KEY_ENV}, \
+                 or {CURRENT_SIGNING_KEY_ENV} and {NEXT_SIGNING_KEY_ENV}"
+            )));
+        }
+        Ok(receiver)
     }
 
     /// Sets how far the local clock may disagree with QStash's.
@@ -221,6 +440,55 @@ impl Receiver {
         expected_url: Option<&str>,
         now: SystemTime,
     ) -> Result<Claims, VerifyError> {
+        self.verify_token_at(signature, None, expected_url, now)?
+            .check_body(raw_body)
+    }
+
+    /// The first of two phases: checks the token alone (its structure, `alg`,
+    /// signature, `iss`, `sub` and time claims), before the body is read;
+    /// [`PendingBody::check_body`] then checks the body against it.
+    ///
+    /// `region` is the value of the delivery's `Upstash-Region` header, if
+    /// any: it picks the keys of a receiver with regional keys (see
+    /// [`with_region`](Self::with_region)), and is ignored by one without.
+    /// Frameworks built on the `http` crate have
+    /// [`verify_headers`](Self::verify_headers), which reads both headers.
+    ///
+    /// ```
+    /// use qstash::{Receiver, VerifyError};
+    ///
+    /// let receiver = Receiver::new("sig_current_key", "sig_next_key");
+    /// let err = receiver.verify_token("not.a.token", None, None).unwrap_err();
+    /// assert!(matches!(err, VerifyError::Malformed(_)));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The [`VerifyError`] of the first check that fails, among them
+    /// [`VerifyError::UnknownRegion`] and [`VerifyError::NoSigningKeys`].
+    pub fn verify_token(
+        &self,
+        signature: &str,
+        region: Option<&str>,
+        expected_url: Option<&str>,
+    ) -> Result<PendingBody, VerifyError> {
+        self.verify_token_at(signature, region, expected_url, SystemTime::now())
+    }
+
+    /// Like [`verify_token`](Self::verify_token), but checks `exp` and `nbf`
+    /// against `now` instead of the system clock.
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify_token`](Self::verify_token).
+    pub fn verify_token_at(
+        &self,
+        signature: &str,
+        region: Option<&str>,
+        expected_url: Option<&str>,
+        now: SystemTime,
+    ) -> Result<PendingBody, VerifyError> {
+        let keys = self.keys_for(region)?;
         let mut parts = signature.split('.');
         let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -237,7 +505,7 @@ impl Receiver {
         let Some((signed, _)) = signature.rsplit_once('.') else {
             return Err(MalformedReason::NotThreeParts.into());
         };
-        if !self.signed_by_either_key(signed.as_bytes(), &mac) {
+        if !keys.signed(signed.as_bytes(), &mac) {
             return Err(VerifyError::InvalidSignature);
         }
 
@@ -269,22 +537,17 @@ impl Receiver {
             return Err(VerifyError::NotYetValid { nbf: claims.nbf });
         }
 
-        let body_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(raw_body));
-        let claimed = claims.body.trim_end_matches('=');
-        if !bool::from(claimed.as_bytes().ct_eq(body_hash.as_bytes())) {
-            return Err(VerifyError::BodyHashMismatch);
-        }
-
-        Ok(claims)
+        Ok(PendingBody { claims })
     }
 
     /// Verifies a delivery from its request headers and raw body, at the
     /// current system time.
     ///
-    /// Reads the `Upstash-Signature` header (case-insensitively, as
-    /// [`http::HeaderMap`] does) and calls [`verify`](Self::verify). Works
-    /// with any server built on the `http` crate (axum, hyper, actix's
-    /// `http` compatibility, …) without depending on one.
+    /// Reads the `Upstash-Signature` and `Upstash-Region` headers
+    /// (case-insensitively, as [`http::HeaderMap`] does) and checks the
+    /// token and then the body, as [`verify_headers`](Self::verify_headers)
+    /// and [`PendingBody::check_body`] do. Works with any server built on
+    /// the `http` crate (axum, hyper, ...) without depending on one.
     ///
     /// ```
     /// use http::HeaderMap;
@@ -298,9 +561,8 @@ impl Receiver {
     ///
     /// # Errors
     ///
-    /// [`VerifyError::MissingSignature`] if the header is absent;
-    /// [`VerifyError::Malformed`] if it appears more than once or is not
-    /// visible ASCII; otherwise as for [`verify`](Self::verify).
+    /// As for [`verify_headers`](Self::verify_headers) and
+    /// [`PendingBody::check_body`].
     pub fn verify_request(
         &self,
         headers: &http::HeaderMap,
@@ -323,6 +585,56 @@ impl Receiver {
         expected_url: Option<&str>,
         now: SystemTime,
     ) -> Result<Claims, VerifyError> {
+        self.verify_headers_at(headers, expected_url, now)?
+            .check_body(body)
+    }
+
+    /// The first of two phases, from the request headers: checks the token
+    /// of the `Upstash-Signature` header, with the keys of the region named
+    /// by the `Upstash-Region` header (see [`verify_token`](Self::verify_token)),
+    /// before the body is read. [`PendingBody::check_body`] then checks the
+    /// body.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use qstash::{Receiver, Region, VerifyError};
+    ///
+    /// let receiver = Receiver::new("sig_current", "sig_next")
+    ///     .with_region(Region::UsEast1, "sig_us_current", "sig_us_next");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("upstash-signature", "a.b.c".parse().unwrap());
+    /// headers.insert("upstash-region", "../x".parse().unwrap());
+    /// let err = receiver.verify_headers(&headers, None).unwrap_err();
+    /// assert_eq!(err, VerifyError::UnknownRegion { region: "../x".into() });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::MissingSignature`] if the signature header is absent;
+    /// [`VerifyError::Malformed`] if it appears more than once or is not
+    /// visible ASCII; [`VerifyError::UnknownRegion`] if a receiver with
+    /// regional keys gets a region header it does not know (or several);
+    /// otherwise as for [`verify_token`](Self::verify_token).
+    pub fn verify_headers(
+        &self,
+        headers: &http::HeaderMap,
+        expected_url: Option<&str>,
+    ) -> Result<PendingBody, VerifyError> {
+        self.verify_headers_at(headers, expected_url, SystemTime::now())
+    }
+
+    /// Like [`verify_headers`](Self::verify_headers), but checks `exp` and
+    /// `nbf` against `now` instead of the system clock.
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify_headers`](Self::verify_headers).
+    pub fn verify_headers_at(
+        &self,
+        headers: &http::HeaderMap,
+        expected_url: Option<&str>,
+        now: SystemTime,
+    ) -> Result<PendingBody, VerifyError> {
         let mut values = headers.get_all(SIGNATURE_HEADER).iter();
         let value = values.next().ok_or(VerifyError::MissingSignature)?;
         if values.next().is_some() {
@@ -331,27 +643,164 @@ impl Receiver {
         let signature = value
             .to_str()
             .map_err(|_| MalformedReason::InvalidHeaderValue)?;
-        self.verify_at(signature, body, expected_url, now)
+        // Several region headers read as one list, which names no region.
+        let regions: Vec<_> = headers
+            .get_all(REGION_HEADER)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .collect();
+        let region = (!regions.is_empty()).then(|| regions.join(", "));
+        self.verify_token_at(signature, region.as_deref(), expected_url, now)
     }
 
-    /// Whether `mac` is the HMAC-SHA256 of `signed` under the current key or,
-    /// failing that, the next one. Empty keys are skipped.
-    fn signed_by_either_key(&self, signed: &[u8], mac: &[u8]) -> bool {
-        [&self.current_signing_key, &self.next_signing_key]
-            .into_iter()
-            .filter(|key| !key.is_empty())
-            .any(|key| {
-                HmacSha256::new_from_slice(key.as_bytes())
-                    .is_ok_and(|hmac| hmac.chain_update(signed).verify_slice(mac).is_ok())
+    /// The keys for a delivery with this `Upstash-Region` header value.
+    fn keys_for(&self, region: Option<&str>) -> Result<&KeyPair, VerifyError> {
+        let region = match region {
+            Some(value) if self.regional => {
+                Some(
+                    Region::parse(value).ok_or_else(|| VerifyError::UnknownRegion {
+                        region: quote(value),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        region
+            .and_then(|region| {
+                self.regions
+                    .iter()
+                    .find(|(r, _)| *r == region)
+                    .map(|(_, keys)| keys)
             })
+            .or(self.default_keys.as_ref())
+            .ok_or(VerifyError::NoSigningKeys { region })
+    }
+}
+
+/// A delivery whose token checked out, its body still to be checked: made
+/// by [`Receiver::verify_headers`] or [`Receiver::verify_token`] before the
+/// body is read; [`check_body`](Self::check_body) finishes the
+/// verification.
+///
+/// ```
+/// # use std::time::{Duration, UNIX_EPOCH};
+/// use qstash::{Receiver, VerifyError};
+///
+/// # let token = concat!(
+/// #     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+/// #     "eyJpc3MiOiJVcHN0YXNoIiwic3ViIjoiaHR0cHM6Ly9leGFtcGxlLmNvbS9hcGkvd2ViaG9vayIsImV4cCI6MTcw",
+/// #     "MDAwMDMwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6Imp3dF9kb2NfZXhhbXBsZSIs",
+/// #     "ImJvZHkiOiJrNkk1Y2FrVTVlckw4S2pTVVZUTm93bkR3Y2N2dTVrVTFIeGc4OHRvRllnIn0.",
+/// #     "9okAihbDAVSCl053IO8JREl2xFv2JPLoLULgy9Q7JEc",
+/// # );
+/// # let now = UNIX_EPOCH + Duration::from_secs(1_700_000_100);
+/// let receiver = Receiver::new("sig_current_key", "sig_next_key");
+/// // `token` is the `Upstash-Signature` header; the body is not read yet.
+/// let pending = receiver.verify_token_at(token, None, None, now)?;
+/// // ... read the body (with a size limit), then:
+/// let claims = pending.check_body(br#"{"hello":"world"}"#)?;
+/// assert_eq!(claims.jti.as_deref(), Some("jwt_doc_example"));
+/// # Ok::<(), VerifyError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "the body is not verified until `check_body` is called"]
+pub struct PendingBody {
+    claims: Claims,
+}
+
+impl PendingBody {
+    /// Checks that `raw_body`, exactly as received, is the body the token
+    /// was signed for (its SHA-256 hash is the `body` claim), and returns
+    /// the claims.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::BodyHashMismatch`] if it is not.
+    pub fn check_body(self, raw_body: &[u8]) -> Result<Claims, VerifyError> {
+        let body_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(raw_body));
+        let claimed = self.claims.body.trim_end_matches('=');
+        if !bool::from(claimed.as_bytes().ct_eq(body_hash.as_bytes())) {
+            return Err(VerifyError::BodyHashMismatch);
+        }
+        Ok(self.claims)
+    }
+}
+
+/// A QStash region, as named by the `Upstash-Region` header of a delivery
+/// and the `QSTASH_REGION` environment variable.
+///
+/// ```
+/// use qstash::Region;
+///
+/// assert_eq!(Region::parse("us-east-1"), Some(Region::UsEast1));
+/// assert_eq!(Region::parse("EU_CENTRAL_1"), Some(Region::EuCentral1));
+/// assert_eq!(Region::parse("../x"), None);
+/// assert_eq!(Region::UsEast1.to_string(), "US_EAST_1");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Region {
+    /// `EU_CENTRAL_1` (Frankfurt).
+    EuCentral1,
+    /// `US_EAST_1` (Virginia).
+    UsEast1,
+}
+
+impl Region {
+    /// Every region, in the order of [`as_str`](Self::as_str).
+    const ALL: [Region; 2] = [Region::EuCentral1, Region::UsEast1];
+
+    /// The regions, for messages.
+    const EXPECTED: &'static str = "EU_CENTRAL_1 or US_EAST_1";
+
+    /// The region's name as in environment variables: `EU_CENTRAL_1`,
+    /// `US_EAST_1`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::EuCentral1 => "EU_CENTRAL_1",
+            Region::UsEast1 => "US_EAST_1",
+        }
+    }
+
+    /// The region a header or variable names: its name in any case, with
+    /// `-` or `_` between the words, surrounding spaces ignored (as
+    /// qstash-js's `normalizeRegionHeader`). `None` for anything else.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Region> {
+        let normal = name.trim().to_ascii_uppercase().replace('-', "_");
+        Region::ALL.into_iter().find(|r| r.as_str() == normal)
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Region {
+    type Err = VerifyError;
+
+    /// As [`Region::parse`]; the error is [`VerifyError::UnknownRegion`].
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Region::parse(name).ok_or_else(|| VerifyError::UnknownRegion {
+            region: quote(name),
+        })
     }
 }
 
 impl fmt::Debug for Receiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let regions: Vec<Region> = self.regions.iter().map(|(r, _)| *r).collect();
         f.debug_struct("Receiver")
-            .field("current_signing_key", &format_args!("<redacted>"))
-            .field("next_signing_key", &format_args!("<redacted>"))
+            .field(
+                "default_keys",
+                &self.default_keys.as_ref().map(|_| "<redacted>"),
+            )
+            .field("regions", &regions)
+            .field("regional", &self.regional)
+            .field("dev", &self.dev)
             .field("clock_tolerance", &self.clock_tolerance)
             .finish()
     }
@@ -421,13 +870,6 @@ fn optional<T>(
         Some(value) => parse(value)
             .map(Some)
             .ok_or(MalformedReason::InvalidClaim(name).into()),
-    }
-}
-
-fn env_key(var: &'static str) -> Result<String, VerifyError> {
-    match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Ok(value),
-        _ => Err(VerifyError::MissingEnv(var)),
     }
 }
 
@@ -511,6 +953,23 @@ pub enum VerifyError {
     /// An environment variable read by [`Receiver::from_env`] is unset,
     /// empty, or not valid Unicode.
     MissingEnv(&'static str),
+    /// The environment read by [`Receiver::from_env`] cannot be understood:
+    /// the message names the variable and what is wrong with it.
+    InvalidEnv(String),
+    /// A receiver with regional keys got an `Upstash-Region` header that
+    /// names no known region (or several headers); it is refused rather than
+    /// verified with keys that were not meant for it.
+    UnknownRegion {
+        /// The header's value (truncated to 32 characters).
+        region: String,
+    },
+    /// The receiver has no keys for this delivery: the region named by its
+    /// `Upstash-Region` header (or the absent header) has no keys of its
+    /// own, and the receiver has no default pair.
+    NoSigningKeys {
+        /// The region named by the delivery, if any.
+        region: Option<Region>,
+    },
 }
 
 impl fmt::Display for VerifyError {
@@ -544,6 +1003,22 @@ impl fmt::Display for VerifyError {
                     "environment variable {var} is not set, empty, or not valid Unicode"
                 )
             }
+            Self::InvalidEnv(message) => f.write_str(message),
+            Self::UnknownRegion { region } => write!(
+                f,
+                "{REGION_HEADER} header {region:?} names no known region (expected {})",
+                Region::EXPECTED
+            ),
+            Self::NoSigningKeys {
+                region: Some(region),
+            } => write!(
+                f,
+                "no signing keys for deliveries from region {region}, and no default pair"
+            ),
+            Self::NoSigningKeys { region: None } => write!(
+                f,
+                "no default signing keys for a delivery without an {REGION_HEADER} header"
+            ),
         }
     }
 }
@@ -663,9 +1138,9 @@ mod tests {
             .chain_update(signed)
             .finalize()
             .into_bytes();
-        assert!(!Receiver::new("", "").signed_by_either_key(signed, &mac));
+        assert!(!KeyPair::new("", "").signed(signed, &mac));
         assert!(
-            Receiver::new("", "k").signed_by_either_key(
+            KeyPair::new("", "k").signed(
                 signed,
                 &HmacSha256::new_from_slice(b"k")
                     .unwrap()

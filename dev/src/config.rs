@@ -57,6 +57,8 @@ impl Default for Limits {
 pub(crate) struct Config {
     pub(crate) retry_delay_scale: f64,
     pub(crate) limits: Limits,
+    /// Sent as `Upstash-Region` with every delivery, when set.
+    pub(crate) region: Option<String>,
 }
 
 impl Config {

@@ -25,8 +25,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         for job in jobs {
             let shared = Arc::clone(&shared);
             running.spawn(async move {
-                let max = shared.lock().config.limits.max_response_bytes;
-                let reply = deliver(&shared.http, &job, max).await;
+                let (max, region) = {
+                    let state = shared.lock();
+                    (
+                        state.config.limits.max_response_bytes,
+                        state.config.region.clone(),
+                    )
+                };
+                let reply = deliver(&shared.http, &job, max, region.as_deref()).await;
                 shared.lock().finish(&job.info.id, reply);
                 shared.dispatch.notify_one();
             });
@@ -42,8 +48,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Makes one delivery attempt and reports what the destination answered.
-async fn deliver(http: &reqwest::Client, job: &Job, max_body: usize) -> Reply {
+/// Makes one delivery attempt and reports what the destination answered;
+/// `region`, when set, is sent as `Upstash-Region`.
+async fn deliver(
+    http: &reqwest::Client,
+    job: &Job,
+    max_body: usize,
+    region: Option<&str>,
+) -> Reply {
     let info = &job.info;
     let signature = match sign(
         &job.signing_key,
@@ -72,6 +84,9 @@ async fn deliver(http: &reqwest::Client, job: &Job, max_body: usize) -> Reply {
     }
     if let Some(topic) = &info.topic {
         request = request.header("Upstash-Topic-Name", topic);
+    }
+    if let Some(region) = region {
+        request = request.header("Upstash-Region", region);
     }
     if let Some(ms) = info.opts.timeout_ms {
         request = request.timeout(Duration::from_millis(ms));

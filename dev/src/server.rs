@@ -115,6 +115,7 @@ pub struct ServerBuilder {
     signing_keys: Option<(String, String)>,
     retry_delay_scale: f64,
     limits: Limits,
+    region: Option<String>,
 }
 
 impl Default for ServerBuilder {
@@ -125,6 +126,7 @@ impl Default for ServerBuilder {
             signing_keys: None,
             retry_delay_scale: 1.0,
             limits: Limits::default(),
+            region: None,
         }
     }
 }
@@ -159,6 +161,16 @@ impl ServerBuilder {
         self
     }
 
+    /// The region this server stands for: sent as the `Upstash-Region`
+    /// header of every delivery (`us-east-1`, `eu-central-1`, ...), as QStash
+    /// does for a multi-region project; none unless set. Two servers with
+    /// different regions and signing keys stand in for two regions.
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     /// The memory limits.
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
@@ -170,8 +182,9 @@ impl ServerBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for an empty token or a negative or
-    /// non-finite retry delay scale, [`Error::Bind`] if the port is taken,
+    /// [`Error::InvalidConfig`] for an empty token, a negative or
+    /// non-finite retry delay scale, or a region that is empty or not
+    /// visible ASCII, [`Error::Bind`] if the port is taken,
     /// [`Error::HttpClient`] if the delivery client cannot be built.
     pub async fn start(self) -> Result<Server, Error> {
         if !self.retry_delay_scale.is_finite() || self.retry_delay_scale < 0.0 {
@@ -186,6 +199,13 @@ impl ServerBuilder {
             return Err(Error::InvalidConfig(
                 "the token must be non-empty, without spaces or control characters".into(),
             ));
+        }
+        if let Some(region) = &self.region
+            && (region.is_empty() || !region.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(Error::InvalidConfig(format!(
+                "the region {region:?} must be non-empty visible ASCII, such as us-east-1"
+            )));
         }
         let keys = match self.signing_keys {
             Some((current, next)) => SigningKeys { current, next },
@@ -205,6 +225,7 @@ impl ServerBuilder {
         let config = Config {
             retry_delay_scale: self.retry_delay_scale,
             limits: self.limits,
+            region: self.region,
         };
         let shared = Arc::new(Shared::new(Store::new(config, keys), http, token));
         let app = api::router(Arc::clone(&shared), max_body)

@@ -228,3 +228,105 @@ impl tracing::Subscriber for Logs {
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
 }
+
+/// An answer read off the wire by [`raw_http`].
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    /// The header block, one `name: value` a line.
+    pub headers: String,
+    pub body: String,
+}
+
+impl RawAnswer {
+    /// The value of a header, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Sends `head` (the request line and headers, without the blank line) and
+/// then `body` to `addr` over a plain TCP connection, leaves the connection
+/// open (whatever `Content-Length` promised), and reads the answer, within
+/// five seconds: for checking that a server answers before it has read, or
+/// could have read, the whole body.
+pub async fn raw_http(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let read = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(format!("{head}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        // The server may answer and close before taking all of it.
+        let _ = stream.write_all(body).await;
+        let mut received = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                let text = String::from_utf8_lossy(&received[..end]).into_owned();
+                let length: usize = text
+                    .lines()
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                if received.len() >= end + 4 + length {
+                    let mut lines = text.lines();
+                    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+                    return RawAnswer {
+                        status: status.parse().unwrap(),
+                        headers: lines.collect::<Vec<_>>().join("\n"),
+                        body: String::from_utf8_lossy(&received[end + 4..end + 4 + length])
+                            .into_owned(),
+                    };
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed before a whole answer: {received:?}"
+            );
+            received.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), read)
+        .await
+        .expect("an answer within five seconds")
+}
+
+/// [`capture_logs`] for code that other test threads run at the same time
+/// without a subscriber. While a single subscriber exists, tracing-core
+/// computes a callsite's interest from the subscriber of the thread that
+/// reaches it first (`Dispatchers::has_just_one`): reached first on another
+/// test's thread, an event would be left out here for good. A second
+/// subscriber that lives as long as the test binary makes every callsite
+/// ask each subscriber.
+pub fn capture_logs_across_threads() -> (Logs, tracing::subscriber::DefaultGuard) {
+    static ALWAYS_THERE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ALWAYS_THERE.get_or_init(|| tracing::Dispatch::new(Logs::default()));
+    capture_logs()
+}
+
+/// An `Upstash-Signature` value with these claims, signed with `key` as
+/// QStash signs (HS256 JWT): for claims [`sign_delivery`] does not make
+/// (expired, not yet valid, another issuer).
+pub fn sign_claims(key: &str, claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+        .unwrap()
+        .chain_update(input.as_bytes())
+        .finalize()
+        .into_bytes();
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac))
+}

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod actix_extractor;
 mod api_destinations;
 mod auth;
 mod axum_extractor;
@@ -19,4 +20,5 @@ mod pagination;
 mod publishing;
 mod receiver;
 mod request_state;
+mod tower_layer;
 mod wire_safety;

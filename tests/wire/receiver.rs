@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue};
-use qstash::{Claims, MalformedReason, Receiver, TokenPart, VerifyError};
+use qstash::{Claims, MalformedReason, Receiver, Region, TokenPart, VerifyError};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -775,7 +775,7 @@ fn receiver_debug_redacts_keys() {
         assert!(!debug.contains(CURRENT), "{debug}");
         assert!(!debug.contains(NEXT), "{debug}");
         assert!(!debug.contains("sig_test"), "{debug}");
-        assert_eq!(debug.matches("<redacted>").count(), 2, "{debug}");
+        assert_eq!(debug.matches("<redacted>").count(), 1, "{debug}");
         assert!(debug.contains("clock_tolerance"), "{debug}");
     }
 }
@@ -828,6 +828,28 @@ fn errors_never_echo_token_or_keys() {
         String::new(),
         VerifyError::MissingEnv("QSTASH_CURRENT_SIGNING_KEY"),
     ));
+    let regional = receiver().with_region(Region::UsEast1, OTHER, OTHER);
+    errors.push((
+        tokens[0].clone(),
+        regional
+            .verify_token_at(&tokens[0], Some("mars-1"), None, now())
+            .unwrap_err(),
+    ));
+    let only_us = Receiver::from_env_with(env(&[
+        ("QSTASH_REGION", "us-east-1"),
+        ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", CURRENT),
+        ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", NEXT),
+    ]))
+    .unwrap();
+    let token = sign(&claims(), CURRENT);
+    errors.push((
+        token.clone(),
+        only_us.verify_at(&token, BODY, None, now()).unwrap_err(),
+    ));
+    errors.push((
+        String::new(),
+        Receiver::from_env_with(env(&[("QSTASH_DEV", "maybe")])).unwrap_err(),
+    ));
 
     let mut kinds = std::collections::HashSet::new();
     for (token, err) in &errors {
@@ -848,7 +870,7 @@ fn errors_never_echo_token_or_keys() {
         }
     }
     // Every variant was exercised.
-    assert_eq!(kinds.len(), 9, "{errors:#?}");
+    assert_eq!(kinds.len(), 12, "{errors:#?}");
 }
 
 #[test]
@@ -875,6 +897,26 @@ fn error_messages_name_the_failed_check() {
         (
             VerifyError::MissingEnv("QSTASH_NEXT_SIGNING_KEY"),
             "QSTASH_NEXT_SIGNING_KEY",
+        ),
+        (
+            VerifyError::InvalidEnv("QSTASH_REGION is odd".into()),
+            "QSTASH_REGION is odd",
+        ),
+        (
+            VerifyError::UnknownRegion {
+                region: "mars-1".into(),
+            },
+            "Upstash-Region header \"mars-1\" names no known region (expected EU_CENTRAL_1 or US_EAST_1)",
+        ),
+        (
+            VerifyError::NoSigningKeys {
+                region: Some(Region::EuCentral1),
+            },
+            "no signing keys for deliveries from region EU_CENTRAL_1",
+        ),
+        (
+            VerifyError::NoSigningKeys { region: None },
+            "without an Upstash-Region header",
         ),
         (MalformedReason::NotThreeParts.into(), "three parts"),
         (
@@ -957,4 +999,629 @@ fn from_env() {
 
     set(CUR, None);
     set(NXT, None);
+}
+
+// --- regions, dev mode, the environment through a lookup -------------------
+
+const US_CURRENT: &str = "sig_test_us_current_51aa";
+const US_NEXT: &str = "sig_test_us_next_8c02";
+const EU_CURRENT: &str = "sig_test_eu_current_0d9e";
+const EU_NEXT: &str = "sig_test_eu_next_e413";
+
+/// A lookup over these variables only.
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> + use<> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
+}
+
+/// Both regions and a default pair, with `QSTASH_REGION` set.
+fn multi_region_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("QSTASH_REGION", "US_EAST_1"),
+        ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", US_CURRENT),
+        ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", US_NEXT),
+        ("EU_CENTRAL_1_QSTASH_CURRENT_SIGNING_KEY", EU_CURRENT),
+        ("EU_CENTRAL_1_QSTASH_NEXT_SIGNING_KEY", EU_NEXT),
+        ("QSTASH_CURRENT_SIGNING_KEY", CURRENT),
+        ("QSTASH_NEXT_SIGNING_KEY", NEXT),
+    ]
+}
+
+fn headers_with(signature: &str, regions: &[&str]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "upstash-signature",
+        HeaderValue::from_str(signature).unwrap(),
+    );
+    for region in regions {
+        headers.append(
+            "upstash-region",
+            HeaderValue::from_bytes(region.as_bytes()).unwrap(),
+        );
+    }
+    headers
+}
+
+fn verify_with_region(
+    receiver: &Receiver,
+    key: &str,
+    regions: &[&str],
+) -> Result<Claims, VerifyError> {
+    let token = sign(&claims(), key);
+    receiver.verify_request_at(&headers_with(&token, regions), BODY, Some(URL), now())
+}
+
+#[test]
+fn the_region_header_picks_the_regions_keys() {
+    let from_env = Receiver::from_env_with(env(&multi_region_env())).unwrap();
+    let explicit = Receiver::new(CURRENT, NEXT)
+        .with_region(Region::UsEast1, US_CURRENT, US_NEXT)
+        .with_region(Region::EuCentral1, EU_CURRENT, EU_NEXT);
+    for receiver in [&from_env, &explicit] {
+        // Each spelling QStash or a user may use.
+        for us in ["us-east-1", "US-EAST-1", "US_EAST_1", " us_east_1 "] {
+            assert!(
+                verify_with_region(receiver, US_CURRENT, &[us]).is_ok(),
+                "{us}"
+            );
+            assert!(verify_with_region(receiver, US_NEXT, &[us]).is_ok(), "{us}");
+            // The other region's keys, and the default ones, do not verify it.
+            for key in [EU_CURRENT, CURRENT] {
+                assert_eq!(
+                    verify_with_region(receiver, key, &[us]),
+                    Err(VerifyError::InvalidSignature),
+                    "{us} {key}"
+                );
+            }
+        }
+        assert!(verify_with_region(receiver, EU_NEXT, &["eu-central-1"]).is_ok());
+        assert_eq!(
+            verify_with_region(receiver, US_CURRENT, &["eu-central-1"]),
+            Err(VerifyError::InvalidSignature)
+        );
+        // Without the header: the default pair, and only it.
+        assert!(verify_with_region(receiver, CURRENT, &[]).is_ok());
+        assert!(verify_with_region(receiver, NEXT, &[]).is_ok());
+        assert_eq!(
+            verify_with_region(receiver, US_CURRENT, &[]),
+            Err(VerifyError::InvalidSignature)
+        );
+    }
+}
+
+#[test]
+fn an_unknown_region_is_refused_naming_it_never_verified_with_other_keys() {
+    let receiver = Receiver::from_env_with(env(&multi_region_env())).unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (&["../x"], "../x"),
+        (&["ap-southeast-1"], "ap-southeast-1"),
+        (&[""], ""),
+        (&["us-east-1", "eu-central-1"], "us-east-1, eu-central-1"),
+        (&["us-east-1\u{e9}"], "us-east-1\u{e9}"),
+        (&[&"x".repeat(5000)], &"x".repeat(32)),
+    ];
+    for (values, named) in cases {
+        // Signed with the default keys: a fallback would verify it.
+        let err = verify_with_region(&receiver, CURRENT, values).unwrap_err();
+        assert_eq!(
+            err,
+            VerifyError::UnknownRegion {
+                region: named.to_owned()
+            },
+            "{values:?}"
+        );
+        assert!(err.to_string().contains(&format!("{named:?}")), "{err}");
+    }
+    // Bytes that are not UTF-8 are shown, replaced.
+    let mut headers = headers_with(&sign(&claims(), CURRENT), &[]);
+    headers.insert(
+        "upstash-region",
+        HeaderValue::from_bytes(b"us\xffeast").unwrap(),
+    );
+    assert_eq!(
+        receiver.verify_request_at(&headers, BODY, None, now()),
+        Err(VerifyError::UnknownRegion {
+            region: "us\u{fffd}east".into()
+        })
+    );
+}
+
+#[test]
+fn a_receiver_without_regional_keys_ignores_the_region_header() {
+    for region in ["../x", "us-east-1"] {
+        assert!(verify_with_region(&receiver(), CURRENT, &[region]).is_ok());
+        assert!(verify_with_region(&receiver(), CURRENT, &[region, region]).is_ok());
+    }
+    // `verify` and `verify_token` with no region: the default pair.
+    let regional = receiver().with_region(Region::UsEast1, US_CURRENT, US_NEXT);
+    let token = sign(&claims(), CURRENT);
+    assert!(regional.verify_at(&token, BODY, None, now()).is_ok());
+    assert!(
+        regional
+            .verify_token_at(&token, None, None, now())
+            .unwrap()
+            .check_body(BODY)
+            .is_ok()
+    );
+    let token = sign(&claims(), US_CURRENT);
+    assert!(
+        regional
+            .verify_token_at(&token, Some("us-east-1"), None, now())
+            .unwrap()
+            .check_body(BODY)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_known_region_without_keys_uses_the_default_pair_if_any() {
+    let receiver = Receiver::new(CURRENT, NEXT).with_region(Region::UsEast1, US_CURRENT, US_NEXT);
+    assert!(verify_with_region(&receiver, CURRENT, &["eu-central-1"]).is_ok());
+    assert_eq!(
+        verify_with_region(&receiver, US_CURRENT, &["eu-central-1"]),
+        Err(VerifyError::InvalidSignature)
+    );
+
+    // Regional keys alone: nothing to verify the others with.
+    let only_us = Receiver::from_env_with(env(&[
+        ("QSTASH_REGION", "us-east-1"),
+        ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", US_CURRENT),
+        ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", US_NEXT),
+    ]))
+    .unwrap();
+    assert!(verify_with_region(&only_us, US_NEXT, &["us-east-1"]).is_ok());
+    assert_eq!(
+        verify_with_region(&only_us, US_CURRENT, &["eu-central-1"]),
+        Err(VerifyError::NoSigningKeys {
+            region: Some(Region::EuCentral1)
+        })
+    );
+    assert_eq!(
+        verify_with_region(&only_us, US_CURRENT, &[]),
+        Err(VerifyError::NoSigningKeys { region: None })
+    );
+}
+
+#[test]
+fn with_region_replaces_a_regions_earlier_keys() {
+    let receiver = Receiver::new(CURRENT, NEXT)
+        .with_region(Region::UsEast1, OTHER, OTHER)
+        .with_region(Region::UsEast1, US_CURRENT, US_NEXT);
+    assert!(verify_with_region(&receiver, US_CURRENT, &["us-east-1"]).is_ok());
+    assert_eq!(
+        verify_with_region(&receiver, OTHER, &["us-east-1"]),
+        Err(VerifyError::InvalidSignature)
+    );
+    assert_eq!(format!("{receiver:?}").matches("UsEast1").count(), 1);
+}
+
+#[test]
+fn without_qstash_region_the_regional_variables_are_not_read() {
+    let mut vars = multi_region_env();
+    vars.retain(|(k, _)| *k != "QSTASH_REGION");
+    let receiver = Receiver::from_env_with(env(&vars)).unwrap();
+    // Header ignored: the default pair, even for a region with keys.
+    assert!(verify_with_region(&receiver, CURRENT, &["us-east-1"]).is_ok());
+    assert!(verify_with_region(&receiver, CURRENT, &["../x"]).is_ok());
+    assert_eq!(
+        verify_with_region(&receiver, US_CURRENT, &["us-east-1"]),
+        Err(VerifyError::InvalidSignature)
+    );
+    // An empty QSTASH_REGION is unset.
+    vars.push(("QSTASH_REGION", ""));
+    let receiver = Receiver::from_env_with(env(&vars)).unwrap();
+    assert!(verify_with_region(&receiver, CURRENT, &["../x"]).is_ok());
+}
+
+#[test]
+fn from_env_with_errors_name_the_variable() {
+    let cases: Vec<(Vec<(&str, &str)>, VerifyError)> = vec![
+        (vec![], VerifyError::MissingEnv("QSTASH_CURRENT_SIGNING_KEY")),
+        (
+            vec![("QSTASH_CURRENT_SIGNING_KEY", CURRENT)],
+            VerifyError::MissingEnv("QSTASH_NEXT_SIGNING_KEY"),
+        ),
+        (
+            vec![("QSTASH_CURRENT_SIGNING_KEY", ""), ("QSTASH_NEXT_SIGNING_KEY", NEXT)],
+            VerifyError::MissingEnv("QSTASH_CURRENT_SIGNING_KEY"),
+        ),
+        (
+            vec![("QSTASH_REGION", "../x"), ("QSTASH_CURRENT_SIGNING_KEY", CURRENT), ("QSTASH_NEXT_SIGNING_KEY", NEXT)],
+            VerifyError::InvalidEnv(
+                "environment variable QSTASH_REGION is \"../x\"; expected EU_CENTRAL_1 or US_EAST_1".into(),
+            ),
+        ),
+        (
+            vec![("QSTASH_REGION", "us-east-1"), ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", US_CURRENT)],
+            VerifyError::InvalidEnv(
+                "environment variable US_EAST_1_QSTASH_NEXT_SIGNING_KEY is not set, empty, or not valid Unicode; a region's two keys are used as a pair".into(),
+            ),
+        ),
+        (
+            vec![("QSTASH_REGION", "us-east-1"), ("EU_CENTRAL_1_QSTASH_NEXT_SIGNING_KEY", EU_NEXT), ("QSTASH_CURRENT_SIGNING_KEY", CURRENT), ("QSTASH_NEXT_SIGNING_KEY", NEXT)],
+            VerifyError::InvalidEnv(
+                "environment variable EU_CENTRAL_1_QSTASH_CURRENT_SIGNING_KEY is not set, empty, or not valid Unicode; a region's two keys are used as a pair".into(),
+            ),
+        ),
+        (
+            vec![("QSTASH_REGION", "us-east-1"), ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", US_CURRENT), ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", US_NEXT), ("QSTASH_CURRENT_SIGNING_KEY", CURRENT)],
+            VerifyError::MissingEnv("QSTASH_NEXT_SIGNING_KEY"),
+        ),
+        (
+            vec![("QSTASH_REGION", "us-east-1"), ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", US_CURRENT), ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", US_NEXT), ("QSTASH_NEXT_SIGNING_KEY", NEXT)],
+            VerifyError::MissingEnv("QSTASH_CURRENT_SIGNING_KEY"),
+        ),
+        (
+            vec![("QSTASH_REGION", "eu-central-1")],
+            VerifyError::InvalidEnv(
+                "QSTASH_REGION is EU_CENTRAL_1, but no signing keys are set: set EU_CENTRAL_1_QSTASH_CURRENT_SIGNING_KEY and EU_CENTRAL_1_QSTASH_NEXT_SIGNING_KEY, or QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY".into(),
+            ),
+        ),
+        (
+            vec![("QSTASH_DEV", "yes"), ("QSTASH_CURRENT_SIGNING_KEY", CURRENT), ("QSTASH_NEXT_SIGNING_KEY", NEXT)],
+            VerifyError::InvalidEnv(
+                "environment variable QSTASH_DEV is \"yes\"; expected 1 or true (dev mode on), 0 or false (off)".into(),
+            ),
+        ),
+    ];
+    for (vars, expected) in cases {
+        let err = Receiver::from_env_with(env(&vars)).unwrap_err();
+        assert_eq!(err, expected, "{vars:?}");
+        for (_, value) in &vars {
+            if value.starts_with("sig_") {
+                assert!(!err.to_string().contains(value), "{err}");
+            }
+        }
+    }
+    // Not valid Unicode counts as unset.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        let err = Receiver::from_env_with(|name| match name {
+            "QSTASH_CURRENT_SIGNING_KEY" => Some(std::ffi::OsString::from_vec(vec![0xff])),
+            "QSTASH_NEXT_SIGNING_KEY" => Some(NEXT.into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(err, VerifyError::MissingEnv("QSTASH_CURRENT_SIGNING_KEY"));
+    }
+}
+
+#[test]
+fn dev_mode_comes_first_and_says_so_once() {
+    let (logs, _guard) = crate::common::capture_logs_across_threads();
+    let mut vars = multi_region_env();
+    vars.push(("QSTASH_DEV", "true"));
+    let receiver = Receiver::from_env_with(env(&vars)).unwrap();
+    assert!(format!("{receiver:?}").contains("dev: true"));
+    assert!(verify_with_region(&receiver, qstash::DEV_CURRENT_SIGNING_KEY, &[]).is_ok());
+    assert!(verify_with_region(&receiver, qstash::DEV_NEXT_SIGNING_KEY, &["../x"]).is_ok());
+    for key in [CURRENT, US_CURRENT] {
+        assert_eq!(
+            verify_with_region(&receiver, key, &["us-east-1"]),
+            Err(VerifyError::InvalidSignature)
+        );
+    }
+    let lines = logs.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("INFO QStash dev mode"), "{lines:?}");
+    assert!(lines[0].contains("public dev signing keys"), "{lines:?}");
+    assert!(
+        !lines[0].contains(qstash::DEV_CURRENT_SIGNING_KEY),
+        "{lines:?}"
+    );
+
+    // Off: not dev mode, and not logged.
+    vars.pop();
+    vars.push(("QSTASH_DEV", "0"));
+    let receiver = Receiver::from_env_with(env(&vars)).unwrap();
+    assert!(format!("{receiver:?}").contains("dev: false"));
+    assert_eq!(
+        verify_with_region(&receiver, qstash::DEV_CURRENT_SIGNING_KEY, &[]),
+        Err(VerifyError::InvalidSignature)
+    );
+    assert_eq!(logs.lines().len(), 1);
+
+    assert!(verify_with_region(&Receiver::dev(), qstash::DEV_NEXT_SIGNING_KEY, &[]).is_ok());
+    assert_eq!(logs.lines().len(), 2);
+}
+
+#[test]
+fn debug_never_shows_a_key() {
+    let receiver = Receiver::from_env_with(env(&multi_region_env())).unwrap();
+    let debug = format!("{receiver:?}");
+    for key in [CURRENT, NEXT, US_CURRENT, US_NEXT, EU_CURRENT, EU_NEXT] {
+        assert!(!debug.contains(key), "{debug}");
+    }
+    assert!(
+        debug.contains("EuCentral1") && debug.contains("UsEast1"),
+        "{debug}"
+    );
+    assert!(debug.contains("regional: true"), "{debug}");
+}
+
+#[test]
+fn the_token_is_checked_before_the_body_is_read() {
+    let receiver = receiver();
+    // Each token check fails without a body.
+    let expired = sign(&claims(), CURRENT);
+    assert_eq!(
+        receiver
+            .verify_headers_at(&headers_with(&expired, &[]), Some(URL), at(EXP))
+            .unwrap_err(),
+        VerifyError::Expired { exp: EXP }
+    );
+    assert_eq!(
+        receiver
+            .verify_headers_at(&headers_with(&sign(&claims(), OTHER), &[]), None, now())
+            .unwrap_err(),
+        VerifyError::InvalidSignature
+    );
+    assert!(matches!(
+        receiver
+            .verify_headers_at(
+                &headers_with(&expired, &[]),
+                Some("https://other.example"),
+                now()
+            )
+            .unwrap_err(),
+        VerifyError::SubjectMismatch { .. }
+    ));
+    assert_eq!(
+        receiver
+            .verify_headers_at(&HeaderMap::new(), None, now())
+            .unwrap_err(),
+        VerifyError::MissingSignature
+    );
+    // A good token, then the body: only the signed one passes.
+    let pending = receiver
+        .verify_headers_at(&headers_with(&expired, &[]), Some(URL), now())
+        .unwrap();
+    assert_eq!(
+        pending.clone().check_body(b"{}").unwrap_err(),
+        VerifyError::BodyHashMismatch
+    );
+    let claims = pending.check_body(BODY).unwrap();
+    assert_eq!(claims.sub, URL);
+    // verify_token: the same, from the header's value.
+    let pending = receiver
+        .verify_token_at(&expired, None, Some(URL), now())
+        .unwrap();
+    assert_eq!(pending.check_body(BODY).unwrap(), claims);
+}
+
+#[test]
+fn regions_parse_as_qstash_js_normalizes_them() {
+    for (text, region) in [
+        ("us-east-1", Region::UsEast1),
+        ("US_EAST_1", Region::UsEast1),
+        ("Eu-Central-1", Region::EuCentral1),
+        ("\teu_central_1 ", Region::EuCentral1),
+    ] {
+        assert_eq!(Region::parse(text), Some(region), "{text}");
+        assert_eq!(text.parse::<Region>(), Ok(region), "{text}");
+    }
+    for text in [
+        "",
+        "us-east-2",
+        "useast1",
+        "../x",
+        "US-EAST-1/..",
+        "us east 1",
+    ] {
+        assert_eq!(Region::parse(text), None, "{text}");
+        assert_eq!(
+            text.parse::<Region>(),
+            Err(VerifyError::UnknownRegion {
+                region: text.to_owned()
+            })
+        );
+    }
+    assert_eq!(Region::EuCentral1.to_string(), "EU_CENTRAL_1");
+    assert_eq!(Region::UsEast1.as_str(), "US_EAST_1");
+}
+
+// --- DeliveryVerifier and DeliveryRejection, framework-neutral -------------
+
+mod delivery_verifier {
+    use super::*;
+    use qstash::{DEFAULT_BODY_LIMIT, DeliveryRejection, DeliveryVerifier, SIGNATURE_CHALLENGE};
+
+    fn head(token: &str, content_length: Option<&str>) -> HeaderMap {
+        let mut headers = headers_with(token, &[]);
+        if let Some(length) = content_length {
+            headers.insert("content-length", HeaderValue::from_str(length).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn settings_and_the_expected_url() {
+        let verifier = DeliveryVerifier::new(receiver());
+        assert_eq!(verifier.body_limit(), DEFAULT_BODY_LIMIT);
+        assert_eq!(DEFAULT_BODY_LIMIT, 10 * 1024 * 1024);
+        assert_eq!(verifier.expected_url("/x"), None);
+        let verifier = verifier.with_public_url("https://example.com/api///");
+        assert_eq!(
+            verifier.expected_url("/qstash?a=1").as_deref(),
+            Some("https://example.com/api/qstash?a=1")
+        );
+        assert_eq!(
+            verifier.expected_url("qstash").as_deref(),
+            Some("https://example.com/api/qstash")
+        );
+        assert_eq!(
+            verifier.receiver().clock_tolerance(),
+            receiver().clock_tolerance()
+        );
+        let from: DeliveryVerifier = receiver().into();
+        assert_eq!(from.body_limit(), DEFAULT_BODY_LIMIT);
+        assert!(!format!("{verifier:?}").contains(CURRENT));
+    }
+
+    #[test]
+    fn the_head_checks_sub_against_the_public_url() {
+        let verifier = DeliveryVerifier::new(receiver()).with_public_url("https://example.com/api");
+        let token = sign(&claims(), CURRENT);
+        // URL is https://example.com/api/qstash.
+        let pending = verifier
+            .verify_head_at("/qstash", &head(&token, None), now())
+            .unwrap();
+        assert!(verifier.verify_body(pending, BODY).is_ok());
+        let refused = verifier
+            .verify_head_at("/qstash?x=1", &head(&token, None), now())
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            DeliveryRejection::Unverified(VerifyError::SubjectMismatch {
+                expected: "https://example.com/api/qstash?x=1".into(),
+                actual: URL.into(),
+            })
+        );
+        // Without a public URL, any sub.
+        assert!(
+            DeliveryVerifier::new(receiver())
+                .verify_head_at("/elsewhere", &head(&token, None), now())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_declared_length_above_the_limit_is_refused_at_the_head() {
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(BODY.len());
+        let token = sign(&claims(), CURRENT);
+        let exact = BODY.len().to_string();
+        let over = (BODY.len() + 1).to_string();
+        assert!(
+            verifier
+                .verify_head_at("/", &head(&token, Some(&exact)), now())
+                .is_ok()
+        );
+        for unreadable in ["abc", "-1", "99999999999999999999999"] {
+            assert!(
+                verifier
+                    .verify_head_at("/", &head(&token, Some(unreadable)), now())
+                    .is_ok(),
+                "{unreadable}: left to the reading limit"
+            );
+        }
+        assert_eq!(
+            verifier
+                .verify_head_at("/", &head(&token, Some(&over)), now())
+                .unwrap_err(),
+            DeliveryRejection::BodyTooLarge { limit: BODY.len() }
+        );
+        // The token is checked first: an unsigned big request is a 401.
+        assert!(matches!(
+            verifier
+                .verify_head_at("/", &head("x.y.z", Some(&over)), now())
+                .unwrap_err(),
+            DeliveryRejection::Unverified(_)
+        ));
+    }
+
+    #[test]
+    fn the_body_is_checked_against_the_limit_and_the_token() {
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(BODY.len());
+        let token = sign(&claims(), CURRENT);
+        let pending = || {
+            verifier
+                .verify_head_at("/", &head(&token, None), now())
+                .unwrap()
+        };
+        assert_eq!(verifier.verify_body(pending(), BODY).unwrap().sub, URL);
+        let mut longer = BODY.to_vec();
+        longer.push(b' ');
+        assert_eq!(
+            verifier.verify_body(pending(), &longer).unwrap_err(),
+            DeliveryRejection::BodyTooLarge { limit: BODY.len() }
+        );
+        assert_eq!(
+            verifier.verify_body(pending(), b"{}").unwrap_err(),
+            DeliveryRejection::Unverified(VerifyError::BodyHashMismatch)
+        );
+    }
+
+    #[test]
+    fn rejections_answer_with_status_challenge_and_reason() {
+        let cases = [
+            (
+                DeliveryRejection::Unverified(VerifyError::InvalidSignature),
+                401,
+                Some(SIGNATURE_CHALLENGE),
+                "not a verified QStash delivery: QStash signature does not match the current or the next signing key",
+            ),
+            (
+                DeliveryRejection::BodyTooLarge { limit: 7 },
+                413,
+                None,
+                "delivery body is larger than the limit of 7 bytes",
+            ),
+            (
+                DeliveryRejection::BodyUnreadable("connection reset".into()),
+                400,
+                None,
+                "cannot read the delivery body: connection reset",
+            ),
+        ];
+        for (rejection, status, challenge, reason) in cases {
+            assert_eq!(rejection.status().as_u16(), status);
+            assert_eq!(rejection.www_authenticate(), challenge);
+            assert_eq!(rejection.to_string(), reason);
+            let response: http::Response<String> = rejection.to_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.body(), reason);
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/plain; charset=utf-8"
+            );
+            assert_eq!(
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .map(|v| v.to_str().unwrap()),
+                challenge
+            );
+            let source = std::error::Error::source(&rejection).map(ToString::to_string);
+            assert_eq!(
+                source.is_some(),
+                status == 401,
+                "the verify error is the source"
+            );
+        }
+        assert_eq!(SIGNATURE_CHALLENGE, "Upstash-Signature realm=\"QStash\"");
+    }
+
+    #[test]
+    fn refusals_are_logged_at_warn_with_the_reason() {
+        let (logs, _guard) = crate::common::capture_logs_across_threads();
+        let verifier = DeliveryVerifier::new(receiver()).with_body_limit(4);
+        let token = sign(&claims(), CURRENT);
+        let _ = verifier.verify_head_at("/", &HeaderMap::new(), now());
+        let _ = verifier.verify_head_at("/", &head(&token, Some("5")), now());
+        let pending = verifier
+            .verify_head_at("/", &head(&token, None), now())
+            .unwrap();
+        let _ = verifier.verify_body(pending.clone(), b"{}");
+        let _ = verifier.verify_body(pending, b"12345");
+        DeliveryRejection::BodyUnreadable("reset".into()).log();
+        let lines: Vec<_> = logs
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains("QStash delivery"))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "WARN refused a QStash delivery: not a verified QStash delivery: missing Upstash-Signature header status=401",
+                "WARN refused a QStash delivery: delivery body is larger than the limit of 4 bytes status=413",
+                "WARN refused a QStash delivery: not a verified QStash delivery: body does not match the hash in the QStash signature status=401",
+                "WARN refused a QStash delivery: delivery body is larger than the limit of 4 bytes status=413",
+                "WARN refused a QStash delivery: cannot read the delivery body: reset status=400",
+            ]
+        );
+    }
 }

@@ -22,9 +22,9 @@ struct Service {
     handled: Arc<Mutex<Vec<(String, String)>>>,
 }
 
-impl axum::extract::FromRef<Service> for qstash::Receiver {
+impl axum::extract::FromRef<Service> for qstash::DeliveryVerifier {
     fn from_ref(s: &Service) -> Self {
-        s.receiver.clone()
+        s.receiver.clone().into()
     }
 }
 

@@ -87,9 +87,9 @@ struct Callbacks {
     got: Got,
 }
 
-impl axum::extract::FromRef<Callbacks> for qstash::Receiver {
+impl axum::extract::FromRef<Callbacks> for qstash::DeliveryVerifier {
     fn from_ref(s: &Callbacks) -> Self {
-        s.receiver.clone()
+        s.receiver.clone().into()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Dev mode end to end: a local QStash started on a port with the official
 //! dev server's public credentials is what `QSTASH_DEV=1` finds, for
-//! sending (the dev token) and for verifying (the dev signing keys).
+//! sending (`Client::from_env`: the dev token) and for verifying
+//! (`Receiver::from_env`: the dev signing keys).
 
 use crate::common;
 
@@ -62,7 +63,11 @@ async fn qstash_dev_1_reaches_the_dev_server_with_the_public_credentials() {
             .unwrap();
         let delivery = sink.wait_for(1).await.remove(0);
         assert_eq!(&delivery.body[..], b"from dev mode");
-        let receiver = qstash::Receiver::new(DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY);
+        // A receiver from the same environment verifies it.
+        let receiver = qstash::Receiver::from_env_with(|name| {
+            (name == "QSTASH_DEV").then(|| OsString::from("1"))
+        })
+        .expect("a dev receiver");
         let claims = receiver
             .verify_request(&delivery.headers, &delivery.body, Some(&url))
             .expect("signed with the public dev keys");

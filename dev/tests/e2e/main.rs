@@ -7,4 +7,5 @@ mod axum_receiver;
 mod callbacks;
 mod deliveries;
 mod dev_mode;
+mod multi_region;
 mod operations;
