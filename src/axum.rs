@@ -5,7 +5,7 @@
 //! The token (signature, issuer, time claims, `sub` when a public URL is
 //! set) is checked from the headers before the body is read; the body is
 //! then read up to the [body limit](crate::DeliveryVerifier::with_body_limit)
-//! and checked against the token. A request that does not verify is
+//! (axum's `DefaultBodyLimit` does not apply) and checked against the token. A request that does not verify is
 //! answered 401 with a `WWW-Authenticate` header and the reason (413 for a
 //! body above the limit), the reason is logged at `warn` through `tracing`,
 //! and the handler never runs.

@@ -173,6 +173,31 @@ impl DeliveryVerifier {
     /// against the token checked by [`verify_head`](Self::verify_head), and
     /// returns the claims.
     ///
+    /// ```
+    /// # use std::time::{Duration, UNIX_EPOCH};
+    /// use http::HeaderMap;
+    /// use qstash::{DeliveryVerifier, Receiver};
+    ///
+    /// # let token = concat!(
+    /// #     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+    /// #     "eyJpc3MiOiJVcHN0YXNoIiwic3ViIjoiaHR0cHM6Ly9leGFtcGxlLmNvbS9hcGkvd2ViaG9vayIsImV4cCI6MTcw",
+    /// #     "MDAwMDMwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE3MDAwMDAwMDAsImp0aSI6Imp3dF9kb2NfZXhhbXBsZSIs",
+    /// #     "ImJvZHkiOiJrNkk1Y2FrVTVlckw4S2pTVVZUTm93bkR3Y2N2dTVrVTFIeGc4OHRvRllnIn0.",
+    /// #     "9okAihbDAVSCl053IO8JREl2xFv2JPLoLULgy9Q7JEc",
+    /// # );
+    /// # let now = UNIX_EPOCH + Duration::from_secs(1_700_000_100);
+    /// let verifier = DeliveryVerifier::new(Receiver::new("sig_current_key", "sig_next_key"))
+    ///     .with_public_url("https://example.com");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("upstash-signature", token.parse().unwrap());
+    /// // Signed for https://example.com/api/webhook: the head passes...
+    /// let pending = verifier.verify_head_at("/api/webhook", &headers, now)?;
+    /// // ... the body is read, at most `verifier.body_limit()` bytes, then:
+    /// let claims = verifier.verify_body(pending, br#"{"hello":"world"}"#)?;
+    /// assert_eq!(claims.sub, "https://example.com/api/webhook");
+    /// # Ok::<(), qstash::DeliveryRejection>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// A [`DeliveryRejection`], logged at `warn` through `tracing`:

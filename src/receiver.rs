@@ -259,8 +259,8 @@ impl Receiver {
     ///    every delivery, or, with `QSTASH_REGION`, for those without the
     ///    header or from a region without keys of its own.
     ///
-    /// (Keys given explicitly, to [`new`](Self::new), come before all but
-    /// dev mode: they do not read the environment at all.)
+    /// Keys given in code ([`new`](Self::new), [`with_region`](Self::with_region))
+    /// never read the environment, `QSTASH_DEV` included.
     ///
     /// # Errors
     ///

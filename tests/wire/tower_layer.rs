@@ -306,3 +306,35 @@ async fn with_a_public_url_sub_must_be_it_with_the_path_and_query() {
         assert_eq!(seen.lock().unwrap().len(), 1, "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_inner_service_is_made_ready_before_it_is_called() {
+    use tower::ServiceExt as _;
+    // A concurrency limit panics when called without being made ready.
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let service = ServiceBuilder::new()
+        .layer(VerifyLayer::new(verifier()))
+        .concurrency_limit(1)
+        .service_fn(move |request: http::Request<Full<Bytes>>| {
+            let record = record.clone();
+            async move {
+                let claims = request.extensions().get::<Claims>().unwrap().clone();
+                record
+                    .lock()
+                    .unwrap()
+                    .push((Bytes::new(), claims, request.uri().to_string()));
+                Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }
+        });
+    let url = "https://example.com/hooks";
+    for _ in 0..2 {
+        let request = http::Request::post(url)
+            .header("upstash-signature", sign_delivery(CURRENT, url, b"x"))
+            .body(Full::new(Bytes::from_static(b"x")))
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
