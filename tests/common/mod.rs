@@ -175,7 +175,16 @@ pub fn sign_delivery(key: &str, url: &str, body: &[u8]) -> String {
 /// What the code under test logged through `tracing` on this thread while
 /// the returned guard lives: one `LEVEL message` line per event, with the
 /// event's other fields after it as `name=value`.
+///
+/// Works whichever test thread reaches a log statement first: while a
+/// single subscriber exists, tracing-core computes a callsite's interest
+/// from the subscriber of the thread that reaches it first
+/// (`Dispatchers::has_just_one`), so an event reached first on another
+/// test's thread would be left out here for good. A second subscriber that
+/// lives as long as the test binary makes every callsite ask each one.
 pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    static ALWAYS_THERE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ALWAYS_THERE.get_or_init(|| tracing::Dispatch::new(Logs::default()));
     let logs = Logs::default();
     let guard = tracing::subscriber::set_default(logs.clone());
     (logs, guard)
@@ -298,19 +307,6 @@ pub async fn raw_http(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> Ra
     tokio::time::timeout(std::time::Duration::from_secs(5), read)
         .await
         .expect("an answer within five seconds")
-}
-
-/// [`capture_logs`] for code that other test threads run at the same time
-/// without a subscriber. While a single subscriber exists, tracing-core
-/// computes a callsite's interest from the subscriber of the thread that
-/// reaches it first (`Dispatchers::has_just_one`): reached first on another
-/// test's thread, an event would be left out here for good. A second
-/// subscriber that lives as long as the test binary makes every callsite
-/// ask each subscriber.
-pub fn capture_logs_across_threads() -> (Logs, tracing::subscriber::DefaultGuard) {
-    static ALWAYS_THERE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
-    ALWAYS_THERE.get_or_init(|| tracing::Dispatch::new(Logs::default()));
-    capture_logs()
 }
 
 /// An `Upstash-Signature` value with these claims, signed with `key` as

@@ -42,7 +42,7 @@ where
 {
     // Every callsite asks each subscriber (see the helper), then the
     // worker logs into its own capture.
-    drop(common::capture_logs_across_threads());
+    drop(common::capture_logs());
     let logs = Logs::default();
     let seen: Seen = Arc::default();
     let (record, capture) = (seen.clone(), logs.clone());

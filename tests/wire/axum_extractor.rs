@@ -123,7 +123,7 @@ async fn verified_deliveries_reach_the_handler_with_body_and_claims() {
 
 #[tokio::test]
 async fn anything_else_is_refused_with_401_a_challenge_and_the_reason() {
-    let (logs, _guard) = common::capture_logs_across_threads();
+    let (logs, _guard) = common::capture_logs();
     let (url, seen) = service().await;
     let body: &[u8] = br#"{"order":42}"#;
     let other_body = sign_delivery(CURRENT, &url, br#"{"order":43}"#);
@@ -215,7 +215,7 @@ async fn the_token_is_refused_before_the_body_is_read() {
 
 #[tokio::test]
 async fn a_body_above_the_limit_is_refused_with_413_unread() {
-    let (logs, _guard) = common::capture_logs_across_threads();
+    let (logs, _guard) = common::capture_logs();
     let (addr, seen) = service_with(verifier()).await;
     let url = format!("http://{addr}/api/hook");
     let big = vec![b'x'; LIMIT + 1];

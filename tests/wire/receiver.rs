@@ -1292,7 +1292,7 @@ fn from_env_with_errors_name_the_variable() {
 
 #[test]
 fn dev_mode_comes_first_and_says_so_once() {
-    let (logs, _guard) = crate::common::capture_logs_across_threads();
+    let (logs, _guard) = crate::common::capture_logs();
     let mut vars = multi_region_env();
     vars.push(("QSTASH_DEV", "true"));
     let receiver = Receiver::from_env_with(env(&vars)).unwrap();
@@ -1597,7 +1597,7 @@ mod delivery_verifier {
 
     #[test]
     fn refusals_are_logged_at_warn_with_the_reason() {
-        let (logs, _guard) = crate::common::capture_logs_across_threads();
+        let (logs, _guard) = crate::common::capture_logs();
         let verifier = DeliveryVerifier::new(receiver()).with_body_limit(4);
         let token = sign(&claims(), CURRENT);
         let _ = verifier.verify_head_at("/", &HeaderMap::new(), now());

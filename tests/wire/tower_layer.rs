@@ -151,7 +151,7 @@ async fn verified_deliveries_reach_the_inner_service_with_body_and_claims() {
 
 #[tokio::test]
 async fn anything_else_is_refused_with_401_a_challenge_and_the_reason() {
-    let (logs, _guard) = common::capture_logs_across_threads();
+    let (logs, _guard) = common::capture_logs();
     for (name, (addr, seen)) in [
         ("hyper", hyper_service(verifier()).await),
         ("axum", axum_service(verifier()).await),
