@@ -1,10 +1,31 @@
 //! Reading the `Upstash-*` headers of publish, enqueue, batch and schedule
 //! requests into message [`Options`].
+//!
+//! # Bounds
+//!
+//! Every setting is bounded when it is read, and a value past its bound is
+//! **refused with `400 Bad Request`**, the error naming the header and the
+//! limit (nothing is clamped silently):
+//!
+//! | Setting | Largest accepted |
+//! |---|---|
+//! | `Upstash-Retries`, `Upstash-(Failure-)Callback-Retries` | [`MAX_RETRIES`] (100) |
+//! | `Upstash-Timeout`, `Upstash-(Failure-)Callback-Timeout` | [`MAX_TIMEOUT_MS`] (2 hours) |
+//! | `Upstash-Delay` | [`MAX_DELAY_MS`] (365 days) |
+//! | `Upstash-Not-Before` | 365 days from now (and not negative) |
+//! | `Upstash-Retry-Delay` | [`MAX_RETRY_DELAY_LEN`] bytes (1024) |
+//! | flow control `parallelism` | [`MAX_FLOW_PARALLELISM`] (1000) |
+//! | flow control `rate` | [`MAX_FLOW_RATE`] (1,000,000 per period) |
+//! | flow control `period` | [`MAX_FLOW_PERIOD_SECS`] (7 days) |
+//!
+//! The same flow control bounds hold for `POST /v2/flowControl/{key}/pin`.
+//! With them, no time computed from a message (delays, retries, rate
+//! periods) comes near the range of an `i64` of milliseconds.
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 
-use crate::clock::parse_duration;
+use crate::clock::{now_ms, parse_duration};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{CallbackSpec, FlowSpec, Headers, Options, Redact};
 
@@ -15,6 +36,77 @@ pub(crate) enum Purpose {
     /// Enqueue refuses delays, as the service does.
     Enqueue,
     Schedule,
+}
+
+/// Largest retry budget (`Upstash-Retries`, callback retries).
+pub(crate) const MAX_RETRIES: u32 = 100;
+/// Longest delivery timeout (`Upstash-Timeout`, callback timeouts): 2 hours.
+pub(crate) const MAX_TIMEOUT_MS: u64 = 2 * 3_600_000;
+/// Longest delay (`Upstash-Delay`, and `Upstash-Not-Before` from now):
+/// 365 days.
+pub(crate) const MAX_DELAY_MS: u64 = 365 * 86_400_000;
+/// Longest `Upstash-Retry-Delay` expression, in bytes.
+pub(crate) const MAX_RETRY_DELAY_LEN: usize = 1024;
+/// Largest flow control parallelism.
+pub(crate) const MAX_FLOW_PARALLELISM: u32 = 1000;
+/// Largest flow control rate (per period).
+pub(crate) const MAX_FLOW_RATE: u32 = 1_000_000;
+/// Longest flow control period: 7 days.
+pub(crate) const MAX_FLOW_PERIOD_SECS: u64 = 7 * 86_400;
+
+/// `value`, or a 400 naming `what` and `max` when it is larger.
+fn at_most<T: PartialOrd + std::fmt::Display>(
+    what: &str,
+    value: Option<T>,
+    max: T,
+    shown_max: &str,
+) -> ApiResult<Option<T>> {
+    match value {
+        Some(v) if v > max => Err(ApiError::bad_request(format!(
+            "{what}: `{v}` is too large; at most {shown_max} is accepted"
+        ))),
+        v => Ok(v),
+    }
+}
+
+/// Checks flow control settings (from the header or the pin route):
+/// each at least 1 and at most its bound.
+pub(crate) fn check_flow(
+    what: &str,
+    parallelism: Option<u32>,
+    rate: Option<u32>,
+    period_secs: Option<u64>,
+) -> ApiResult<()> {
+    if parallelism == Some(0) || rate == Some(0) || period_secs == Some(0) {
+        return Err(ApiError::bad_request(format!(
+            "{what}: parallelism, rate and period must be at least 1"
+        )));
+    }
+    at_most(
+        &format!("{what}: parallelism"),
+        parallelism,
+        MAX_FLOW_PARALLELISM,
+        &MAX_FLOW_PARALLELISM.to_string(),
+    )?;
+    at_most(
+        &format!("{what}: rate"),
+        rate,
+        MAX_FLOW_RATE,
+        &MAX_FLOW_RATE.to_string(),
+    )?;
+    at_most(
+        &format!("{what}: period (seconds)"),
+        period_secs,
+        MAX_FLOW_PERIOD_SECS,
+        &format!("{MAX_FLOW_PERIOD_SECS} seconds (7 days)"),
+    )?;
+    Ok(())
+}
+
+/// A flow control period: a number of seconds or a duration such as
+/// `1h30m3s`, in whole seconds; `None` when it cannot be read.
+pub(crate) fn flow_period_secs(text: &str) -> Option<u64> {
+    parse_duration(text, "smhd").ok().map(|ms| ms / 1000)
 }
 
 const FORWARD: &str = "upstash-forward-";
@@ -65,6 +157,24 @@ fn duration(headers: &HeaderMap, name: &str, units: &str) -> ApiResult<Option<u6
         .transpose()
 }
 
+fn retries(headers: &HeaderMap, name: &str) -> ApiResult<Option<u32>> {
+    at_most(
+        &format!("header `{name}` (retries)"),
+        number(headers, name)?,
+        MAX_RETRIES,
+        &MAX_RETRIES.to_string(),
+    )
+}
+
+fn timeout(headers: &HeaderMap, name: &str) -> ApiResult<Option<u64>> {
+    at_most(
+        &format!("header `{name}` (timeout, milliseconds)"),
+        duration(headers, name, "smh")?,
+        MAX_TIMEOUT_MS,
+        "7200000 milliseconds (2h)",
+    )
+}
+
 fn method(headers: &HeaderMap, name: &str) -> ApiResult<Option<String>> {
     text(headers, name)?
         .map(|m| {
@@ -112,8 +222,8 @@ fn callback(
         url,
         headers: forward.clone(),
         method: method(headers, &format!("{prefix}-method"))?,
-        retries: number(headers, &format!("{prefix}-retries"))?,
-        timeout_ms: duration(headers, &format!("{prefix}-timeout"), "smh")?,
+        retries: retries(headers, &format!("{prefix}-retries"))?,
+        timeout_ms: timeout(headers, &format!("{prefix}-timeout"))?,
     }))
 }
 
@@ -139,17 +249,16 @@ fn flow(key: String, value: Option<&str>) -> ApiResult<FlowSpec> {
         match name.trim().to_ascii_lowercase().as_str() {
             "parallelism" => spec.parallelism = Some(v.parse().map_err(|_| bad())?),
             "rate" => spec.rate = Some(v.parse().map_err(|_| bad())?),
-            "period" => {
-                spec.period_secs = Some(parse_duration(v, "smhd").map_err(|_| bad())? / 1000)
-            }
+            "period" => spec.period_secs = Some(flow_period_secs(v).ok_or_else(bad)?),
             _ => return Err(bad()),
         }
     }
-    if spec.parallelism == Some(0) || spec.rate == Some(0) || spec.period_secs == Some(0) {
-        return Err(ApiError::bad_request(
-            "header `Upstash-Flow-Control-Value`: parallelism, rate and period must be at least 1",
-        ));
-    }
+    check_flow(
+        "header `Upstash-Flow-Control-Value`",
+        spec.parallelism,
+        spec.rate,
+        spec.period_secs,
+    )?;
     Ok(spec)
 }
 
@@ -206,8 +315,31 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
         }
     }
 
-    let delay_ms = duration(headers, "upstash-delay", "smhd")?;
-    let not_before_secs = number(headers, "upstash-not-before")?;
+    let delay_ms = at_most(
+        "header `Upstash-Delay` (delay, milliseconds)",
+        duration(headers, "upstash-delay", "smhd")?,
+        MAX_DELAY_MS,
+        "31536000000 milliseconds (365d)",
+    )?;
+    let not_before_secs: Option<i64> = number(headers, "upstash-not-before")?;
+    if let Some(t) = not_before_secs {
+        let latest = (now_ms() / 1000)
+            .saturating_add(i64::try_from(MAX_DELAY_MS / 1000).unwrap_or(i64::MAX));
+        if !(0..=latest).contains(&t) {
+            return Err(ApiError::bad_request(format!(
+                "header `Upstash-Not-Before`: `{t}` is out of range; a Unix time in seconds from 0 to at most {latest} (365 days from now) is accepted"
+            )));
+        }
+    }
+    let retry_delay = text(headers, "upstash-retry-delay")?;
+    if let Some(r) = &retry_delay
+        && r.len() > MAX_RETRY_DELAY_LEN
+    {
+        return Err(ApiError::bad_request(format!(
+            "header `Upstash-Retry-Delay`: {} bytes is too long; at most {MAX_RETRY_DELAY_LEN} bytes are accepted",
+            r.len()
+        )));
+    }
     if purpose == Purpose::Enqueue && (delay_ms.is_some() || not_before_secs.is_some()) {
         return Err(ApiError::bad_request(
             "delay and not-before are not supported when enqueueing; publish the message instead",
@@ -242,11 +374,11 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
         method: method(headers, "upstash-method")?.unwrap_or_else(|| "POST".to_owned()),
         header,
         body,
-        retries: number(headers, "upstash-retries")?,
-        retry_delay: text(headers, "upstash-retry-delay")?,
+        retries: retries(headers, "upstash-retries")?,
+        retry_delay,
         delay_ms,
         not_before_secs,
-        timeout_ms: duration(headers, "upstash-timeout", "smh")?,
+        timeout_ms: timeout(headers, "upstash-timeout")?,
         labels: text(headers, "upstash-label")?
             .map(|l| {
                 l.split(',')

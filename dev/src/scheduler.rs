@@ -48,7 +48,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         let wake = fire_due(&shared);
         let sleep = wake.map_or(IDLE, |at| {
-            Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))
+            Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0))
         });
         tokio::select! {
             () = shared.schedules_changed.notified() => {}

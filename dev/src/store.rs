@@ -311,7 +311,7 @@ impl Store {
     }
 
     fn dedup_remember(&mut self, key: String, id: String, now: i64) {
-        let exp = now + DEDUP_WINDOW_MS;
+        let exp = now.saturating_add(DEDUP_WINDOW_MS);
         while self.dedup_order.len() >= self.config.limits.max_dedup_ids.max(1) {
             if let Some((k, e)) = self.dedup_order.pop_front()
                 && self.dedup.get(&k).is_some_and(|(_, x)| *x == e)
@@ -458,13 +458,14 @@ impl Store {
                     continue;
                 }
                 if let Some(rate) = fk.rate {
-                    let period_ms = i64::try_from(fk.period_secs.max(1) * 1000).unwrap_or(i64::MAX);
-                    if now - fk.period_start >= period_ms {
+                    let period_ms = i64::try_from(fk.period_secs.max(1).saturating_mul(1000))
+                        .unwrap_or(i64::MAX);
+                    if now.saturating_sub(fk.period_start) >= period_ms {
                         fk.period_start = now;
                         fk.rate_count = 0;
                     }
                     if fk.rate_count >= rate {
-                        let next = fk.period_start + period_ms;
+                        let next = fk.period_start.saturating_add(period_ms);
                         wake = Some(wake.map_or(next, |w| w.min(next)));
                         continue;
                     }
@@ -530,7 +531,7 @@ impl Store {
             return;
         }
         if retried < max_retries {
-            let next = now + self.config.retry_delay_ms(retried);
+            let next = now.saturating_add(self.config.retry_delay_ms(retried));
             if let Some(slot) = self.messages.get_mut(id) {
                 slot.retried += 1;
                 slot.ready_at = next;
@@ -842,4 +843,59 @@ fn callback_body(
         }
     }
     Bytes::from(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::model::FlowSpec;
+
+    pub(super) fn store(limits: Limits) -> Store {
+        Store::new(
+            Config {
+                retry_delay_scale: 1.0,
+                limits,
+                region: None,
+            },
+            SigningKeys::generate(),
+        )
+    }
+
+    pub(super) fn publish(store: &mut Store, opts: Options) -> ApiResult<Outcome> {
+        store.publish(&NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts: Arc::new(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        })
+    }
+
+    #[test]
+    fn a_huge_flow_period_neither_overflows_nor_stalls() {
+        let mut s = store(Limits::default());
+        let flow = FlowSpec {
+            key: "k".into(),
+            rate: Some(1),
+            period_secs: Some(u64::MAX / 1000 + 1),
+            ..FlowSpec::default()
+        };
+        for _ in 0..2 {
+            let opts = Options {
+                flow: Some(flow.clone()),
+                ..Options::default()
+            };
+            publish(&mut s, opts).unwrap();
+        }
+        let now = now_ms();
+        let (jobs, wake) = s.take_due(now);
+        assert_eq!(jobs.len(), 1);
+        assert!(wake.is_some_and(|w| w >= now), "{wake:?}");
+        // A key whose period started long ago.
+        // A key whose period started long ago: a new period begins.
+        s.flow.get_mut("k").unwrap().period_start = i64::MIN;
+        let (jobs, _) = s.take_due(now);
+        assert_eq!(jobs.len(), 1);
+    }
 }

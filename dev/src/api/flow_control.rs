@@ -11,6 +11,7 @@ use super::ok;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::model::FlowKey;
+use crate::options::{check_flow, flow_period_secs};
 use crate::query::Params;
 use crate::state::Shared;
 use crate::store::Store;
@@ -102,12 +103,17 @@ pub(crate) async fn pin(
     let params = Params::parse(query.as_deref());
     let parallelism: Option<u32> = params.parsed("parallelism")?;
     let rate: Option<u32> = params.parsed("rate")?;
-    let period: Option<u64> = params.parsed("period")?;
-    if parallelism == Some(0) || rate == Some(0) || period == Some(0) {
-        return Err(ApiError::bad_request(
-            "parallelism, rate and period must be at least 1",
-        ));
-    }
+    let period = params
+        .one("period")
+        .map(|p| {
+            flow_period_secs(p).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "invalid `period`: `{p}`; a number of seconds or a duration such as `1h30m3s`"
+                ))
+            })
+        })
+        .transpose()?;
+    check_flow("flow control pin", parallelism, rate, period)?;
     update(&shared, &key, true, |f, now| {
         if let Some(p) = parallelism {
             f.parallelism = Some(p);

@@ -4,6 +4,7 @@
 mod common;
 
 mod axum_receiver;
+mod bounds;
 mod callbacks;
 mod deliveries;
 mod dev_mode;

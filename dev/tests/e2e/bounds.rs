@@ -1,0 +1,177 @@
+//! Hostile inputs through the HTTP API, as curl sends them: bounded at
+//! parse time, answered with the service's error shape, and never able to
+//! stop the dispatcher.
+
+use crate::common;
+
+use common::{Sink, bounded, server};
+use qstash_dev::Server;
+use serde_json::Value;
+
+/// Sends `method path` with the token and `headers`; the status and the
+/// JSON body (`Null` when empty).
+pub async fn raw(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", server.url()))
+        .header("Authorization", format!("Bearer {}", server.token()))
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+fn error_of(v: &Value) -> &str {
+    v["error"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_huge_flow_control_period_is_refused_and_delivery_goes_on() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let path = format!("/v2/publish/{}", sink.url("/a"));
+        let (status, body) = raw(
+            &server,
+            "POST",
+            &path,
+            &[
+                ("Upstash-Flow-Control-Key", "k"),
+                (
+                    "Upstash-Flow-Control-Value",
+                    "rate=1, period=10000000000000000s",
+                ),
+            ],
+            "x",
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(error_of(&body).contains("period"), "{body}");
+        let (status, body) = raw(
+            &server,
+            "POST",
+            "/v2/flowControl/k/pin?rate=1&period=18446744073709552",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(error_of(&body).contains("period"), "{body}");
+        // The dispatcher still delivers, flow-controlled or not.
+        let (status, body) = raw(
+            &server,
+            "POST",
+            &path,
+            &[
+                ("Upstash-Flow-Control-Key", "k"),
+                ("Upstash-Flow-Control-Value", "rate=1, period=1s"),
+            ],
+            "y",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        sink.wait_for(1).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oversized_message_settings_are_refused_naming_the_limit() {
+    bounded(async {
+        let server = server().await;
+        let long = "x".repeat(5000);
+        let cases: Vec<(&str, &str, &str)> = vec![
+            ("Upstash-Timeout", "1000000h", "timeout"),
+            ("Upstash-Retries", "1000000", "retries"),
+            ("Upstash-Delay", "100000d", "delay"),
+            ("Upstash-Not-Before", "99999999999999", "not-before"),
+            ("Upstash-Not-Before", "-5", "not-before"),
+            ("Upstash-Retry-Delay", &long, "retry-delay"),
+            ("Upstash-Callback-Retries", "1000000", "retries"),
+            ("Upstash-Failure-Callback-Timeout", "1000000h", "timeout"),
+        ];
+        for (name, value, word) in cases {
+            let mut headers = vec![(name, value)];
+            if name.starts_with("Upstash-Callback-") {
+                headers.push(("Upstash-Callback", "http://127.0.0.1:1/cb"));
+            }
+            if name.starts_with("Upstash-Failure-Callback-") {
+                headers.push(("Upstash-Failure-Callback", "http://127.0.0.1:1/cb"));
+            }
+            let (status, body) = raw(
+                &server,
+                "POST",
+                "/v2/publish/http://127.0.0.1:1/x",
+                &headers,
+                "x",
+            )
+            .await;
+            assert_eq!(status, 400, "{name}: {body}");
+            let error = error_of(&body).to_ascii_lowercase();
+            assert!(error.contains(word), "{name}: {body}");
+            assert!(error.contains("at most"), "{name}: {body}");
+        }
+        for value in ["parallelism=1000000", "rate=100000000", "period=30d"] {
+            let (status, body) = raw(
+                &server,
+                "POST",
+                "/v2/publish/http://127.0.0.1:1/x",
+                &[
+                    ("Upstash-Flow-Control-Key", "k"),
+                    ("Upstash-Flow-Control-Value", value),
+                ],
+                "x",
+            )
+            .await;
+            assert_eq!(status, 400, "{value}: {body}");
+            assert!(error_of(&body).contains("at most"), "{value}: {body}");
+        }
+        for query in ["parallelism=1000000", "rate=100000000", "period=30d"] {
+            let (status, body) = raw(
+                &server,
+                "POST",
+                &format!("/v2/flowControl/k/pin?{query}"),
+                &[],
+                "",
+            )
+            .await;
+            assert_eq!(status, 400, "{query}: {body}");
+            assert!(error_of(&body).contains("at most"), "{query}: {body}");
+        }
+        // At the limits, all is accepted.
+        let (status, body) = raw(
+            &server,
+            "POST",
+            "/v2/publish/http://127.0.0.1:1/x",
+            &[
+                ("Upstash-Timeout", "2h"),
+                ("Upstash-Retries", "100"),
+                ("Upstash-Delay", "365d"),
+                ("Upstash-Flow-Control-Key", "k"),
+                (
+                    "Upstash-Flow-Control-Value",
+                    "parallelism=1000, rate=1000000, period=7d",
+                ),
+            ],
+            "x",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    })
+    .await;
+}
