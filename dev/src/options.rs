@@ -227,7 +227,9 @@ fn callback(
     }))
 }
 
-/// Parses `parallelism=2, rate=10, period=1s` for flow control key `key`.
+/// Parses `parallelism=2, rate=10, period=1s` for flow control key `key`;
+/// the period is a number of seconds or a duration (`1h30m3s`), 1 second
+/// unless given.
 fn flow(key: String, value: Option<&str>) -> ApiResult<FlowSpec> {
     let mut spec = FlowSpec {
         key,
@@ -253,6 +255,8 @@ fn flow(key: String, value: Option<&str>) -> ApiResult<FlowSpec> {
             _ => return Err(bad()),
         }
     }
+    // The service shows a key set without a period with `period: 1`.
+    spec.period_secs.get_or_insert(1);
     check_flow(
         "header `Upstash-Flow-Control-Value`",
         spec.parallelism,

@@ -175,3 +175,74 @@ async fn oversized_message_settings_are_refused_naming_the_limit() {
     })
     .await;
 }
+
+/// Evidence row 21: periods as durations, the default period, no `rate`
+/// when only parallelism was set; in the header and in the pin route.
+#[tokio::test]
+async fn flow_control_periods_read_as_durations_with_a_default() {
+    bounded(async {
+        let server = server().await;
+        let publish = |value: &'static str, key: &'static str| {
+            let server = &server;
+            async move {
+                let (status, body) = raw(
+                    server,
+                    "POST",
+                    "/v2/publish/http://127.0.0.1:1/x",
+                    &[
+                        ("Upstash-Delay", "1h"),
+                        ("Upstash-Flow-Control-Key", key),
+                        ("Upstash-Flow-Control-Value", value),
+                    ],
+                    "x",
+                )
+                .await;
+                assert_eq!(status, 200, "{body}");
+                let id = body["messageId"].as_str().expect("messageId").to_owned();
+                let (status, message) =
+                    raw(server, "GET", &format!("/v2/messages/{id}"), &[], "").await;
+                assert_eq!(status, 200, "{message}");
+                message
+            }
+        };
+        let m = publish("rate=10, period=1h30m3s", "a").await;
+        assert_eq!(m["period"], 5403, "{m}");
+        assert_eq!(m["rate"], 10, "{m}");
+        let m = publish("parallelism=2", "b").await;
+        assert_eq!(m["period"], 1, "{m}");
+        assert_eq!(m["parallelism"], 2, "{m}");
+        assert!(m.get("rate").is_none(), "{m}");
+        let (_, key) = raw(&server, "GET", "/v2/flowControl/b", &[], "").await;
+        assert_eq!(key["ratePeriod"], 1, "{key}");
+        assert!(key.get("rateMax").is_none(), "{key}");
+
+        let (status, body) = raw(
+            &server,
+            "POST",
+            "/v2/flowControl/c/pin?rate=5&period=1h30m3s",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, key) = raw(&server, "GET", "/v2/flowControl/c", &[], "").await;
+        assert_eq!(key["ratePeriod"], 5403, "{key}");
+        assert_eq!(key["rateMax"], 5, "{key}");
+        let (status, body) = raw(
+            &server,
+            "POST",
+            "/v2/flowControl/d/pin?parallelism=3",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let (_, key) = raw(&server, "GET", "/v2/flowControl/d", &[], "").await;
+        assert_eq!(key["ratePeriod"], 1, "{key}");
+        assert_eq!(key["parallelismMax"], 3, "{key}");
+        assert!(key.get("rateMax").is_none(), "{key}");
+        let (status, body) = raw(&server, "POST", "/v2/flowControl/d/pin?period=1x", &[], "").await;
+        assert_eq!(status, 400, "{body}");
+    })
+    .await;
+}
