@@ -2,9 +2,13 @@
 
 /// Upper bounds on what the server keeps in memory.
 ///
-/// Publishing past [`max_messages`](Self::max_messages) is answered with
-/// `412 Precondition Failed`; the logs and the DLQ drop their oldest entries
-/// when full.
+/// Publishing past [`max_messages`](Self::max_messages) or past the byte
+/// budget [`max_store_bytes`](Self::max_store_bytes) is answered with
+/// `412 Precondition Failed` (as the service answers a request over a plan
+/// limit), the error naming the limit; a request body larger than
+/// [`max_body_bytes`](Self::max_body_bytes) gets `413 Payload Too Large`.
+/// The logs and the DLQ drop their oldest entries when full, in count or in
+/// bytes: history makes room for new messages before a publish is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Messages waiting for or in delivery (callbacks included).
@@ -31,6 +35,15 @@ pub struct Limits {
     pub max_response_bytes: usize,
     /// Deduplication IDs remembered (each for 10 minutes).
     pub max_dedup_ids: usize,
+    /// Byte budget of the whole store: message bodies and headers (a body
+    /// shared by the messages of a URL group or a schedule counted once),
+    /// DLQ entries with the destination's response body and headers, log
+    /// records and callback bodies, each with a fixed per-record overhead.
+    /// Response headers are kept up to 16 KiB per response, response bodies
+    /// up to [`max_response_bytes`](Self::max_response_bytes) (the rest is
+    /// not read), callback bodies up to
+    /// [`max_body_bytes`](Self::max_body_bytes).
+    pub max_store_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,6 +61,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_response_bytes: 64 * 1024,
             max_dedup_ids: 10_000,
+            max_store_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use tokio::task::JoinSet;
 
 use crate::clock::now_ms;
@@ -103,25 +102,11 @@ async fn deliver(
             .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
     }
     let status = response.status().as_u16();
-    let mut body = Vec::new();
-    let mut error = None;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = max_body.saturating_sub(body.len());
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(format!("reading the response failed: {e}"));
-                break;
-            }
-        }
-    }
+    let (body, error) = crate::model::read_capped(&mut response, max_body).await;
     Reply {
         status,
         headers,
-        body: Bytes::from(body),
+        body,
         error,
     }
 }

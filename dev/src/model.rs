@@ -122,6 +122,34 @@ impl Reply {
     }
 }
 
+/// Reads the body of `response`, keeping at most `max` bytes and reading
+/// no further once `max` is reached (the rest is never downloaded); with
+/// the read error, if any.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    max: usize,
+) -> (Bytes, Option<String>) {
+    let mut body = Vec::new();
+    loop {
+        if body.len() >= max {
+            return (Bytes::from(body), None);
+        }
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            Ok(None) => return (Bytes::from(body), None),
+            Err(e) => {
+                return (
+                    Bytes::from(body),
+                    Some(format!("reading the response failed: {e}")),
+                );
+            }
+        }
+    }
+}
+
 /// A message in the dead letter queue.
 #[derive(Debug, Clone)]
 pub(crate) struct DlqEntry {

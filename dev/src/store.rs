@@ -44,6 +44,138 @@ pub(crate) struct Store {
     dedup: HashMap<String, (String, i64)>,
     dedup_order: VecDeque<(String, i64)>,
     next_seq: u64,
+    ledger: Ledger,
+}
+
+/// Fixed cost of a record (a message slot, a log record, a DLQ entry, a
+/// message's fixed fields), on top of its strings and bodies.
+const RECORD_BYTES: usize = 256;
+
+/// Most bytes of response headers kept per response.
+pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 16 * 1024;
+
+/// The bytes the store holds. Messages, their options and replies are
+/// shared (`Arc`) by slots, log records and DLQ entries: each is counted
+/// once, while anything holds it.
+#[derive(Debug, Default)]
+struct Ledger {
+    total: usize,
+    /// Address of a shared allocation to its holders and its bytes.
+    shared: HashMap<usize, (usize, usize)>,
+}
+
+impl Ledger {
+    fn hold(&mut self, ptr: usize, bytes: impl FnOnce() -> usize) {
+        let entry = self.shared.entry(ptr).or_insert_with(|| (0, bytes()));
+        if entry.0 == 0 {
+            self.total = self.total.saturating_add(entry.1);
+        }
+        entry.0 += 1;
+    }
+
+    fn release(&mut self, ptr: usize) {
+        if let Some(entry) = self.shared.get_mut(&ptr) {
+            entry.0 = entry.0.saturating_sub(1);
+            if entry.0 == 0 {
+                self.total = self.total.saturating_sub(entry.1);
+                self.shared.remove(&ptr);
+            }
+        }
+    }
+
+    fn hold_info(&mut self, info: &Arc<MessageInfo>) {
+        self.hold(Arc::as_ptr(info) as usize, || info_bytes(info));
+        self.hold(Arc::as_ptr(&info.opts) as usize, || {
+            options_bytes(&info.opts)
+        });
+    }
+
+    fn release_info(&mut self, info: &Arc<MessageInfo>) {
+        self.release(Arc::as_ptr(info) as usize);
+        self.release(Arc::as_ptr(&info.opts) as usize);
+    }
+
+    fn hold_reply(&mut self, reply: &Arc<Reply>) {
+        self.hold(Arc::as_ptr(reply) as usize, || reply_bytes(reply));
+    }
+
+    fn release_reply(&mut self, reply: &Arc<Reply>) {
+        self.release(Arc::as_ptr(reply) as usize);
+    }
+
+    fn add(&mut self, bytes: usize) {
+        self.total = self.total.saturating_add(bytes);
+    }
+
+    fn sub(&mut self, bytes: usize) {
+        self.total = self.total.saturating_sub(bytes);
+    }
+
+    /// Whether `ptr` is held already (then holding it again costs nothing).
+    fn holds(&self, ptr: usize) -> bool {
+        self.shared.contains_key(&ptr)
+    }
+}
+
+fn headers_bytes(headers: &crate::model::Headers) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.len() + v.iter().map(|x| x.len() + 24).sum::<usize>() + 48)
+        .sum()
+}
+
+fn opt_len(s: Option<&String>) -> usize {
+    s.map_or(0, String::len)
+}
+
+/// What a message's fixed fields take.
+fn info_bytes(info: &MessageInfo) -> usize {
+    RECORD_BYTES
+        + info.id.len()
+        + info.url.len()
+        + opt_len(info.topic.as_ref())
+        + opt_len(info.endpoint.as_ref())
+        + opt_len(info.queue.as_ref())
+        + opt_len(info.schedule_id.as_ref())
+        + info.caller_ip.len()
+}
+
+/// What a message's options take: body, headers, callbacks and the rest.
+fn options_bytes(o: &Options) -> usize {
+    let callback =
+        |c: Option<&CallbackSpec>| c.map_or(0, |c| c.url.len() + headers_bytes(&c.headers) + 64);
+    RECORD_BYTES
+        + o.body.len()
+        + headers_bytes(&o.header)
+        + o.method.len()
+        + opt_len(o.retry_delay.as_ref())
+        + o.labels.iter().map(|l| l.len() + 24).sum::<usize>()
+        + o.flow.as_ref().map_or(0, |f| f.key.len() + 32)
+        + opt_len(o.dedup_id.as_ref())
+        + callback(o.callback.as_ref())
+        + callback(o.failure_callback.as_ref())
+        + o.redact.headers.iter().map(|h| h.len() + 24).sum::<usize>()
+}
+
+/// What a destination's answer takes.
+fn reply_bytes(r: &Reply) -> usize {
+    RECORD_BYTES + r.body.len() + headers_bytes(&r.headers) + opt_len(r.error.as_ref())
+}
+
+/// Keeps headers, in order, while they fit in `max` bytes.
+fn cap_headers(headers: &mut crate::model::Headers, max: usize) {
+    let mut used = 0usize;
+    headers.retain(|name, values| {
+        values.retain(|v| {
+            let cost = name.len() + v.len();
+            if used.saturating_add(cost) > max {
+                return false;
+            }
+            used += cost;
+            true
+        });
+        !values.is_empty()
+    });
 }
 
 /// Where new messages go and what they carry.
@@ -118,7 +250,80 @@ impl Store {
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
             next_seq: 1,
+            ledger: Ledger::default(),
         }
+    }
+
+    /// The bytes the store holds, as counted against
+    /// [`Limits::max_store_bytes`](crate::Limits::max_store_bytes).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.ledger.total
+    }
+
+    /// Drops the oldest log records, then the oldest DLQ entries, until
+    /// `need` more bytes fit in the budget; whether they do.
+    fn make_room(&mut self, need: usize) -> bool {
+        let budget = self.config.limits.max_store_bytes;
+        while self.ledger.total.saturating_add(need) > budget {
+            if self.pop_log() {
+                continue;
+            }
+            if self.dlq_pop_oldest() {
+                continue;
+            }
+            return false;
+        }
+        true
+    }
+
+    fn pop_log(&mut self) -> bool {
+        let Some(old) = self.logs.pop_front() else {
+            return false;
+        };
+        self.ledger.release_info(&old.info);
+        if let Some(r) = &old.reply {
+            self.ledger.release_reply(r);
+        }
+        self.ledger.sub(RECORD_BYTES + opt_len(old.error.as_ref()));
+        true
+    }
+
+    fn dlq_pop_oldest(&mut self) -> bool {
+        match self.dlq.first_key_value().map(|(k, _)| *k) {
+            Some(seq) => self.dlq_take(seq).is_some(),
+            None => false,
+        }
+    }
+
+    /// Removes the DLQ entry `seq` and gives its bytes back.
+    fn dlq_take(&mut self, seq: u64) -> Option<DlqEntry> {
+        let entry = self.dlq.remove(&seq)?;
+        self.dlq_ids.remove(&entry.dlq_id);
+        self.ledger.release_info(&entry.info);
+        self.ledger.release_reply(&entry.reply);
+        self.ledger.sub(RECORD_BYTES + entry.dlq_id.len());
+        Some(entry)
+    }
+
+    /// The bytes `count` new messages with options `opts` and `url_bytes`
+    /// of URLs and names would add, with a log record each.
+    fn publish_cost(&self, opts: &Arc<Options>, count: usize, url_bytes: usize) -> usize {
+        let shared = if self.ledger.holds(Arc::as_ptr(opts) as usize) {
+            0
+        } else {
+            options_bytes(opts)
+        };
+        shared
+            .saturating_add(count.saturating_mul(4 * RECORD_BYTES + 64))
+            .saturating_add(url_bytes)
+    }
+
+    fn over_budget(&self, need: usize) -> ApiError {
+        ApiError::limit(format!(
+            "store byte budget reached: {} bytes held, {need} more needed (limit {} bytes); wait for deliveries, cancel messages or delete DLQ entries",
+            self.ledger.total, self.config.limits.max_store_bytes
+        ))
     }
 
     /// A new sequence number: creation order, and the cursors of pages.
@@ -149,6 +354,15 @@ impl Store {
                 self.messages.len(),
                 self.config.limits.max_messages
             )));
+        }
+        let url_bytes: usize = targets
+            .iter()
+            .map(|(u, t, e)| u.len() + opt_len(t.as_ref()) + opt_len(e.as_ref()))
+            .sum::<usize>()
+            .saturating_add(req.queue.map_or(0, str::len) + req.caller_ip.len());
+        let need = self.publish_cost(&req.opts, targets.len(), url_bytes);
+        if !self.make_room(need) {
+            return Err(self.over_budget(need));
         }
         if let Some(spec) = &req.opts.flow {
             self.register_flow(spec, now)?;
@@ -254,6 +468,8 @@ impl Store {
         let seq = self.seq();
         let ready_at = info.not_before.unwrap_or(now);
         self.order.insert(seq, info.id.clone());
+        self.ledger.hold_info(&info);
+        self.ledger.add(RECORD_BYTES);
         self.log(&info, LogState::Created, None, Some(ready_at), None);
         self.messages.insert(
             info.id.clone(),
@@ -271,6 +487,8 @@ impl Store {
     fn remove(&mut self, id: &str) -> Option<Slot> {
         let slot = self.messages.remove(id)?;
         self.order.remove(&slot.seq);
+        self.ledger.release_info(&slot.info);
+        self.ledger.sub(RECORD_BYTES);
         Some(slot)
     }
 
@@ -393,9 +611,14 @@ impl Store {
             return;
         }
         while self.logs.len() >= max {
-            self.logs.pop_front();
+            self.pop_log();
         }
         let seq = self.seq();
+        self.ledger.hold_info(info);
+        if let Some(r) = &reply {
+            self.ledger.hold_reply(r);
+        }
+        self.ledger.add(RECORD_BYTES + opt_len(error.as_ref()));
         self.logs.push_back(LogRecord {
             seq,
             time: now_ms(),
@@ -405,6 +628,8 @@ impl Store {
             next_delivery_time,
             reply,
         });
+        // Past the budget, history goes first (this record last).
+        self.make_room(0);
     }
 
     // --- Dispatching ----------------------------------------------------
@@ -500,12 +725,16 @@ impl Store {
         let info = Arc::clone(&slot.info);
         let retried = slot.retried;
         let cancel_requested = slot.cancel_requested;
+        let mut reply = reply;
+        reply.body.truncate(self.config.limits.max_response_bytes);
+        cap_headers(&mut reply.headers, MAX_RESPONSE_HEADER_BYTES);
         let reply = Arc::new(reply);
         let max_retries = info.opts.max_retries();
         if info.kind == Kind::Message
             && let Some(cb) = info.opts.callback.clone()
         {
-            let body = callback_body(&info, &reply, retried, max_retries, None);
+            let max = self.config.limits.max_body_bytes;
+            let body = callback_body(&info, &reply, retried, max_retries, None, max);
             self.add_callback(&info, &cb, body, now);
         }
         if reply.is_success() {
@@ -552,7 +781,8 @@ impl Store {
         if info.kind == Kind::Message
             && let Some(cb) = info.opts.failure_callback.clone()
         {
-            let body = callback_body(&info, &reply, retried, max_retries, Some(&dlq_id));
+            let max = self.config.limits.max_body_bytes;
+            let body = callback_body(&info, &reply, retried, max_retries, Some(&dlq_id), max);
             self.add_callback(&info, &cb, body, now);
         }
     }
@@ -583,6 +813,11 @@ impl Store {
             labels: parent.opts.labels.clone(),
             ..Options::default()
         };
+        let opts = Arc::new(opts);
+        let need = self.publish_cost(&opts, 1, spec.url.len() + parent.caller_ip.len());
+        if !self.make_room(need) {
+            return;
+        }
         let info = Arc::new(MessageInfo {
             id: new_id("msg_"),
             kind: Kind::Callback,
@@ -594,7 +829,7 @@ impl Store {
             caller_ip: parent.caller_ip.clone(),
             created_at: now,
             not_before: None,
-            opts: Arc::new(opts),
+            opts,
         });
         self.insert(info, now);
     }
@@ -665,16 +900,16 @@ impl Store {
 
     fn dead_letter(&mut self, info: &Arc<MessageInfo>, reply: Arc<Reply>) -> String {
         while self.dlq.len() >= self.config.limits.max_dlq_entries {
-            match self.dlq.pop_first() {
-                Some((_, old)) => {
-                    self.dlq_ids.remove(&old.dlq_id);
-                }
-                None => return String::new(),
+            if !self.dlq_pop_oldest() {
+                return String::new();
             }
         }
         let seq = self.seq();
         let dlq_id = new_id("dlq_");
         self.dlq_ids.insert(dlq_id.clone(), seq);
+        self.ledger.hold_info(info);
+        self.ledger.hold_reply(&reply);
+        self.ledger.add(RECORD_BYTES + dlq_id.len());
         self.dlq.insert(
             seq,
             DlqEntry {
@@ -683,6 +918,7 @@ impl Store {
                 reply,
             },
         );
+        self.make_room(0);
         dlq_id
     }
 
@@ -698,10 +934,10 @@ impl Store {
     pub(crate) fn dlq_remove(&mut self, dlq_id: &str) -> ApiResult<DlqEntry> {
         let seq = self
             .dlq_ids
-            .remove(dlq_id)
+            .get(dlq_id)
+            .copied()
             .ok_or_else(|| ApiError::not_found(format!("DLQ message `{dlq_id}` not found")))?;
-        self.dlq
-            .remove(&seq)
+        self.dlq_take(seq)
             .ok_or_else(|| ApiError::not_found(format!("DLQ message `{dlq_id}` not found")))
     }
 
@@ -772,9 +1008,19 @@ impl Store {
             url: info.url.clone(),
             deduplicated: false,
         };
+        // The entry's bytes go back before the copy is counted.
+        let entry = self.dlq_take(seq).unwrap_or(entry);
+        let need = self.publish_cost(&info.opts, 1, info_bytes(&info));
+        if !self.make_room(need) {
+            // Put the entry back as it was.
+            self.ledger.hold_info(&entry.info);
+            self.ledger.hold_reply(&entry.reply);
+            self.ledger.add(RECORD_BYTES + entry.dlq_id.len());
+            self.dlq_ids.insert(entry.dlq_id.clone(), seq);
+            self.dlq.insert(seq, entry);
+            return Err(self.over_budget(need));
+        }
         self.insert(info, now);
-        self.dlq.remove(&seq);
-        self.dlq_ids.remove(&entry.dlq_id);
         Ok(published)
     }
 
@@ -805,24 +1051,61 @@ impl Store {
 
 /// The JSON body of a callback (after each attempt) or failure callback
 /// (after the last one): the destination's answer and the source message.
+///
+/// The body stays within `max` bytes: when it would not, `sourceBody` is
+/// left empty, then `body` too.
 fn callback_body(
     info: &MessageInfo,
     reply: &Reply,
     retried: u32,
     max_retries: u32,
     dlq_id: Option<&str>,
+    max: usize,
 ) -> Bytes {
+    for (with_source, with_reply) in [(true, true), (false, true), (false, false)] {
+        let body = callback_json(
+            info,
+            reply,
+            retried,
+            max_retries,
+            dlq_id,
+            with_source,
+            with_reply,
+        );
+        if body.len() <= max || !with_reply {
+            return body;
+        }
+    }
+    Bytes::new()
+}
+
+fn callback_json(
+    info: &MessageInfo,
+    reply: &Reply,
+    retried: u32,
+    max_retries: u32,
+    dlq_id: Option<&str>,
+    with_source: bool,
+    with_reply: bool,
+) -> Bytes {
+    let encode = |keep: bool, data: &[u8]| {
+        if keep {
+            STANDARD.encode(data)
+        } else {
+            String::new()
+        }
+    };
     let mut body = json!({
         "status": reply.status,
         "header": reply.headers,
-        "body": STANDARD.encode(&reply.body),
+        "body": encode(with_reply, &reply.body),
         "retried": retried,
         "maxRetries": max_retries,
         "sourceMessageId": info.id,
         "url": info.url,
         "method": info.opts.method,
         "sourceHeader": info.opts.header,
-        "sourceBody": STANDARD.encode(&info.opts.body),
+        "sourceBody": encode(with_source, &info.opts.body),
         "notBefore": info.not_before.unwrap_or(info.created_at),
         "createdAt": info.created_at,
         "callerIP": info.caller_ip,
@@ -897,5 +1180,146 @@ mod tests {
         s.flow.get_mut("k").unwrap().period_start = i64::MIN;
         let (jobs, _) = s.take_due(now);
         assert_eq!(jobs.len(), 1);
+    }
+
+    fn failing(body_len: usize, header_len: usize) -> Reply {
+        let mut headers = crate::model::Headers::new();
+        headers.insert("X-Big".into(), vec!["h".repeat(header_len)]);
+        Reply {
+            status: 500,
+            headers,
+            body: Bytes::from(vec![b'r'; body_len]),
+            error: None,
+        }
+    }
+
+    fn body_opts(len: usize) -> Options {
+        Options {
+            body: Bytes::from(vec![b'b'; len]),
+            retries: Some(0),
+            ..Options::default()
+        }
+    }
+
+    /// Delivers every due message with `reply`.
+    fn fail_all(s: &mut Store, reply: &Reply) {
+        let (jobs, _) = s.take_due(now_ms());
+        for job in jobs {
+            s.finish(&job.info.id, reply.clone());
+        }
+    }
+
+    #[test]
+    fn publishing_past_the_byte_budget_is_refused() {
+        let mut s = store(Limits {
+            max_store_bytes: 100_000,
+            ..Limits::default()
+        });
+        let mut accepted = 0;
+        let err = loop {
+            match publish(&mut s, body_opts(30_000)) {
+                Ok(_) => accepted += 1,
+                Err(e) => break e,
+            }
+            assert!(accepted < 10, "never refused");
+        };
+        assert_eq!(accepted, 3);
+        assert_eq!(err.status.as_u16(), 412);
+        assert!(err.message.contains("bytes"), "{}", err.message);
+        assert!(s.bytes() <= 100_000);
+    }
+
+    #[test]
+    fn the_dlq_and_the_logs_drop_their_oldest_within_the_budget() {
+        let budget = 200_000;
+        let mut s = store(Limits {
+            max_store_bytes: budget,
+            ..Limits::default()
+        });
+        for _ in 0..20 {
+            publish(&mut s, body_opts(10_000)).unwrap();
+            fail_all(&mut s, &failing(20_000, 10));
+            assert!(s.bytes() <= budget, "{} bytes", s.bytes());
+        }
+        assert!(s.dlq.len() < 20 && !s.dlq.is_empty(), "{}", s.dlq.len());
+        // Publishing still works: old history makes room.
+        publish(&mut s, body_opts(100_000)).unwrap();
+        assert!(s.bytes() <= budget);
+    }
+
+    #[test]
+    fn bytes_are_given_back() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let out = publish(&mut s, body_opts(10_000)).unwrap();
+        assert!(s.bytes() >= 10_000);
+        assert!(s.cancel(&out.message_ids()[0]));
+        assert_eq!(s.bytes(), 0);
+        publish(&mut s, body_opts(10_000)).unwrap();
+        fail_all(&mut s, &failing(5_000, 10));
+        assert_eq!(s.dlq.len(), 1);
+        let (seq, _) = s
+            .dlq
+            .first_key_value()
+            .map(|(k, v)| (*k, v.dlq_id.clone()))
+            .unwrap();
+        s.dlq_retry(seq, None).unwrap();
+        assert!(s.dlq.is_empty());
+        fail_all(&mut s, &failing(5_000, 10));
+        let id = s.dlq.values().next().unwrap().dlq_id.clone();
+        s.dlq_remove(&id).unwrap();
+        assert_eq!(s.bytes(), 0);
+    }
+
+    #[test]
+    fn response_headers_and_bodies_are_capped() {
+        let mut s = store(Limits {
+            max_response_bytes: 1000,
+            ..Limits::default()
+        });
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &failing(50_000, 100_000));
+        let entry = s.dlq.values().next().unwrap();
+        assert!(entry.reply.body.len() <= 1000);
+        let header_bytes: usize = entry
+            .reply
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.iter().map(String::len).sum::<usize>())
+            .sum();
+        assert!(header_bytes <= MAX_RESPONSE_HEADER_BYTES, "{header_bytes}");
+    }
+
+    #[test]
+    fn callback_bodies_respect_the_body_limit() {
+        let max = 100_000;
+        let mut s = store(Limits {
+            max_body_bytes: max,
+            max_response_bytes: 60_000,
+            ..Limits::default()
+        });
+        let opts = Options {
+            callback: Some(CallbackSpec {
+                url: "http://127.0.0.1:1/cb".into(),
+                ..CallbackSpec::default()
+            }),
+            ..body_opts(max)
+        };
+        publish(&mut s, opts).unwrap();
+        fail_all(&mut s, &failing(60_000, 10));
+        let callback = s
+            .messages
+            .values()
+            .find(|m| m.info.kind == Kind::Callback)
+            .expect("a callback");
+        assert!(
+            callback.info.opts.body.len() <= max,
+            "{}",
+            callback.info.opts.body.len()
+        );
+        let v: serde_json::Value = serde_json::from_slice(&callback.info.opts.body).unwrap();
+        assert_eq!(v["status"], 500);
     }
 }

@@ -246,3 +246,95 @@ async fn flow_control_periods_read_as_durations_with_a_default() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn publishing_past_the_byte_budget_answers_412() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .limits(qstash_dev::Limits {
+                max_store_bytes: 1_000_000,
+                ..qstash_dev::Limits::default()
+            })
+            .start()
+            .await
+            .expect("start");
+        let body = "b".repeat(200_000);
+        let mut accepted = 0;
+        loop {
+            let (status, answer) = raw(
+                &server,
+                "POST",
+                "/v2/publish/http://127.0.0.1:1/x",
+                &[("Upstash-Delay", "1h")],
+                &body,
+            )
+            .await;
+            if status == 412 {
+                assert!(error_of(&answer).contains("bytes"), "{answer}");
+                break;
+            }
+            assert_eq!(status, 200, "{answer}");
+            accepted += 1;
+            assert!(accepted < 10, "never refused");
+        }
+        assert_eq!(accepted, 4);
+    })
+    .await;
+}
+
+/// A destination that answers 500 with a body that never ends.
+async fn endless_destination() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use axum::body::{Body, Bytes};
+    use axum::http::StatusCode;
+    let app = axum::Router::new().fallback(|| async {
+        let chunks = futures::stream::repeat_with(|| {
+            Ok::<_, std::convert::Infallible>(Bytes::from(vec![b'z'; 64 * 1024]))
+        });
+        (StatusCode::INTERNAL_SERVER_ERROR, Body::from_stream(chunks))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+#[tokio::test]
+async fn a_response_body_past_the_cap_is_not_read_to_the_end() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .limits(qstash_dev::Limits {
+                max_response_bytes: 1000,
+                ..qstash_dev::Limits::default()
+            })
+            .start()
+            .await
+            .expect("start");
+        let (addr, task) = endless_destination().await;
+        let (status, answer) = raw(
+            &server,
+            "POST",
+            &format!("/v2/publish/http://{addr}/endless"),
+            &[("Upstash-Retries", "0")],
+            "x",
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let entry = loop {
+            let (_, dlq) = raw(&server, "GET", "/v2/dlq", &[], "").await;
+            if let Some(m) = dlq["messages"].as_array().and_then(|a| a.first()) {
+                break m.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(entry["responseStatus"], 500);
+        assert_eq!(entry["responseBody"].as_str().map(str::len), Some(1000));
+        task.abort();
+    })
+    .await;
+}
