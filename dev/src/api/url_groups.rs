@@ -106,16 +106,12 @@ pub(crate) async fn add_endpoints(
             limits.max_url_groups
         )));
     }
-    let group = store
+    // The group is created (or changed) only once the endpoints fit.
+    let mut endpoints = store
         .groups
-        .entry(name.clone())
-        .or_insert_with(|| UrlGroup {
-            name,
-            created_at: now,
-            updated_at: now,
-            endpoints: Vec::new(),
-        });
-    let mut endpoints = group.endpoints.clone();
+        .get(&name)
+        .map(|g| g.endpoints.clone())
+        .unwrap_or_default();
     for e in new {
         match endpoints.iter_mut().find(|x| x.url == e.url) {
             Some(existing) => existing.name = e.name.or(existing.name.take()),
@@ -128,6 +124,15 @@ pub(crate) async fn add_endpoints(
             limits.max_endpoints_per_group
         )));
     }
+    let group = store
+        .groups
+        .entry(name.clone())
+        .or_insert_with(|| UrlGroup {
+            name,
+            created_at: now,
+            updated_at: now,
+            endpoints: Vec::new(),
+        });
     group.endpoints = endpoints;
     group.updated_at = now;
     Ok(ok())

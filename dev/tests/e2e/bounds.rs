@@ -338,3 +338,30 @@ async fn a_response_body_past_the_cap_is_not_read_to_the_end() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refused_add_endpoints_leaves_no_empty_group_behind() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .limits(qstash_dev::Limits {
+                max_url_groups: 1,
+                max_endpoints_per_group: 1,
+                ..qstash_dev::Limits::default()
+            })
+            .start()
+            .await
+            .expect("start");
+        let two =
+            r#"{"endpoints":[{"url":"http://127.0.0.1:1/a"},{"url":"http://127.0.0.1:1/b"}]}"#;
+        let json = [("Content-Type", "application/json")];
+        let (status, body) = raw(&server, "POST", "/v2/topics/a/endpoints", &json, two).await;
+        assert_eq!(status, 412, "{body}");
+        let (status, body) = raw(&server, "GET", "/v2/topics/a", &[], "").await;
+        assert_eq!(status, 404, "{body}");
+        let one = r#"{"endpoints":[{"url":"http://127.0.0.1:1/a"}]}"#;
+        let (status, body) = raw(&server, "POST", "/v2/topics/b/endpoints", &json, one).await;
+        assert_eq!(status, 200, "{body}");
+    })
+    .await;
+}
