@@ -104,7 +104,17 @@ pub(crate) struct Slot {
     /// Attempts made so far.
     pub(crate) retried: u32,
     pub(crate) in_flight: bool,
+    /// Due, but held back by its flow control key (then in the key's list
+    /// of the store rather than in its due-time index).
+    pub(crate) parked: bool,
     pub(crate) cancel_requested: bool,
+}
+
+/// Messages running and waiting, per queue or flow control key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) running: usize,
+    pub(crate) waiting: usize,
 }
 
 /// What a destination answered (status 0: no answer at all).

@@ -1,7 +1,7 @@
 //! The in-memory state of the server and the operations on it. Every
 //! collection is bounded by [`Limits`](crate::Limits).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -16,8 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::filter::Filter;
 use crate::ids::new_id;
 use crate::model::{
-    BulkAction, CallbackSpec, DlqEntry, FlowKey, FlowSpec, Kind, LogRecord, LogState, MessageInfo,
-    Options, Queue, Reply, Schedule, Slot, UrlGroup,
+    BulkAction, CallbackSpec, Counts, DlqEntry, FlowKey, FlowSpec, Kind, LogRecord, LogState,
+    MessageInfo, Options, Queue, Reply, Schedule, Slot, UrlGroup,
 };
 use crate::options::{invalid_queue, is_url, valid_name};
 use crate::signing::SigningKeys;
@@ -45,6 +45,19 @@ pub(crate) struct Store {
     dedup_order: VecDeque<(String, i64)>,
     next_seq: u64,
     ledger: Ledger,
+    /// Waiting messages outside queues, by the time they become due:
+    /// `(ready_at, seq)`.
+    due: BTreeSet<(i64, u64)>,
+    /// Due messages held back by their flow control key, oldest first.
+    parked: HashMap<String, BTreeSet<u64>>,
+    /// The messages of each queue in FIFO order, in flight included.
+    queue_members: HashMap<String, BTreeSet<u64>>,
+    queue_counts: HashMap<String, Counts>,
+    flow_counts: HashMap<String, Counts>,
+    in_flight: usize,
+    /// Messages looked at by `take_due`, for the tests of its work.
+    #[cfg(test)]
+    visited: usize,
 }
 
 /// Fixed cost of a record (a message slot, a log record, a DLQ entry, a
@@ -229,6 +242,15 @@ pub(crate) struct Job {
     pub(crate) signing_key: String,
 }
 
+/// What a flow control key says about starting one more message.
+enum Admit {
+    Yes,
+    /// At this time (a new rate period).
+    At(i64),
+    /// Not until something changes (a delivery ends, the key is resumed).
+    No,
+}
+
 /// One target of a publish: URL, URL group and endpoint name.
 type Target = (String, Option<String>, Option<String>);
 
@@ -251,6 +273,14 @@ impl Store {
             dedup_order: VecDeque::new(),
             next_seq: 1,
             ledger: Ledger::default(),
+            due: BTreeSet::new(),
+            parked: HashMap::new(),
+            queue_members: HashMap::new(),
+            queue_counts: HashMap::new(),
+            flow_counts: HashMap::new(),
+            in_flight: 0,
+            #[cfg(test)]
+            visited: 0,
         }
     }
 
@@ -471,6 +501,15 @@ impl Store {
         self.ledger.hold_info(&info);
         self.ledger.add(RECORD_BYTES);
         self.log(&info, LogState::Created, None, Some(ready_at), None);
+        match &info.queue {
+            Some(q) => {
+                self.queue_members.entry(q.clone()).or_default().insert(seq);
+            }
+            None => {
+                self.due.insert((ready_at, seq));
+            }
+        }
+        self.adjust(&info, |c| c.waiting += 1);
         self.messages.insert(
             info.id.clone(),
             Slot {
@@ -479,9 +518,60 @@ impl Store {
                 ready_at,
                 retried: 0,
                 in_flight: false,
+                parked: false,
                 cancel_requested: false,
             },
         );
+    }
+
+    /// Applies `change` to the counts of the queue and the flow control
+    /// key of `info` (dropping counts back at zero).
+    fn adjust(&mut self, info: &MessageInfo, change: impl Fn(&mut Counts)) {
+        fn apply(map: &mut HashMap<String, Counts>, name: &str, change: &impl Fn(&mut Counts)) {
+            let counts = map.entry(name.to_owned()).or_default();
+            change(counts);
+            if *counts == Counts::default() {
+                map.remove(name);
+            }
+        }
+        if let Some(q) = &info.queue {
+            apply(&mut self.queue_counts, q, &change);
+        }
+        if let Some(f) = &info.opts.flow {
+            apply(&mut self.flow_counts, &f.key, &change);
+        }
+    }
+
+    /// Running and waiting messages of queue `name`.
+    pub(crate) fn queue_counts(&self, name: &str) -> Counts {
+        self.queue_counts.get(name).copied().unwrap_or_default()
+    }
+
+    /// Running and waiting messages of flow control key `key`.
+    pub(crate) fn flow_counts(&self, key: &str) -> Counts {
+        self.flow_counts.get(key).copied().unwrap_or_default()
+    }
+
+    /// Deliveries in flight.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Marks the message `id` as done with its attempt: waiting again.
+    fn stop_running(&mut self, id: &str) {
+        let Some(slot) = self.messages.get_mut(id) else {
+            return;
+        };
+        if !slot.in_flight {
+            return;
+        }
+        slot.in_flight = false;
+        let info = Arc::clone(&slot.info);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.adjust(&info, |c| {
+            c.running = c.running.saturating_sub(1);
+            c.waiting += 1;
+        });
     }
 
     fn remove(&mut self, id: &str) -> Option<Slot> {
@@ -489,6 +579,30 @@ impl Store {
         self.order.remove(&slot.seq);
         self.ledger.release_info(&slot.info);
         self.ledger.sub(RECORD_BYTES);
+        self.due.remove(&(slot.ready_at, slot.seq));
+        if let Some(q) = &slot.info.queue
+            && let Some(members) = self.queue_members.get_mut(q)
+        {
+            members.remove(&slot.seq);
+            if members.is_empty() {
+                self.queue_members.remove(q);
+            }
+        }
+        if slot.parked
+            && let Some(f) = &slot.info.opts.flow
+            && let Some(parked) = self.parked.get_mut(&f.key)
+        {
+            parked.remove(&slot.seq);
+            if parked.is_empty() {
+                self.parked.remove(&f.key);
+            }
+        }
+        if slot.in_flight {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.adjust(&slot.info, |c| c.running = c.running.saturating_sub(1));
+        } else {
+            self.adjust(&slot.info, |c| c.waiting = c.waiting.saturating_sub(1));
+        }
         Some(slot)
     }
 
@@ -562,16 +676,12 @@ impl Store {
     pub(crate) fn flow_key(&mut self, key: &str, now: i64) -> ApiResult<&mut FlowKey> {
         if !self.flow.contains_key(key) {
             if self.flow.len() >= self.config.limits.max_messages.max(1) {
-                let used: std::collections::HashSet<&str> = self
-                    .messages
-                    .values()
-                    .filter_map(|s| s.info.opts.flow.as_ref().map(|f| f.key.as_str()))
-                    .collect();
+                let used = &self.flow_counts;
                 let idle = self
                     .flow
                     .values()
                     .find(|f| {
-                        !used.contains(f.key.as_str())
+                        !used.contains_key(&f.key)
                             && !f.paused
                             && !f.pinned_parallelism
                             && !f.pinned_rate
@@ -638,90 +748,214 @@ impl Store {
     /// returns their jobs, with the earliest time something else becomes
     /// due. Respects queue order, parallelism and pauses, flow control
     /// limits and the global parallelism.
+    ///
+    /// The work is bounded by what starts, not by what the store holds:
+    /// messages outside queues come from a due-time index, a message held
+    /// back by its flow control key waits in the key's list (looked at
+    /// again once per wake, oldest first, until the key lets it go), and
+    /// only the first `parallelism` messages of each queue with messages
+    /// are looked at.
     pub(crate) fn take_due(&mut self, now: i64) -> (Vec<Job>, Option<i64>) {
         let mut jobs = Vec::new();
         let mut wake: Option<i64> = None;
-        let mut in_flight = self.messages.values().filter(|s| s.in_flight).count();
-        let mut flow_in_flight: HashMap<String, u32> = HashMap::new();
-        for s in self.messages.values().filter(|s| s.in_flight) {
-            if let Some(f) = &s.info.opts.flow {
-                *flow_in_flight.entry(f.key.clone()).or_default() += 1;
+        let soonest = |t: i64, wake: &mut Option<i64>| {
+            *wake = Some(wake.map_or(t, |w| w.min(t)));
+        };
+        let max = self.config.limits.max_in_flight;
+        // Messages held back by their key, while the key lets them go.
+        let keys: Vec<String> = self.parked.keys().cloned().collect();
+        for key in keys {
+            while self.in_flight < max {
+                let Some(seq) = self.parked.get(&key).and_then(|p| p.first().copied()) else {
+                    break;
+                };
+                self.note_visit();
+                match self.flow_admits(&key, now) {
+                    Admit::Yes => {}
+                    Admit::At(t) => {
+                        soonest(t, &mut wake);
+                        break;
+                    }
+                    Admit::No => break,
+                }
+                if let Some(parked) = self.parked.get_mut(&key) {
+                    parked.remove(&seq);
+                }
+                self.start(seq, &mut jobs);
+            }
+            if self.parked.get(&key).is_some_and(BTreeSet::is_empty) {
+                self.parked.remove(&key);
             }
         }
-        let mut queue_seen: HashMap<String, u32> = HashMap::new();
-        let ids: Vec<String> = self.order.values().cloned().collect();
-        for id in ids {
-            let Some(slot) = self.messages.get(&id) else {
-                continue;
+        // Messages outside queues, by due time.
+        while self.in_flight < max {
+            let Some(&(ready_at, seq)) = self.due.first() else {
+                break;
             };
-            if let Some(q) = &slot.info.queue {
-                let seen = queue_seen.entry(q.clone()).or_default();
-                *seen += 1;
-                match self.queues.get(q) {
-                    Some(queue) if queue.paused || *seen > queue.parallelism => continue,
-                    _ => {}
-                }
+            if ready_at > now {
+                break;
             }
-            if slot.in_flight {
-                continue;
-            }
-            if slot.ready_at > now {
-                wake = Some(wake.map_or(slot.ready_at, |w| w.min(slot.ready_at)));
-                continue;
-            }
-            if in_flight >= self.config.limits.max_in_flight {
-                continue;
-            }
-            if let Some(spec) = &slot.info.opts.flow
-                && let Some(fk) = self.flow.get_mut(&spec.key)
-            {
-                if fk.paused {
-                    continue;
-                }
-                let running = flow_in_flight.get(&spec.key).copied().unwrap_or(0);
-                if fk.parallelism.is_some_and(|p| running >= p) {
-                    continue;
-                }
-                if let Some(rate) = fk.rate {
-                    let period_ms = i64::try_from(fk.period_secs.max(1).saturating_mul(1000))
-                        .unwrap_or(i64::MAX);
-                    if now.saturating_sub(fk.period_start) >= period_ms {
-                        fk.period_start = now;
-                        fk.rate_count = 0;
-                    }
-                    if fk.rate_count >= rate {
-                        let next = fk.period_start.saturating_add(period_ms);
-                        wake = Some(wake.map_or(next, |w| w.min(next)));
+            self.note_visit();
+            self.due.pop_first();
+            let key = self
+                .order
+                .get(&seq)
+                .and_then(|id| self.messages.get(id))
+                .and_then(|s| s.info.opts.flow.as_ref().map(|f| f.key.clone()));
+            if let Some(key) = key {
+                match self.flow_admits(&key, now) {
+                    Admit::Yes => {}
+                    Admit::At(t) => {
+                        soonest(t, &mut wake);
+                        self.park(&key, seq);
                         continue;
                     }
-                    fk.rate_count += 1;
+                    Admit::No => {
+                        self.park(&key, seq);
+                        continue;
+                    }
                 }
-                *flow_in_flight.entry(spec.key.clone()).or_default() += 1;
             }
-            let Some(slot) = self.messages.get_mut(&id) else {
+            self.start(seq, &mut jobs);
+        }
+        if let Some(&(ready_at, _)) = self.due.first()
+            && ready_at > now
+        {
+            soonest(ready_at, &mut wake);
+        }
+        // The head of each queue.
+        let names: Vec<String> = self.queue_members.keys().cloned().collect();
+        for name in names {
+            let (paused, parallelism) = self.queues.get(&name).map_or((false, usize::MAX), |q| {
+                (
+                    q.paused,
+                    usize::try_from(q.parallelism).unwrap_or(usize::MAX),
+                )
+            });
+            if paused {
                 continue;
-            };
-            slot.in_flight = true;
-            in_flight += 1;
-            let job = Job {
-                info: Arc::clone(&slot.info),
-                retried: slot.retried,
-                signing_key: self.keys.current.clone(),
-            };
-            self.log(&job.info, LogState::Active, None, None, None);
-            jobs.push(job);
+            }
+            let head: Vec<u64> = self
+                .queue_members
+                .get(&name)
+                .map(|m| m.iter().take(parallelism).copied().collect())
+                .unwrap_or_default();
+            for seq in head {
+                self.note_visit();
+                let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
+                    continue;
+                };
+                if slot.in_flight {
+                    continue;
+                }
+                if slot.ready_at > now {
+                    soonest(slot.ready_at, &mut wake);
+                    continue;
+                }
+                if self.in_flight >= max {
+                    continue;
+                }
+                let key = slot.info.opts.flow.as_ref().map(|f| f.key.clone());
+                if let Some(key) = key {
+                    match self.flow_admits(&key, now) {
+                        Admit::Yes => {}
+                        Admit::At(t) => {
+                            soonest(t, &mut wake);
+                            continue;
+                        }
+                        Admit::No => continue,
+                    }
+                }
+                self.start(seq, &mut jobs);
+            }
         }
         (jobs, wake)
+    }
+
+    fn note_visit(&mut self) {
+        #[cfg(test)]
+        {
+            self.visited += 1;
+        }
+    }
+
+    /// Whether key `key` lets one more message start now (then counted
+    /// against its rate), later (at the start of its next rate period), or
+    /// not until something changes (paused, or at its parallelism).
+    fn flow_admits(&mut self, key: &str, now: i64) -> Admit {
+        let running = self.flow_counts(key).running;
+        let Some(fk) = self.flow.get_mut(key) else {
+            return Admit::Yes;
+        };
+        if fk.paused {
+            return Admit::No;
+        }
+        if fk
+            .parallelism
+            .is_some_and(|p| running >= usize::try_from(p).unwrap_or(usize::MAX))
+        {
+            return Admit::No;
+        }
+        if let Some(rate) = fk.rate {
+            let period_ms =
+                i64::try_from(fk.period_secs.max(1).saturating_mul(1000)).unwrap_or(i64::MAX);
+            if now.saturating_sub(fk.period_start) >= period_ms {
+                fk.period_start = now;
+                fk.rate_count = 0;
+            }
+            if fk.rate_count >= rate {
+                return Admit::At(fk.period_start.saturating_add(period_ms));
+            }
+            fk.rate_count += 1;
+        }
+        Admit::Yes
+    }
+
+    /// Holds the due message `seq` back until key `key` lets it go.
+    fn park(&mut self, key: &str, seq: u64) {
+        if let Some(slot) = self
+            .order
+            .get(&seq)
+            .and_then(|id| self.messages.get_mut(id))
+        {
+            slot.parked = true;
+            self.parked.entry(key.to_owned()).or_default().insert(seq);
+        }
+    }
+
+    /// Starts a delivery of message `seq`.
+    fn start(&mut self, seq: u64, jobs: &mut Vec<Job>) {
+        let Some(slot) = self
+            .order
+            .get(&seq)
+            .and_then(|id| self.messages.get_mut(id))
+        else {
+            return;
+        };
+        slot.in_flight = true;
+        slot.parked = false;
+        let job = Job {
+            info: Arc::clone(&slot.info),
+            retried: slot.retried,
+            signing_key: self.keys.current.clone(),
+        };
+        self.in_flight += 1;
+        self.adjust(&job.info, |c| {
+            c.waiting = c.waiting.saturating_sub(1);
+            c.running += 1;
+        });
+        self.log(&job.info, LogState::Active, None, None, None);
+        jobs.push(job);
     }
 
     /// Records the outcome of a delivery attempt: done, retried later, or
     /// dead-lettered; callbacks become messages of their own.
     pub(crate) fn finish(&mut self, id: &str, reply: Reply) {
         let now = now_ms();
-        let Some(slot) = self.messages.get_mut(id) else {
+        self.stop_running(id);
+        let Some(slot) = self.messages.get(id) else {
             return;
         };
-        slot.in_flight = false;
         let info = Arc::clone(&slot.info);
         let retried = slot.retried;
         let cancel_requested = slot.cancel_requested;
@@ -764,6 +998,9 @@ impl Store {
             if let Some(slot) = self.messages.get_mut(id) {
                 slot.retried += 1;
                 slot.ready_at = next;
+                if slot.info.queue.is_none() {
+                    self.due.insert((next, slot.seq));
+                }
             }
             self.log(&info, LogState::Retry, Some(error), Some(next), None);
             return;
@@ -1028,20 +1265,18 @@ impl Store {
 
     /// Messages of queue `name` waiting for delivery.
     pub(crate) fn queue_lag(&self, name: &str) -> usize {
-        self.messages
-            .values()
-            .filter(|s| !s.in_flight && s.info.queue.as_deref() == Some(name))
-            .count()
+        self.queue_counts(name).waiting
     }
 
     /// Removes a queue and cancels its waiting messages.
     pub(crate) fn delete_queue(&mut self, name: &str) {
         self.queues.remove(name);
         let ids: Vec<String> = self
-            .messages
-            .values()
-            .filter(|s| s.info.queue.as_deref() == Some(name))
-            .map(|s| s.info.id.clone())
+            .queue_members
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|seq| self.order.get(seq).cloned())
             .collect();
         for id in ids {
             self.cancel(&id);
@@ -1321,5 +1556,185 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_slice(&callback.info.opts.body).unwrap();
         assert_eq!(v["status"], 500);
+    }
+
+    fn delayed(opts: Options) -> Options {
+        Options {
+            delay_ms: Some(3_600_000),
+            ..opts
+        }
+    }
+
+    /// Starts what is due, counting the messages looked at.
+    fn wake(s: &mut Store) -> (Vec<Job>, usize) {
+        s.visited = 0;
+        let (jobs, _) = s.take_due(now_ms());
+        (jobs, s.visited)
+    }
+
+    #[test]
+    fn a_wake_looks_only_at_what_may_start() {
+        let mut s = store(Limits::default());
+        for _ in 0..1000 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        publish(&mut s, Options::default()).unwrap();
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 2, "{visited} messages looked at");
+        let (jobs, visited) = wake(&mut s);
+        assert!(jobs.is_empty());
+        assert!(visited <= 1, "{visited} messages looked at");
+    }
+
+    #[test]
+    fn held_back_messages_are_not_looked_at_again() {
+        let mut s = store(Limits::default());
+        s.ensure_queue("q", now_ms()).unwrap();
+        for _ in 0..500 {
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/q",
+                queue: Some("q"),
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+        }
+        let flow = FlowSpec {
+            key: "k".into(),
+            parallelism: Some(1),
+            ..FlowSpec::default()
+        };
+        for _ in 0..500 {
+            let opts = Options {
+                flow: Some(flow.clone()),
+                ..Options::default()
+            };
+            publish(&mut s, opts).unwrap();
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 2, "one of the queue, one of the key");
+        for _ in 0..3 {
+            let (jobs, visited) = wake(&mut s);
+            assert!(jobs.is_empty());
+            assert!(visited <= 4, "{visited} messages looked at");
+        }
+        // One finishes: exactly one more of its kind starts.
+        let first = s.order.values().next().cloned().unwrap();
+        s.finish(
+            &first,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 4, "{visited} messages looked at");
+    }
+
+    /// The counters and indexes agree with a scan of the messages.
+    fn assert_consistent(s: &Store) {
+        let mut queues: HashMap<String, Counts> = HashMap::new();
+        let mut keys: HashMap<String, Counts> = HashMap::new();
+        let mut running = 0;
+        for slot in s.messages.values() {
+            let bump = |c: &mut Counts| {
+                if slot.in_flight {
+                    c.running += 1;
+                } else {
+                    c.waiting += 1;
+                }
+            };
+            if let Some(q) = &slot.info.queue {
+                bump(queues.entry(q.clone()).or_default());
+                assert!(s.queue_members[q].contains(&slot.seq));
+            } else if !slot.in_flight && !slot.parked {
+                assert!(s.due.contains(&(slot.ready_at, slot.seq)));
+            }
+            if let Some(f) = &slot.info.opts.flow {
+                bump(keys.entry(f.key.clone()).or_default());
+            }
+            if slot.parked {
+                assert!(s.parked[&slot.info.opts.flow.as_ref().unwrap().key].contains(&slot.seq));
+            }
+            running += usize::from(slot.in_flight);
+        }
+        assert_eq!(queues, s.queue_counts);
+        assert_eq!(keys, s.flow_counts);
+        assert_eq!(running, s.in_flight);
+        let indexed = s.due.len()
+            + s.parked.values().map(BTreeSet::len).sum::<usize>()
+            + s.queue_members.values().map(BTreeSet::len).sum::<usize>();
+        let outside_queues_running = s
+            .messages
+            .values()
+            .filter(|m| m.in_flight && m.info.queue.is_none())
+            .count();
+        assert_eq!(indexed + outside_queues_running, s.messages.len());
+    }
+
+    #[test]
+    fn counters_and_indexes_follow_every_change() {
+        let mut s = store(Limits {
+            max_in_flight: 7,
+            ..Limits::default()
+        });
+        let flow = |key: &str, parallelism: u32| FlowSpec {
+            key: key.into(),
+            parallelism: Some(parallelism),
+            ..FlowSpec::default()
+        };
+        for i in 0..60u32 {
+            let opts = Options {
+                retries: Some(i % 3),
+                flow: (i % 2 == 0).then(|| flow(if i % 4 == 0 { "a" } else { "b" }, 2)),
+                ..Options::default()
+            };
+            let queue = match i % 3 {
+                0 => Some("q1"),
+                1 => Some("q2"),
+                _ => None,
+            };
+            let opts = Arc::new(opts);
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue,
+                opts,
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+        }
+        s.queues.get_mut("q2").unwrap().parallelism = 3;
+        assert_consistent(&s);
+        for round in 0..200 {
+            let (jobs, _) = s.take_due(i64::MAX / 2);
+            assert_consistent(&s);
+            for (i, job) in jobs.iter().enumerate() {
+                let status = if (i + round) % 2 == 0 { 200 } else { 500 };
+                s.finish(
+                    &job.info.id,
+                    Reply {
+                        status,
+                        ..Reply::default()
+                    },
+                );
+                assert_consistent(&s);
+            }
+            if round == 3 {
+                let id = s.order.values().nth(5).cloned().unwrap();
+                s.cancel(&id);
+                s.delete_queue("q1");
+                assert_consistent(&s);
+            }
+            if s.messages.is_empty() {
+                break;
+            }
+        }
+        assert!(s.messages.is_empty(), "{} left", s.messages.len());
+        assert_eq!(s.in_flight(), 0);
+        assert!(s.due.is_empty() && s.parked.is_empty() && s.queue_members.is_empty());
     }
 }

@@ -23,17 +23,8 @@ fn not_found(key: &str) -> ApiError {
 
 /// The view of `f` with its running and waiting message counts.
 fn view(store: &Store, f: &FlowKey) -> Value {
-    let (mut running, mut waiting) = (0, 0);
-    for slot in store.messages.values() {
-        if slot.info.opts.flow.as_ref().is_some_and(|x| x.key == f.key) {
-            if slot.in_flight {
-                running += 1;
-            } else {
-                waiting += 1;
-            }
-        }
-    }
-    views::flow_key(f, running, waiting)
+    let counts = store.flow_counts(&f.key);
+    views::flow_key(f, counts.running, counts.waiting)
 }
 
 /// `GET /v2/flowControl`
@@ -166,7 +157,7 @@ pub(crate) async fn reset_rate(
 /// `GET /v2/globalParallelism`
 pub(crate) async fn global_parallelism(State(shared): State<Arc<Shared>>) -> Json<Value> {
     let store = shared.lock();
-    let running = store.messages.values().filter(|s| s.in_flight).count();
+    let running = store.in_flight();
     Json(json!({
         "parallelismMax": store.config.limits.max_in_flight,
         "parallelismCount": running,
