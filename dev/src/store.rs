@@ -1048,6 +1048,8 @@ impl Store {
             retries: Some(spec.retries.unwrap_or_else(|| parent.opts.max_retries())),
             timeout_ms: spec.timeout_ms,
             labels: parent.opts.labels.clone(),
+            // The callback's record hides what its message hides.
+            redact: parent.opts.redact.clone(),
             ..Options::default()
         };
         let opts = Arc::new(opts);
@@ -1284,8 +1286,38 @@ impl Store {
     }
 }
 
+/// What a redacted value is replaced with: its SHA-256, as the API views
+/// show it.
+fn redacted(data: &[u8]) -> String {
+    let hex: String = Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("REDACTED:{hex}")
+}
+
+/// `headers` with the values `redact` names replaced.
+fn redacted_headers(
+    headers: &crate::model::Headers,
+    redact: &crate::model::Redact,
+) -> crate::model::Headers {
+    headers
+        .iter()
+        .map(|(name, values)| {
+            let hide = redact.all_headers || redact.headers.contains(&name.to_ascii_lowercase());
+            let values = if hide {
+                values.iter().map(|v| redacted(v.as_bytes())).collect()
+            } else {
+                values.clone()
+            };
+            (name.clone(), values)
+        })
+        .collect()
+}
+
 /// The JSON body of a callback (after each attempt) or failure callback
-/// (after the last one): the destination's answer and the source message.
+/// (after the last one): the destination's answer and the source message,
+/// its headers and body redacted as the message asked.
 ///
 /// The body stays within `max` bytes: when it would not, `sourceBody` is
 /// left empty, then `body` too.
@@ -1323,6 +1355,7 @@ fn callback_json(
     with_source: bool,
     with_reply: bool,
 ) -> Bytes {
+    let redact = &info.opts.redact;
     let encode = |keep: bool, data: &[u8]| {
         if keep {
             STANDARD.encode(data)
@@ -1339,8 +1372,12 @@ fn callback_json(
         "sourceMessageId": info.id,
         "url": info.url,
         "method": info.opts.method,
-        "sourceHeader": info.opts.header,
-        "sourceBody": encode(with_source, &info.opts.body),
+        "sourceHeader": redacted_headers(&info.opts.header, redact),
+        "sourceBody": if with_source && redact.body {
+            redacted(&info.opts.body)
+        } else {
+            encode(with_source, &info.opts.body)
+        },
         "notBefore": info.not_before.unwrap_or(info.created_at),
         "createdAt": info.created_at,
         "callerIP": info.caller_ip,

@@ -365,3 +365,58 @@ async fn a_refused_add_endpoints_leaves_no_empty_group_behind() {
     })
     .await;
 }
+
+/// A message that asks for redaction does not give its body or its
+/// redacted headers away through its callback, nor in the callback's own
+/// record.
+#[tokio::test]
+async fn callbacks_keep_the_redaction_of_their_message() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let (status, answer) = raw(
+            &server,
+            "POST",
+            &format!("/v2/publish/{}", sink.url("/dest")),
+            &[
+                ("Upstash-Redact-Fields", "body, header[X-Secret]"),
+                ("Upstash-Forward-X-Secret", "s3cr3t-header"),
+                ("Upstash-Forward-X-Plain", "plain"),
+                ("Upstash-Callback", &sink.url("/cb")),
+                ("Upstash-Callback-Forward-X-Secret", "s3cr3t-callback"),
+            ],
+            "s3cr3t-body",
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let got = sink.wait_for(2).await;
+        let cb = got.iter().find(|r| r.path == "/cb").expect("the callback");
+        let payload: Value = serde_json::from_slice(&cb.body).expect("JSON");
+        let text = payload.to_string();
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("s3cr3t-body");
+        assert!(!text.contains("s3cr3t") && !text.contains(&b64), "{text}");
+        assert_eq!(payload["sourceHeader"]["X-Plain"][0], "plain", "{text}");
+        assert!(
+            payload["sourceBody"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("REDACTED:")),
+            "{text}"
+        );
+        // The callback's own log records show neither.
+        let (_, logs) = raw(&server, "GET", "/v2/logs", &[], "").await;
+        for entry in logs["logs"].as_array().expect("logs") {
+            if entry["url"].as_str().is_some_and(|u| u.ends_with("/cb")) {
+                let shown = entry.to_string();
+                assert!(!shown.contains("s3cr3t-callback"), "{shown}");
+                assert!(
+                    entry["body"]
+                        .as_str()
+                        .is_some_and(|b| b.starts_with("REDACTED:")),
+                    "{shown}"
+                );
+            }
+        }
+    })
+    .await;
+}
