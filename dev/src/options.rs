@@ -503,4 +503,101 @@ mod tests {
         let delayed = headers(&[("upstash-delay", "1s")]);
         assert!(parse(&delayed, Bytes::new(), Purpose::Enqueue).is_err());
     }
+
+    fn parsed(pairs: &[(&'static str, &str)]) -> ApiResult<Options> {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        parse(&h, Bytes::new(), Purpose::Publish)
+    }
+
+    #[test]
+    fn bounds_accept_the_limit_and_refuse_past_it() {
+        let now_secs = now_ms() / 1000;
+        let latest = (now_secs + 365 * 86_400 - 5).to_string();
+        let too_late = (now_secs + 365 * 86_400 + 5).to_string();
+        let long_ok = "x".repeat(MAX_RETRY_DELAY_LEN);
+        let long_bad = "x".repeat(MAX_RETRY_DELAY_LEN + 1);
+        for ok in [
+            ("upstash-retries", "100"),
+            ("upstash-timeout", "2h"),
+            ("upstash-timeout", "7200"),
+            ("upstash-delay", "365d"),
+            ("upstash-not-before", "0"),
+            ("upstash-not-before", latest.as_str()),
+            ("upstash-retry-delay", long_ok.as_str()),
+        ] {
+            assert!(parsed(&[ok]).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            ("upstash-retries", "101"),
+            ("upstash-timeout", "7201"),
+            ("upstash-delay", "366d"),
+            ("upstash-not-before", "-1"),
+            ("upstash-not-before", too_late.as_str()),
+            ("upstash-retry-delay", long_bad.as_str()),
+        ] {
+            let e = parsed(&[bad]).expect_err(bad.0);
+            assert_eq!(e.status.as_u16(), 400);
+            assert!(e.message.contains("at most"), "{}", e.message);
+        }
+        let o = parsed(&[("upstash-retries", "100"), ("upstash-timeout", "2h")]).unwrap();
+        assert_eq!((o.retries, o.timeout_ms), (Some(100), Some(7_200_000)));
+        let cb = [
+            ("upstash-callback", "http://127.0.0.1:1/cb"),
+            ("upstash-callback-retries", "101"),
+        ];
+        assert!(parsed(&cb).is_err());
+        let cb = [
+            ("upstash-failure-callback", "http://127.0.0.1:1/cb"),
+            ("upstash-failure-callback-timeout", "7201"),
+        ];
+        assert!(parsed(&cb).is_err());
+    }
+
+    #[test]
+    fn flow_control_bounds() {
+        let flow = |v: &str| {
+            parsed(&[
+                ("upstash-flow-control-key", "k"),
+                ("upstash-flow-control-value", v),
+            ])
+        };
+        let f = flow("parallelism=1000, rate=1000000, period=7d")
+            .unwrap()
+            .flow
+            .unwrap();
+        assert_eq!(
+            (f.parallelism, f.rate, f.period_secs),
+            (Some(1000), Some(1_000_000), Some(604_800))
+        );
+        assert_eq!(
+            flow("parallelism=1").unwrap().flow.unwrap().period_secs,
+            Some(1)
+        );
+        assert_eq!(
+            flow("rate=2, period=1h30m3s")
+                .unwrap()
+                .flow
+                .unwrap()
+                .period_secs,
+            Some(5403)
+        );
+        for bad in [
+            "parallelism=1001",
+            "rate=1000001",
+            "period=604801",
+            "period=8d",
+            "parallelism=0",
+            "rate=0",
+            "period=0s",
+        ] {
+            assert!(flow(bad).is_err(), "{bad}");
+        }
+        assert!(check_flow("x", Some(1000), Some(1_000_000), Some(604_800)).is_ok());
+        assert_eq!(flow_period_secs("1h30m3s"), Some(5403));
+        assert_eq!(flow_period_secs("10"), Some(10));
+        assert_eq!(flow_period_secs("1y"), None);
+    }
 }
