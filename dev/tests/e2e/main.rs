@@ -4,6 +4,7 @@
 mod common;
 
 mod axum_receiver;
+mod bulk_filters;
 mod callbacks;
 mod deliveries;
 mod dev_mode;
