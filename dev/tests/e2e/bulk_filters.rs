@@ -631,3 +631,70 @@ async fn events_list_the_logs_under_events_with_no_cursor_on_the_last_page() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn schedules_show_no_body_without_one_and_refuse_six_field_crons() {
+    bounded(async {
+        let api = Api::start().await;
+        let create = |cron: &str, body: &'static str| {
+            api.request(Method::POST, "/v2/schedules/https://example.com/tick")
+                .header("Upstash-Cron", cron)
+                .body(body)
+        };
+        let answer = api.send(create("*/5 * * * *", "")).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let id = answer.body["scheduleId"].as_str().expect("an id").to_owned();
+        let schedule = api.get(&format!("/v2/schedules/{id}")).await;
+        assert!(schedule.get("body").is_none(), "no body field: {schedule}");
+        assert!(schedule.get("bodyBase64").is_none(), "{schedule}");
+        let listed = api.get("/v2/schedules").await;
+        assert!(listed[0].get("body").is_none(), "{listed}");
+
+        let answer = api.send(create("*/5 * * * *", "hello")).await;
+        let id = answer.body["scheduleId"].as_str().expect("an id").to_owned();
+        let schedule = api.get(&format!("/v2/schedules/{id}")).await;
+        assert_eq!(schedule["body"], "hello");
+
+        // Seconds are refused as the service refuses them.
+        let answer = api.send(create("0 */5 * * * *", "")).await;
+        assert_eq!(answer.status, 400);
+        assert_eq!(
+            answer.body,
+            json!({ "error": "Invalid cron expression expected exactly 5 fields, found 6: [0 */5 * * * *]" })
+        );
+        for bad in ["not a cron", "61 * * * *", "* * * *"] {
+            let answer = api.send(create(bad, "")).await;
+            assert_eq!(answer.status, 400, "{bad}");
+            assert!(
+                answer.error().starts_with("Invalid cron expression "),
+                "{bad}: {}",
+                answer.body
+            );
+        }
+        assert_eq!(api.get("/v2/schedules").await.as_array().map(Vec::len), Some(2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_flow_control_key_without_a_period_shows_period_one_and_no_rate() {
+    bounded(async {
+        let api = Api::start().await;
+        let id = api
+            .publish(
+                "https://example.com/flow",
+                &[
+                    ("Upstash-Delay", "1h"),
+                    ("Upstash-Flow-Control-Key", "fk"),
+                    ("Upstash-Flow-Control-Value", "parallelism=2"),
+                ],
+            )
+            .await;
+        let message = api.get(&format!("/v2/messages/{id}")).await;
+        assert_eq!(message["flowControlKey"], "fk");
+        assert_eq!(message["parallelism"], 2);
+        assert_eq!(message["period"], 1, "{message}");
+        assert!(message.get("rate").is_none(), "{message}");
+    })
+    .await;
+}
