@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     /// Sent as `Upstash-Region` with every delivery, when set.
     pub(crate) region: Option<String>,
+    /// Cron expressions may have a sixth, leading seconds field (tests).
+    pub(crate) cron_seconds: bool,
 }
 
 impl Config {

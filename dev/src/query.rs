@@ -4,18 +4,62 @@ use std::str::FromStr;
 
 use crate::error::{ApiError, ApiResult};
 
-/// The decoded pairs of a query string, in order.
+/// The decoded pairs of a query string (and of a JSON body's filters), in
+/// order.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<Pair>);
+
+/// One `name=value` pair. A query value may hold several values separated
+/// by commas; a value taken from a JSON body is one value as it is.
+#[derive(Debug, Clone)]
+struct Pair {
+    name: String,
+    value: String,
+    split: bool,
+}
 
 impl Params {
     /// Parses a raw query string (`None`: no query).
     pub(crate) fn parse(raw: Option<&str>) -> Self {
         Self(
             url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .map(|(k, v)| Pair {
+                    name: k.into_owned(),
+                    value: v.into_owned(),
+                    split: true,
+                })
                 .collect(),
         )
+    }
+
+    /// Adds the pairs of `other` after these.
+    pub(crate) fn extend(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
+    /// Adds one value of `name`, taken as it is (no comma splitting).
+    pub(crate) fn push_exact(&mut self, name: &str, value: String) {
+        self.0.push(Pair {
+            name: name.to_owned(),
+            value,
+            split: false,
+        });
+    }
+
+    /// The distinct names, in order of first appearance.
+    pub(crate) fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for p in &self.0 {
+            if !names.contains(&p.name.as_str()) {
+                names.push(&p.name);
+            }
+        }
+        names
+    }
+
+    /// Whether `name` appears at all, with or without a value.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|p| p.name == name)
     }
 
     /// Every value of `name`: repeated parameters and comma-separated
@@ -23,8 +67,14 @@ impl Params {
     pub(crate) fn list(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
+            .filter(|p| p.name == name)
+            .flat_map(|p| {
+                if p.split {
+                    p.value.split(',').collect::<Vec<_>>()
+                } else {
+                    vec![p.value.as_str()]
+                }
+            })
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
@@ -35,8 +85,8 @@ impl Params {
     pub(crate) fn one(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+            .find(|p| p.name == name && !p.value.is_empty())
+            .map(|p| p.value.as_str())
     }
 
     /// The value of `name` parsed as `T`; 400 if it does not parse.
@@ -56,11 +106,11 @@ impl Params {
         ignored: &[&str],
     ) -> std::collections::BTreeMap<String, Vec<String>> {
         let mut out = std::collections::BTreeMap::new();
-        for (k, _) in &self.0 {
-            if !ignored.contains(&k.as_str()) && !out.contains_key(k) {
-                let values = self.list(k);
+        for name in self.names() {
+            if !ignored.contains(&name) {
+                let values = self.list(name);
                 if !values.is_empty() {
-                    out.insert(k.clone(), values);
+                    out.insert(name.to_owned(), values);
                 }
             }
         }

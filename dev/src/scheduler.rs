@@ -15,24 +15,56 @@ use crate::store::{NewMessages, Outcome, Store};
 /// Longest the scheduler sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// Parses a cron expression: 5 fields, or 6 with seconds first; a
-/// `CRON_TZ=UTC` prefix is accepted (other time zones are not supported).
-pub(crate) fn parse_cron(text: &str) -> ApiResult<Cron> {
+/// Parses a cron expression as the service does: five fields (minute,
+/// hour, day of month, month, day of week) or a descriptor (`@hourly`),
+/// after an optional `CRON_TZ=UTC` or `TZ=UTC` prefix (other time zones are
+/// not supported here). With `seconds`, a sixth, leading seconds field is
+/// accepted too (a server setting for tests; the service refuses it).
+///
+/// A refusal is a 400 in the service's shape:
+/// `{"error": "Invalid cron expression <why>"}`.
+pub(crate) fn parse_cron(text: &str, seconds: bool) -> ApiResult<Cron> {
+    let invalid = |why: String| ApiError::bad_request(format!("Invalid cron expression {why}"));
     let mut expr = text.trim();
-    if let Some(rest) = expr.strip_prefix("CRON_TZ=") {
-        let (zone, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-        if !matches!(zone, "UTC" | "Etc/UTC" | "GMT") {
-            return Err(ApiError::bad_request(format!(
-                "time zone `{zone}` is not supported by the development server; use UTC"
-            )));
+    for prefix in ["CRON_TZ=", "TZ="] {
+        if let Some(rest) = expr.strip_prefix(prefix) {
+            let (zone, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            if !matches!(zone, "UTC" | "Etc/UTC" | "GMT") {
+                return Err(invalid(format!(
+                    "{text}: time zone `{zone}` is not supported by the development server; use UTC"
+                )));
+            }
+            expr = rest.trim();
+            break;
         }
-        expr = rest.trim();
     }
+    if expr.is_empty() {
+        return Err(invalid("empty spec string".into()));
+    }
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let allowed = if seconds { 5..=6 } else { 5..=5 };
+    if !expr.starts_with('@') && !allowed.contains(&fields.len()) {
+        let expected = if seconds {
+            "expected 5 to 6 fields".to_owned()
+        } else {
+            "expected exactly 5 fields".to_owned()
+        };
+        return Err(invalid(format!(
+            "{expected}, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        )));
+    }
+    let rule = if seconds {
+        Seconds::Optional
+    } else {
+        Seconds::Disallowed
+    };
     CronParser::builder()
-        .seconds(Seconds::Optional)
+        .seconds(rule)
         .build()
         .parse(expr)
-        .map_err(|e| ApiError::bad_request(format!("invalid cron expression `{text}`: {e}")))
+        .map_err(|e| invalid(format!("{expr}: {e}")))
 }
 
 /// The first time after `after_ms` (Unix milliseconds) that `cron` fires.
@@ -119,17 +151,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_and_six_fields() {
-        let every_minute = parse_cron("* * * * *").unwrap();
+    fn five_fields_and_descriptors() {
+        let every_minute = parse_cron("* * * * *", false).unwrap();
         let t = next_time(&every_minute, 1_700_000_000_500).unwrap();
         assert_eq!(t % 60_000, 0);
-        let every_second = parse_cron("* * * * * *").unwrap();
+        assert!(parse_cron("CRON_TZ=UTC */5 * * * *", false).is_ok());
+        assert!(parse_cron("TZ=UTC */5 * * * *", false).is_ok());
+        assert!(parse_cron("@hourly", false).is_ok());
+        let paris = parse_cron("CRON_TZ=Europe/Paris */5 * * * *", false).unwrap_err();
+        assert!(paris.message.contains("Europe/Paris"), "{}", paris.message);
+    }
+
+    #[test]
+    fn six_fields_are_refused_in_the_services_shape() {
+        let e = parse_cron("0 */5 * * * *", false).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        assert_eq!(
+            e.message,
+            "Invalid cron expression expected exactly 5 fields, found 6: [0 */5 * * * *]"
+        );
+        for bad in ["", "not a cron", "61 * * * *", "* * * *", "* * * * * * *"] {
+            let e = parse_cron(bad, false).unwrap_err();
+            assert_eq!(e.status.as_u16(), 400);
+            assert!(
+                e.message.starts_with("Invalid cron expression "),
+                "{bad}: {}",
+                e.message
+            );
+        }
+        assert_eq!(
+            parse_cron("  ", false).unwrap_err().message,
+            "Invalid cron expression empty spec string"
+        );
+    }
+
+    #[test]
+    fn seconds_only_when_the_server_allows_them() {
+        let every_second = parse_cron("* * * * * *", true).unwrap();
         assert_eq!(
             next_time(&every_second, 1_700_000_000_500),
             Some(1_700_000_001_000)
         );
-        assert!(parse_cron("CRON_TZ=UTC */5 * * * *").is_ok());
-        assert!(parse_cron("CRON_TZ=Europe/Paris */5 * * * *").is_err());
-        assert!(parse_cron("not a cron").is_err());
+        assert!(parse_cron("* * * * *", true).is_ok());
+        assert!(parse_cron("* * * * * * *", true).is_err());
     }
 }

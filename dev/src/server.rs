@@ -116,6 +116,7 @@ pub struct ServerBuilder {
     retry_delay_scale: f64,
     limits: Limits,
     region: Option<String>,
+    cron_seconds: bool,
 }
 
 impl Default for ServerBuilder {
@@ -127,6 +128,7 @@ impl Default for ServerBuilder {
             retry_delay_scale: 1.0,
             limits: Limits::default(),
             region: None,
+            cron_seconds: false,
         }
     }
 }
@@ -168,6 +170,16 @@ impl ServerBuilder {
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
+        self
+    }
+
+    /// Accepts cron expressions with a sixth, leading seconds field
+    /// (`* * * * * *` fires every second), for tests that cannot wait a
+    /// minute. Off by default: like the service, the server then takes
+    /// five fields only and refuses six.
+    #[must_use]
+    pub fn cron_seconds(mut self, allow: bool) -> Self {
+        self.cron_seconds = allow;
         self
     }
 
@@ -226,6 +238,7 @@ impl ServerBuilder {
             retry_delay_scale: self.retry_delay_scale,
             limits: self.limits,
             region: self.region,
+            cron_seconds: self.cron_seconds,
         };
         let shared = Arc::new(Shared::new(Store::new(config, keys), http, token));
         let app = api::router(Arc::clone(&shared), max_body)

@@ -1284,6 +1284,170 @@ impl Store {
             self.cancel(&id);
         }
     }
+
+    // --- All or nothing: batches and bulk DLQ retries -------------------
+
+    /// Publishes every request of a batch, or none: all of them are
+    /// checked first against the store as the ones before them would leave
+    /// it (destination, queue name and queue limit, message limit), and
+    /// should one still fail, the messages of the ones before it are
+    /// withdrawn. The error carries the index of the request that failed.
+    pub(crate) fn publish_all(
+        &mut self,
+        reqs: &[NewMessages<'_>],
+    ) -> Result<Vec<Outcome>, (usize, ApiError)> {
+        self.check_publish_all(reqs)?;
+        let mut done: Vec<Outcome> = Vec::with_capacity(reqs.len());
+        for (i, req) in reqs.iter().enumerate() {
+            match self.publish(req) {
+                Ok(outcome) => done.push(outcome),
+                Err(e) => {
+                    let created: Vec<String> = done.iter().flat_map(created_ids).collect();
+                    self.withdraw(&created);
+                    return Err((i, e));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// What [`publish`](Self::publish) would refuse, for each request in
+    /// turn, without changing anything.
+    fn check_publish_all(&self, reqs: &[NewMessages<'_>]) -> Result<(), (usize, ApiError)> {
+        let now = now_ms();
+        let limits = &self.config.limits;
+        let mut created = 0usize;
+        let mut new_queues: Vec<&str> = Vec::new();
+        let mut dedup_keys: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (i, req) in reqs.iter().enumerate() {
+            let (targets, _) = self.targets(req.destination).map_err(|e| (i, e))?;
+            if let Some(q) = req.queue
+                && !self.queues.contains_key(q)
+                && !new_queues.contains(&q)
+            {
+                if !valid_name(q) {
+                    return Err((i, invalid_queue(q)));
+                }
+                if self.queues.len() + new_queues.len() >= limits.max_queues {
+                    return Err((
+                        i,
+                        ApiError::limit(format!("queue limit reached ({})", limits.max_queues)),
+                    ));
+                }
+                new_queues.push(q);
+            }
+            let waiting = self.messages.len() + created;
+            if targets.len() > limits.max_messages.saturating_sub(waiting) {
+                return Err((
+                    i,
+                    ApiError::limit(format!(
+                        "message limit reached: {waiting} messages would be waiting for delivery with the entries before this one (limit {}); wait for deliveries or cancel messages",
+                        limits.max_messages
+                    )),
+                ));
+            }
+            for (url, _, _) in &targets {
+                let deduplicated = match self.dedup_key(req, url) {
+                    Some(key) => {
+                        let live = self.dedup.get(&key).is_some_and(|(_, exp)| *exp > now);
+                        live || !dedup_keys.insert(key)
+                    }
+                    None => false,
+                };
+                if !deduplicated {
+                    created += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back messages just created by a request that failed as a
+    /// whole: they are cancelled (never delivered) and their deduplication
+    /// IDs forgotten (the request can be sent again).
+    fn withdraw(&mut self, ids: &[String]) {
+        for id in ids {
+            self.cancel(id);
+        }
+        self.dedup.retain(|_, (id, _)| !ids.contains(id));
+    }
+
+    /// Retries the DLQ entries `seqs` (see [`dlq_retry`](Self::dlq_retry)),
+    /// all or none: the room for their messages and the queues they need
+    /// are checked first, and should a retry still fail, the messages made
+    /// are withdrawn and the entries put back.
+    pub(crate) fn dlq_retry_all(
+        &mut self,
+        seqs: &[u64],
+        retries: Option<u32>,
+    ) -> ApiResult<Vec<Published>> {
+        let limits = &self.config.limits;
+        let free = limits.max_messages.saturating_sub(self.messages.len());
+        if seqs.len() > free {
+            return Err(ApiError::limit(format!(
+                "message limit reached: retrying {} DLQ messages needs room for as many messages and there is room for {free} (limit {}); nothing was retried",
+                seqs.len(),
+                limits.max_messages
+            )));
+        }
+        let mut new_queues: Vec<&str> = Vec::new();
+        for seq in seqs {
+            let entry = self
+                .dlq
+                .get(seq)
+                .ok_or_else(|| ApiError::not_found("DLQ message not found"))?;
+            if let Some(q) = entry.info.queue.as_deref()
+                && !self.queues.contains_key(q)
+                && !new_queues.contains(&q)
+            {
+                if self.queues.len() + new_queues.len() >= limits.max_queues {
+                    return Err(ApiError::limit(format!(
+                        "DLQ message `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was retried",
+                        entry.dlq_id, limits.max_queues
+                    )));
+                }
+                new_queues.push(q);
+            }
+        }
+        let mut done: Vec<(u64, DlqEntry, Published)> = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let Some(entry) = self.dlq.get(&seq).cloned() else {
+                continue;
+            };
+            match self.dlq_retry(seq, retries) {
+                Ok(published) => done.push((seq, entry, published)),
+                Err(e) => {
+                    let created: Vec<String> =
+                        done.iter().map(|(_, _, p)| p.message_id.clone()).collect();
+                    self.withdraw(&created);
+                    for (seq, old, _) in done {
+                        self.dlq_ids.insert(old.dlq_id.clone(), seq);
+                        self.dlq.insert(seq, old);
+                    }
+                    return Err(ApiError::new(
+                        e.status,
+                        format!(
+                            "DLQ message `{}`: {}; nothing was retried",
+                            entry.dlq_id, e.message
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(done.into_iter().map(|(_, _, p)| p).collect())
+    }
+}
+
+/// The ids of the messages a publish created (not the deduplicated ones).
+fn created_ids(outcome: &Outcome) -> Vec<String> {
+    let all = match outcome {
+        Outcome::Single(p) => std::slice::from_ref(p),
+        Outcome::Group(all) => all.as_slice(),
+    };
+    all.iter()
+        .filter(|p| !p.deduplicated)
+        .map(|p| p.message_id.clone())
+        .collect()
 }
 
 /// What a redacted value is replaced with: its SHA-256, as the API views

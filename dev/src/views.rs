@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::model::{
-    BulkAction, DlqEntry, FlowKey, Headers, LogRecord, MessageInfo, Queue, Redact, Reply, Schedule,
-    UrlGroup,
+    BulkAction, DlqEntry, FlowKey, FlowSpec, Headers, LogRecord, MessageInfo, Queue, Redact, Reply,
+    Schedule, UrlGroup,
 };
 
 fn redacted(data: &[u8]) -> String {
@@ -49,6 +49,18 @@ fn put_opt(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Valu
     }
 }
 
+/// A message's flow control settings: `period` is always there (1 second
+/// unless set), `parallelism` and `rate` only when set, as the service
+/// shows them.
+fn put_flow(m: &mut Map<String, Value>, flow: Option<&FlowSpec>) {
+    if let Some(f) = flow {
+        m.insert("flowControlKey".into(), json!(f.key));
+        put_opt(m, "parallelism", f.parallelism);
+        put_opt(m, "rate", f.rate);
+        m.insert("period".into(), json!(f.period_secs.unwrap_or(1)));
+    }
+}
+
 /// The `Message` shape.
 pub(crate) fn message(info: &MessageInfo) -> Value {
     let opts = &info.opts;
@@ -80,12 +92,7 @@ pub(crate) fn message(info: &MessageInfo) -> Value {
         m.insert("failureCallback".into(), json!(cb.url));
         m.insert("failureCallbackHeader".into(), json!(cb.headers));
     }
-    if let Some(f) = &opts.flow {
-        m.insert("flowControlKey".into(), json!(f.key));
-        put_opt(&mut m, "parallelism", f.parallelism);
-        put_opt(&mut m, "rate", f.rate);
-        put_opt(&mut m, "period", f.period_secs);
-    }
+    put_flow(&mut m, opts.flow.as_ref());
     Value::Object(m)
 }
 
@@ -196,7 +203,10 @@ pub(crate) fn schedule(s: &Schedule) -> Value {
     m.insert("createdAt".into(), json!(s.created_at));
     m.insert("method".into(), json!(opts.method));
     m.insert("header".into(), headers_view(&opts.header, &opts.redact));
-    put_body(&mut m, "body", "bodyBase64", &opts.body, opts.redact.body);
+    // A schedule without a body has no `body` field at all.
+    if !opts.body.is_empty() {
+        put_body(&mut m, "body", "bodyBase64", &opts.body, opts.redact.body);
+    }
     m.insert("retries".into(), json!(opts.max_retries()));
     m.insert("callerIP".into(), json!(s.caller_ip));
     m.insert("isPaused".into(), json!(s.paused));
@@ -220,12 +230,7 @@ pub(crate) fn schedule(s: &Schedule) -> Value {
     put_opt(&mut m, "lastScheduleTime", s.last_time);
     put_opt(&mut m, "nextScheduleTime", s.next_time);
     put_opt(&mut m, "error", s.error.clone());
-    if let Some(f) = &opts.flow {
-        m.insert("flowControlKey".into(), json!(f.key));
-        put_opt(&mut m, "parallelism", f.parallelism);
-        put_opt(&mut m, "rate", f.rate);
-        put_opt(&mut m, "period", f.period_secs);
-    }
+    put_flow(&mut m, opts.flow.as_ref());
     Value::Object(m)
 }
 
@@ -258,4 +263,97 @@ pub(crate) fn bulk_action(a: &BulkAction) -> Value {
         "completedAt": a.completed_at,
         "filter": a.filter,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+
+    use super::*;
+    use crate::model::{Kind, Options};
+
+    fn schedule(opts: Options) -> Schedule {
+        Schedule {
+            id: "scd_1".into(),
+            cron_text: "* * * * *".into(),
+            cron: crate::scheduler::parse_cron("* * * * *", false).unwrap(),
+            destination: "https://example.com".into(),
+            queue: None,
+            created_at: 1,
+            caller_ip: "127.0.0.1".into(),
+            opts: Arc::new(opts),
+            paused: false,
+            last_time: None,
+            next_time: None,
+            last_states: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    fn message(opts: Options) -> MessageInfo {
+        MessageInfo {
+            id: "msg_1".into(),
+            kind: Kind::Message,
+            url: "https://example.com".into(),
+            topic: None,
+            endpoint: None,
+            queue: None,
+            schedule_id: None,
+            caller_ip: "127.0.0.1".into(),
+            created_at: 1,
+            not_before: None,
+            opts: Arc::new(opts),
+        }
+    }
+
+    #[test]
+    fn a_schedule_without_a_body_has_no_body_field() {
+        let v = super::schedule(&schedule(Options::default()));
+        let m = v.as_object().unwrap();
+        assert!(
+            !m.contains_key("body") && !m.contains_key("bodyBase64"),
+            "{v}"
+        );
+        let v = super::schedule(&schedule(Options {
+            body: Bytes::from_static(b"hi"),
+            ..Options::default()
+        }));
+        assert_eq!(v["body"], "hi");
+    }
+
+    #[test]
+    fn a_flow_control_key_without_a_period_shows_period_1_and_no_rate() {
+        let flow = FlowSpec {
+            key: "k".into(),
+            parallelism: Some(2),
+            rate: None,
+            period_secs: None,
+        };
+        let opts = || Options {
+            flow: Some(flow.clone()),
+            ..Options::default()
+        };
+        for v in [
+            super::message(&message(opts())),
+            super::schedule(&schedule(opts())),
+        ] {
+            assert_eq!(v["flowControlKey"], "k", "{v}");
+            assert_eq!(v["parallelism"], 2, "{v}");
+            assert_eq!(v["period"], 1, "{v}");
+            assert!(v.get("rate").is_none(), "{v}");
+        }
+        let v = super::message(&message(Options {
+            flow: Some(FlowSpec {
+                rate: Some(3),
+                period_secs: Some(5403),
+                ..flow.clone()
+            }),
+            ..Options::default()
+        }));
+        assert_eq!(v["rate"], 3);
+        assert_eq!(v["period"], 5403);
+    }
 }

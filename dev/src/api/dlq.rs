@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::ok;
 use crate::error::{ApiError, ApiResult};
-use crate::filter::Filter;
-use crate::query::{Params, cursor, page_size};
+use crate::filter::{Endpoint, Filter, Selection};
+use crate::query::{cursor, page_size};
 use crate::state::Shared;
 use crate::views;
 
@@ -40,20 +41,29 @@ fn with_cursor(mut answer: Value, next: Option<u64>) -> Value {
 }
 
 /// Which DLQ entries a list, bulk delete or bulk retry acts on: the
-/// `dlqIds` given (the filters and the cursor then ignored), or up to
-/// `count` entries matching the filters after `cursor`.
-struct Selection {
+/// `dlqIds` given (the other filters and the cursor then ignored), or up
+/// to `count` entries matching the filters (every entry, when asked for)
+/// after `cursor`. See [`Selection::read`] for what is refused.
+struct Page {
     ids: Vec<String>,
     filter: Filter,
     count: usize,
     after: Option<u64>,
 }
 
-impl Selection {
-    fn parse(query: Option<&str>) -> ApiResult<Self> {
-        let params = Params::parse(query);
-        let filter = Filter::from_params(&params)?;
-        let ids = params.list("dlqIds");
+impl Page {
+    fn read(
+        endpoint: Endpoint,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> ApiResult<Self> {
+        let Selection {
+            params,
+            filter,
+            ids,
+            ..
+        } = Selection::read(endpoint, query, headers, body)?;
         let count = page_size(&params, PAGE)?;
         let after = if ids.is_empty() {
             cursor(&params)?
@@ -73,13 +83,14 @@ impl Selection {
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let Selection {
+    let Page {
         ids,
         filter,
         count,
         after,
-    } = Selection::parse(query.as_deref())?;
+    } = Page::read(Endpoint::ListDlq, query.as_deref(), &headers, &[])?;
     let store = shared.lock();
     let (page, next) = store.dlq_select(&ids, &filter, after, count);
     let messages: Vec<Value> = page
@@ -90,18 +101,21 @@ pub(crate) async fn list(
     Ok(Json(with_cursor(json!({ "messages": messages }), next)))
 }
 
-/// `DELETE /v2/dlq`: by `dlqIds`, or up to `count` entries matching the
-/// filters after `cursor`.
+/// `DELETE /v2/dlq`: by `dlqIds` (unknown ones are skipped), or up to
+/// `count` entries matching the filters after `cursor`; filters from the
+/// query and a JSON body.
 pub(crate) async fn delete_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let Selection {
+    let Page {
         ids,
         filter,
         count,
         after,
-    } = Selection::parse(query.as_deref())?;
+    } = Page::read(Endpoint::DeleteDlq, query.as_deref(), &headers, &body)?;
     let mut store = shared.lock();
     let (page, next) = store.dlq_select(&ids, &filter, after, count);
     let ids: Vec<String> = page
@@ -112,35 +126,34 @@ pub(crate) async fn delete_many(
     Ok(Json(with_cursor(json!({ "deleted": deleted }), next)))
 }
 
-/// `POST /v2/dlq/retry`: by `dlqIds`, or up to `count` entries matching the
-/// filters after `cursor`; answers `201` with one result per retried entry.
+/// `POST /v2/dlq/retry`: by `dlqIds` (all must be in the DLQ), or up to
+/// `count` entries matching the filters after `cursor`; all of them or
+/// none. Answers `201` with one result per retried entry.
 pub(crate) async fn retry_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let Selection {
+    let Page {
         ids,
         filter,
         count,
         after,
-    } = Selection::parse(query.as_deref())?;
+    } = Page::read(Endpoint::RetryDlq, query.as_deref(), &headers, &body)?;
     let retries = retries_override(&headers)?;
-    let mut responses = Vec::new();
-    let next;
-    {
+    let (responses, next) = {
         let mut store = shared.lock();
         for id in &ids {
             store.dlq_entry(id).map_err(|_| {
-                ApiError::not_found(format!("DLQ message `{id}` is not in the DLQ"))
+                ApiError::not_found(format!(
+                    "DLQ message `{id}` is not in the DLQ; nothing was retried"
+                ))
             })?;
         }
-        let (page, n) = store.dlq_select(&ids, &filter, after, count);
-        next = n;
-        for seq in page {
-            responses.push(store.dlq_retry(seq, retries)?);
-        }
-    }
+        let (page, next) = store.dlq_select(&ids, &filter, after, count);
+        (store.dlq_retry_all(&page, retries)?, next)
+    };
     shared.dispatch.notify_one();
     let answer = with_cursor(json!({ "responses": responses }), next);
     Ok((StatusCode::CREATED, Json(answer)).into_response())

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::filter::Filter;
-use crate::query::{Params, cursor, page_size};
+use crate::filter::{Endpoint, Selection};
+use crate::query::{cursor, page_size};
 use crate::state::Shared;
 use crate::views;
 
@@ -41,20 +42,54 @@ const STATES: &[&str] = &[
     "CANCELLED",
 ];
 
-/// `GET /v2/logs`: newest first.
+/// `GET /v2/logs`: newest first, the list under `logs`.
 pub(crate) async fn logs(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let params = Params::parse(query.as_deref());
-    let filter = Filter::from_params(&params)?;
+    log_page(&shared, Endpoint::Logs, query.as_deref(), &headers, "logs")
+}
+
+/// `GET /v2/events`: the same list under `events`, the path both official
+/// SDKs call.
+pub(crate) async fn events(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    log_page(
+        &shared,
+        Endpoint::Events,
+        query.as_deref(),
+        &headers,
+        "events",
+    )
+}
+
+/// One page of log records, newest first, under `key`; `cursor` only when
+/// there is a next page (no field at all on the last one).
+fn log_page(
+    shared: &Shared,
+    endpoint: Endpoint,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    key: &str,
+) -> ApiResult<Json<Value>> {
+    let Selection { params, filter, .. } = Selection::read(endpoint, query, headers, &[])?;
     let count = page_size(&params, PAGE)?;
     let before = cursor(&params)?.unwrap_or(u64::MAX);
-    let state = params.one("state");
+    // The SDKs spell it `CANCELED`.
+    let state = params
+        .one("state")
+        .map(|s| if s == "CANCELED" { "CANCELLED" } else { s });
     if let Some(s) = state
         && !STATES.contains(&s)
     {
-        return Err(ApiError::bad_request(format!("invalid `state` `{s}`")));
+        return Err(ApiError::bad_request(format!(
+            "invalid `state` `{s}`; use one of {}",
+            STATES.join(", ")
+        )));
     }
     let store = shared.lock();
     let mut matching = store.logs.iter().rev().filter(|r| {
@@ -64,10 +99,13 @@ pub(crate) async fn logs(
     });
     let page: Vec<_> = matching.by_ref().take(count).collect();
     let more = matching.next().is_some();
-    let mut answer =
-        json!({ "logs": page.iter().map(|r| views::log_entry(r)).collect::<Vec<_>>() });
+    let mut answer = serde_json::Map::new();
+    answer.insert(
+        key.to_owned(),
+        page.iter().map(|r| views::log_entry(r)).collect(),
+    );
     if more && let Some(last) = page.last() {
-        answer["cursor"] = json!(last.seq.to_string());
+        answer.insert("cursor".into(), json!(last.seq.to_string()));
     }
-    Ok(Json(answer))
+    Ok(Json(Value::Object(answer)))
 }

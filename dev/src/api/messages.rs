@@ -15,11 +15,11 @@ use serde_json::{Value, json};
 use super::{decode, destination, json_body, split_path};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::filter::{Filter, NOT_FILTERS};
+use crate::filter::{Endpoint, NOT_FILTERS, Selection};
 use crate::options::{self, Purpose, invalid_queue, valid_name};
 use crate::query::{Params, cursor};
 use crate::state::Shared;
-use crate::store::NewMessages;
+use crate::store::{NewMessages, Outcome};
 use crate::views;
 
 /// `POST /v2/publish/{destination}`
@@ -84,52 +84,66 @@ struct BatchEntry {
     queue: Option<String>,
 }
 
-/// `POST /v2/batch`
+/// `POST /v2/batch`: every entry is checked before any is queued; if one
+/// is refused, nothing is queued and the error names its index (from 0).
 pub(crate) async fn batch(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let entries: Vec<BatchEntry> = json_body(&body)?;
+    let refused = |i: usize, e: ApiError| {
+        ApiError::new(
+            e.status,
+            format!("batch entry {i}: {}; nothing was queued", e.message),
+        )
+    };
     let mut parsed = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let mut headers = HeaderMap::new();
         for (name, value) in &entry.headers {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ApiError::bad_request(format!("entry {i}: invalid header name `{name}`"))
+                refused(
+                    i,
+                    ApiError::bad_request(format!("invalid header name `{name}`")),
+                )
             })?;
             let value = HeaderValue::from_str(value).map_err(|_| {
-                ApiError::bad_request(format!("entry {i}: invalid value for header `{name}`"))
+                refused(
+                    i,
+                    ApiError::bad_request(format!("invalid value for header `{name}`")),
+                )
             })?;
             headers.append(name, value);
         }
         if let Some(q) = &entry.queue
             && !valid_name(q)
         {
-            return Err(invalid_queue(q));
+            return Err(refused(i, invalid_queue(q)));
         }
         let body = Bytes::from(entry.body.unwrap_or_default());
-        let opts = options::parse(&headers, body, Purpose::Publish)
-            .map_err(|e| ApiError::bad_request(format!("entry {i}: {}", e.message)))?;
+        let opts = options::parse(&headers, body, Purpose::Publish).map_err(|e| refused(i, e))?;
         parsed.push((entry.destination, entry.queue, Arc::new(opts)));
     }
     let caller_ip = peer.ip().to_string();
-    let mut results = Vec::with_capacity(parsed.len());
-    {
-        let mut store = shared.lock();
-        for (dest, queue, opts) in parsed {
-            let outcome = store.publish(&NewMessages {
-                destination: &dest,
-                queue: queue.as_deref(),
-                opts,
-                schedule_id: None,
-                caller_ip: &caller_ip,
-            })?;
-            results.push(outcome.to_json());
-        }
-    }
+    let requests: Vec<NewMessages<'_>> = parsed
+        .iter()
+        .map(|(dest, queue, opts)| NewMessages {
+            destination: dest,
+            queue: queue.as_deref(),
+            opts: Arc::clone(opts),
+            schedule_id: None,
+            caller_ip: &caller_ip,
+        })
+        .collect();
+    let outcomes = shared
+        .lock()
+        .publish_all(&requests)
+        .map_err(|(i, e)| refused(i, e))?;
     shared.dispatch.notify_one();
-    Ok(Json(Value::Array(results)))
+    Ok(Json(Value::Array(
+        outcomes.iter().map(Outcome::to_json).collect(),
+    )))
 }
 
 /// `GET /v2/messages/{messageId}`
@@ -157,15 +171,23 @@ pub(crate) async fn cancel_one(
     Ok((StatusCode::ACCEPTED, Json(json!({ "cancelled": 1 }))).into_response())
 }
 
-/// `DELETE /v2/messages`: by `messageIds`, or by filters (every message
-/// without any), at most `count` (all when not given). A filter-based
-/// cancel is recorded as a finished bulk action.
+/// `DELETE /v2/messages`: by `messageIds`, or by filters, from the query
+/// and a JSON body; at most `count` (all the matching ones when not
+/// given). Without a filter, only when asked for on purpose (see
+/// [`Selection::read`]). A filter-based cancel is recorded as a finished
+/// bulk action.
 pub(crate) async fn cancel_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let params = Params::parse(query.as_deref());
-    let ids = params.list("messageIds");
+    let Selection {
+        params,
+        filter,
+        ids,
+        ..
+    } = Selection::read(Endpoint::CancelMessages, query.as_deref(), &headers, &body)?;
     let asynchronous = params.parsed::<bool>("async")?.unwrap_or(false);
     let limit = match params.parsed::<usize>("count")? {
         Some(0) => return Err(ApiError::bad_request("`count` must be at least 1")),
@@ -175,7 +197,6 @@ pub(crate) async fn cancel_many(
     let mut store = shared.lock();
     let answer = if ids.is_empty() {
         let created_at = now_ms();
-        let filter = Filter::from_params(&params)?;
         let cancelled = store.cancel_where(&filter, limit);
         let action =
             store.record_bulk_action(params.grouped_except(NOT_FILTERS), cancelled, created_at);

@@ -81,6 +81,7 @@ pub(crate) fn router(shared: Arc<Shared>, max_body: usize) -> Router {
         .route("/v2/keys", get(keys_logs::keys))
         .route("/v2/keys/rotate", post(keys_logs::rotate))
         .route("/v2/logs", get(keys_logs::logs))
+        .route("/v2/events", get(keys_logs::events))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(

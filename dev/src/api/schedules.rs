@@ -108,7 +108,8 @@ fn create(
         )));
     }
     let sh = schedule_headers(headers)?;
-    let cron = parse_cron(&sh.cron)?;
+    let cron_seconds = shared.lock().config.cron_seconds;
+    let cron = parse_cron(&sh.cron, cron_seconds)?;
     let opts = Arc::new(options::parse(headers, body, Purpose::Schedule)?);
     let now = now_ms();
     let id = sh.schedule_id.unwrap_or_else(|| new_id("scd_"));

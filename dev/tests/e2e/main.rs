@@ -5,6 +5,7 @@ mod common;
 
 mod axum_receiver;
 mod bounds;
+mod bulk_filters;
 mod callbacks;
 mod deliveries;
 mod dev_mode;
