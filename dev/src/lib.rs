@@ -37,6 +37,7 @@ mod ids;
 mod model;
 mod options;
 mod query;
+mod route;
 mod scheduler;
 mod server;
 mod signing;
@@ -46,4 +47,8 @@ mod views;
 
 pub use config::Limits;
 pub use error::Error;
-pub use server::{DEFAULT_PORT, Server, ServerBuilder};
+pub use route::Route;
+pub use server::{
+    DEFAULT_PORT, DEFAULT_SHUTDOWN_GRACE, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN,
+    Server, ServerBuilder,
+};
