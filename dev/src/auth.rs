@@ -42,16 +42,25 @@ pub(crate) async fn require_token(
 }
 
 /// Once the server stops, every request (on a connection kept alive from
-/// before) is answered 503 and the connection closed: nothing is accepted
-/// that would never be delivered.
+/// before) is answered 503 and the connection closed; so is one that was
+/// being read or handled when it stopped, whatever the handler did: what
+/// it accepted would never be delivered.
 pub(crate) async fn refuse_when_stopping(
     State(shared): State<Arc<Shared>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if !shared.is_stopping() {
-        return next.run(request).await;
+    if shared.is_stopping() {
+        return stopping();
     }
+    let response = next.run(request).await;
+    if shared.is_stopping() {
+        return stopping();
+    }
+    response
+}
+
+fn stopping() -> Response {
     let mut response = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "the server is stopping: nothing is accepted any more",

@@ -5,7 +5,11 @@ mod common;
 
 mod axum_receiver;
 mod callbacks;
+mod cli;
 mod deliveries;
 mod dev_mode;
+mod lifecycle;
 mod multi_region;
 mod operations;
+mod routes;
+mod secrets;
