@@ -1,4 +1,4 @@
-//! `qstash-dev`: runs a local QStash until Ctrl-C; a drop-in for the
+//! `qstash-dev`: runs a local QStash until Ctrl-C (or SIGTERM); a drop-in for the
 //! official development server (`npx @upstash/qstash-cli dev`): the same
 //! port and the same public credentials unless told otherwise.
 //!
@@ -169,6 +169,15 @@ async fn main() -> ExitCode {
     for route in &cli.routes {
         builder = builder.route(route.origin(), route.target());
     }
+    // Listening before the variables are printed: whoever reads them may
+    // stop the server at once.
+    let mut stop = match StopSignals::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("qstash-dev: cannot listen for Ctrl-C: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match builder.start().await {
         Ok(s) => s,
         Err(e) => {
@@ -191,14 +200,51 @@ async fn main() -> ExitCode {
             "the public development"
         }
     );
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("qstash-dev: cannot wait for Ctrl-C: {e}");
-        return ExitCode::FAILURE;
-    }
+    stop.recv().await;
     eprintln!("qstash-dev: stopping; Ctrl-C again to stop at once");
     tokio::select! {
         () = server.shutdown() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        () = stop.recv() => {}
     }
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C (SIGINT), and on Unix SIGTERM (`kill`), listened for from
+/// [`listen`](Self::listen) on.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self {})
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

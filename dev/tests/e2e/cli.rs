@@ -181,17 +181,17 @@ async fn by_default_it_has_the_public_dev_credentials_and_passes_the_js_health_c
                 "next": qstash::DEV_NEXT_SIGNING_KEY,
             })
         );
-        stop(&mut child, url).await;
+        stop(&mut child, url, "INT").await;
     })
     .await;
 }
 
-/// Ctrl-C (SIGINT) stops it: exit 0, the port closed.
+/// Ctrl-C (`INT`) or `kill` (`TERM`) stops it: exit 0, the port closed.
 #[cfg(unix)]
-async fn stop(child: &mut Child, url: &str) {
+async fn stop(child: &mut Child, url: &str, signal: &str) {
     let pid = child.id().expect("running").to_string();
     let status = std::process::Command::new("kill")
-        .args(["-INT", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .expect("kill -INT");
     assert!(status.success());
@@ -209,7 +209,7 @@ async fn stop(child: &mut Child, url: &str) {
 }
 
 #[cfg(not(unix))]
-async fn stop(child: &mut Child, _url: &str) {
+async fn stop(child: &mut Child, _url: &str, _signal: &str) {
     child.kill().await.expect("kill");
 }
 
@@ -265,7 +265,7 @@ async fn variables_set_random_credentials_and_routes() {
             .verify_request(&delivery.headers, &delivery.body, Some(published))
             .expect("signed for the URL published to");
         assert_eq!(claims.sub, published);
-        stop(&mut child, url).await;
+        stop(&mut child, url, "TERM").await;
     })
     .await;
 }
