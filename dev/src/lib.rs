@@ -23,7 +23,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Deliveries use plain HTTP (no TLS): destinations are local services.
+//! Deliveries go over HTTP or HTTPS (rustls with ring and Mozilla's root
+//! certificates, on the server's own client: nothing process-wide is
+//! installed); redirects are not followed. A [`Route`] sends deliveries for
+//! a production origin to a local address. The `qstash-dev` command is a
+//! drop-in for the official development server: port [`DEFAULT_PORT`] and
+//! the public credentials [`DEV_TOKEN`], [`DEV_CURRENT_SIGNING_KEY`] and
+//! [`DEV_NEXT_SIGNING_KEY`]; [`Server::builder`] picks a free port and
+//! random credentials instead, for tests.
 #![warn(missing_docs)]
 
 mod api;
@@ -37,6 +44,7 @@ mod ids;
 mod model;
 mod options;
 mod query;
+mod route;
 mod scheduler;
 mod server;
 mod signing;
@@ -46,4 +54,8 @@ mod views;
 
 pub use config::Limits;
 pub use error::Error;
-pub use server::{DEFAULT_PORT, Server, ServerBuilder};
+pub use route::Route;
+pub use server::{
+    DEFAULT_PORT, DEFAULT_SHUTDOWN_GRACE, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_TOKEN,
+    Server, ServerBuilder,
+};

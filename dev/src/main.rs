@@ -1,49 +1,184 @@
-//! `qstash-dev`: runs a local QStash until Ctrl-C.
+//! `qstash-dev`: runs a local QStash until Ctrl-C (or SIGTERM); a drop-in for the
+//! official development server (`npx @upstash/qstash-cli dev`): the same
+//! port and the same public credentials unless told otherwise.
 //!
-//! ```text
-//! qstash-dev [--port N]   (0 picks a free port; 8080 by default)
-//! ```
-//!
-//! Prints the `QSTASH_*` variables to use, one `NAME=value` per line.
+//! Prints the `QSTASH_*` variables to use, one `NAME=value` per line;
+//! `qstash-dev --help` lists every option and its environment variable.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str = "usage: qstash-dev [--port N]   (N = 0 picks a free port; default 8080)";
+use clap::Parser;
+use qstash_dev::{DEFAULT_PORT, Limits, Route, Server};
 
-fn parse_port(mut args: impl Iterator<Item = String>) -> Result<Option<u16>, String> {
-    let mut port = None;
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "--port" | "-p" => args.next().ok_or("--port needs a value")?,
-            "--help" | "-h" => return Ok(None),
-            other => match other.strip_prefix("--port=") {
-                Some(v) => v.to_owned(),
-                None => return Err(format!("unknown argument `{other}`")),
-            },
-        };
-        port = Some(
-            value
-                .parse::<u16>()
-                .map_err(|_| format!("`{value}` is not a port number"))?,
-        );
+/// A local QStash: the QStash REST API in memory, with real deliveries,
+/// signed, retried and dead-lettered.
+///
+/// Serves on 127.0.0.1 until Ctrl-C, with the official development
+/// server's port and public credentials unless told otherwise, so that the
+/// SDKs' dev mode (QSTASH_DEV=1) finds it. Prints QSTASH_URL, QSTASH_TOKEN,
+/// QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY on stdout, one
+/// NAME=value line each.
+#[derive(Debug, Parser)]
+#[command(name = "qstash-dev", version, about, long_about)]
+struct Cli {
+    /// The port to listen on, on 127.0.0.1; 0 picks a free one.
+    #[arg(long, short, env = "QSTASH_DEV_PORT", default_value_t = DEFAULT_PORT)]
+    port: u16,
+
+    /// Deliver messages for ORIGIN (scheme, host and port) to URL instead,
+    /// path and query kept; the signature's `sub`, the logs and the DLQ keep
+    /// the URL published to. Repeatable; in the variable, comma-separated.
+    /// Example: --route https://app.example.com=http://127.0.0.1:3000
+    #[arg(
+        long = "route",
+        value_name = "ORIGIN=URL",
+        env = "QSTASH_DEV_ROUTES",
+        value_delimiter = ',',
+        value_parser = parse_route
+    )]
+    routes: Vec<Route>,
+
+    /// A new random token and random signing keys instead of the public
+    /// development credentials, to keep this server to whoever reads its
+    /// output.
+    #[arg(long, env = "QSTASH_DEV_RANDOM_CREDENTIALS")]
+    random_credentials: bool,
+
+    /// Multiplies the waits between delivery retries (1 s doubled per
+    /// retry): 0.001 makes them milliseconds.
+    #[arg(long, value_name = "SCALE", env = "QSTASH_DEV_RETRY_DELAY_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
+    retry_delay_scale: f64,
+
+    /// Sent as Upstash-Region with every delivery (us-east-1, eu-central-1,
+    /// ...); none unless set.
+    #[arg(long, env = "QSTASH_DEV_REGION")]
+    region: Option<String>,
+
+    /// Seconds deliveries in flight may finish once the server stops; those
+    /// still running then are recorded as failed attempts.
+    #[arg(long, value_name = "SECONDS", env = "QSTASH_DEV_SHUTDOWN_GRACE", default_value_t = qstash_dev::DEFAULT_SHUTDOWN_GRACE.as_secs_f64(), value_parser = parse_seconds)]
+    shutdown_grace: f64,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The memory limits (`qstash_dev::Limits`).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Messages waiting for or in delivery (callbacks included); publishing
+    /// past it is answered 412.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_MESSAGES", default_value_t = Limits::default().max_messages)]
+    max_messages: usize,
+    /// Log entries kept (the oldest are dropped).
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_LOG_ENTRIES", default_value_t = Limits::default().max_log_entries)]
+    max_log_entries: usize,
+    /// DLQ entries kept (the oldest are dropped).
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_DLQ_ENTRIES", default_value_t = Limits::default().max_dlq_entries)]
+    max_dlq_entries: usize,
+    /// Schedules.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_SCHEDULES", default_value_t = Limits::default().max_schedules)]
+    max_schedules: usize,
+    /// Queues.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_QUEUES", default_value_t = Limits::default().max_queues)]
+    max_queues: usize,
+    /// URL groups.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_URL_GROUPS", default_value_t = Limits::default().max_url_groups)]
+    max_url_groups: usize,
+    /// Endpoints per URL group.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_ENDPOINTS_PER_GROUP", default_value_t = Limits::default().max_endpoints_per_group)]
+    max_endpoints_per_group: usize,
+    /// Bulk actions remembered.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_BULK_ACTIONS", default_value_t = Limits::default().max_bulk_actions)]
+    max_bulk_actions: usize,
+    /// Deliveries in flight at once (the global parallelism).
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: usize,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, value_name = "BYTES", env = "QSTASH_DEV_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Largest response body kept from a destination, in bytes.
+    #[arg(long, value_name = "BYTES", env = "QSTASH_DEV_MAX_RESPONSE_BYTES", default_value_t = Limits::default().max_response_bytes)]
+    max_response_bytes: usize,
+    /// Deduplication IDs remembered (each for 10 minutes).
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_DEDUP_IDS", default_value_t = Limits::default().max_dedup_ids)]
+    max_dedup_ids: usize,
+}
+
+impl LimitArgs {
+    /// The limits, any others at their defaults.
+    // The update keeps this compiling when `Limits` gains a field.
+    #[allow(clippy::needless_update)]
+    fn limits(&self) -> Limits {
+        Limits {
+            max_messages: self.max_messages,
+            max_log_entries: self.max_log_entries,
+            max_dlq_entries: self.max_dlq_entries,
+            max_schedules: self.max_schedules,
+            max_queues: self.max_queues,
+            max_url_groups: self.max_url_groups,
+            max_endpoints_per_group: self.max_endpoints_per_group,
+            max_bulk_actions: self.max_bulk_actions,
+            max_in_flight: self.max_in_flight,
+            max_body_bytes: self.max_body_bytes,
+            max_response_bytes: self.max_response_bytes,
+            max_dedup_ids: self.max_dedup_ids,
+            ..Limits::default()
+        }
     }
-    Ok(Some(port.unwrap_or(qstash_dev::DEFAULT_PORT)))
+}
+
+fn parse_route(text: &str) -> Result<Route, String> {
+    text.parse::<Route>().map_err(|e| e.to_string())
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a finite number of at least 0")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        // At most a day: `Duration::from_secs_f64` panics past its range.
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 to 86400"
+        )),
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let port = match parse_port(std::env::args().skip(1)) {
-        Ok(Some(port)) => port,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    // Usage errors exit with 2 and `--help` with 0, through clap.
+    let cli = Cli::parse();
+    let mut builder = Server::builder()
+        .port(cli.port)
+        .retry_delay_scale(cli.retry_delay_scale)
+        .limits(cli.limits.limits())
+        .shutdown_grace(Duration::from_secs_f64(cli.shutdown_grace));
+    if !cli.random_credentials {
+        builder = builder.dev_credentials();
+    }
+    if let Some(region) = cli.region {
+        builder = builder.region(region);
+    }
+    for route in &cli.routes {
+        builder = builder.route(route.origin(), route.target());
+    }
+    // Listening before the variables are printed: whoever reads them may
+    // stop the server at once.
+    let mut stop = match StopSignals::listen() {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("qstash-dev: {e}\n{USAGE}");
-            return ExitCode::from(2);
+            eprintln!("qstash-dev: cannot listen for Ctrl-C: {e}");
+            return ExitCode::FAILURE;
         }
     };
-    let server = match qstash_dev::Server::builder().port(port).start().await {
+    let server = match builder.start().await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("qstash-dev: {e}");
@@ -53,11 +188,63 @@ async fn main() -> ExitCode {
     for line in server.env_lines() {
         println!("{line}");
     }
-    eprintln!("qstash-dev: serving on {}; Ctrl-C to stop", server.url());
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("qstash-dev: cannot wait for Ctrl-C: {e}");
-        return ExitCode::FAILURE;
+    for route in &cli.routes {
+        eprintln!("qstash-dev: delivering {route}");
     }
-    drop(server);
+    eprintln!(
+        "qstash-dev: serving on {} with {} credentials; Ctrl-C to stop",
+        server.url(),
+        if cli.random_credentials {
+            "random"
+        } else {
+            "the public development"
+        }
+    );
+    stop.recv().await;
+    eprintln!("qstash-dev: stopping; Ctrl-C again to stop at once");
+    tokio::select! {
+        () = server.shutdown() => {}
+        () = stop.recv() => {}
+    }
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C (SIGINT), and on Unix SIGTERM (`kill`), listened for from
+/// [`listen`](Self::listen) on.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self {})
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

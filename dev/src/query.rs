@@ -117,13 +117,19 @@ impl Params {
         out
     }
 
-    /// The query without the `qstash_token` parameter, re-encoded (`None`
-    /// when nothing is left).
+    /// The query without the `qstash_token` parameter, however its name is
+    /// encoded (`qstash%5Ftoken` authenticates as well), the other pairs as
+    /// they were (`None` when nothing is left).
     pub(crate) fn without_token(raw: Option<&str>) -> Option<String> {
         let raw = raw?;
+        let is_token = |pair: &str| {
+            url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_some_and(|(name, _)| name == "qstash_token")
+        };
         let kept: Vec<&str> = raw
             .split('&')
-            .filter(|pair| !pair.is_empty() && !pair.starts_with("qstash_token="))
+            .filter(|pair| !pair.is_empty() && !is_token(pair))
             .collect();
         (!kept.is_empty()).then(|| kept.join("&"))
     }
@@ -169,5 +175,17 @@ mod tests {
             Some("a=1&b=2".into())
         );
         assert_eq!(Params::without_token(Some("qstash_token=t")), None);
+        // Encoded names authenticate (the parser decodes them), so they go too.
+        assert_eq!(
+            Params::without_token(Some(
+                "a=1&qstash%5Ftoken=t&qstash%5ftoken=t&%71stash_token=t&b=%5F"
+            )),
+            Some("a=1&b=%5F".into())
+        );
+        assert_eq!(Params::without_token(Some("qstash_token")), None);
+        assert_eq!(
+            Params::without_token(Some("qstash_tokens=1&xqstash_token=2")),
+            Some("qstash_tokens=1&xqstash_token=2".into())
+        );
     }
 }

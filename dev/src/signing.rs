@@ -12,7 +12,7 @@ use crate::ids;
 const VALIDITY_SECS: i64 = 300;
 
 /// The current and next signing keys.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct SigningKeys {
     pub(crate) current: String,
     pub(crate) next: String,
@@ -30,6 +30,16 @@ impl SigningKeys {
     /// Makes the next key current and generates a new next key.
     pub(crate) fn rotate(&mut self) {
         self.current = std::mem::replace(&mut self.next, new_key());
+    }
+}
+
+/// Without the keys: this may end up in a log (the store's `Debug`).
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("current", &"<redacted>")
+            .field("next", &"<redacted>")
+            .finish()
     }
 }
 
@@ -62,4 +72,20 @@ pub(crate) fn sign(key: &str, url: &str, body: &[u8], now_secs: i64) -> Result<S
         "{signed}.{}",
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SigningKeys;
+
+    #[test]
+    fn debug_shows_no_key() {
+        let keys = SigningKeys {
+            current: "sig_CURRENTSECRET".into(),
+            next: "sig_NEXTSECRET".into(),
+        };
+        let text = format!("{keys:?} {keys:#?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
 }

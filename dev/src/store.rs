@@ -1576,6 +1576,7 @@ mod tests {
                 retry_delay_scale: 1.0,
                 limits,
                 region: None,
+                cron_seconds: false,
             },
             SigningKeys::generate(),
         )

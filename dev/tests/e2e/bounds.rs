@@ -18,7 +18,7 @@ pub async fn raw(
     body: &str,
 ) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = reqwest::Client::new()
+    let mut req = crate::common::http()
         .request(method, format!("{}{path}", server.url()))
         .header("Authorization", format!("Bearer {}", server.token()))
         .body(body.to_owned());

@@ -46,7 +46,7 @@ impl Api {
             .expect("start the server");
         Self {
             server,
-            http: reqwest::Client::new(),
+            http: crate::common::http(),
         }
     }
 

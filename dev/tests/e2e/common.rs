@@ -36,6 +36,28 @@ pub async fn server() -> Server {
         .expect("start the server")
 }
 
+/// A plain HTTP client for curl-shaped requests (what other SDKs send).
+///
+/// Use it rather than `reqwest::Client::new()`: reqwest is built here with
+/// `rustls-no-provider` (the `qstash` crate's choice), so a client needs a
+/// TLS provider of its own, as the server's delivery client has. This one
+/// gets ring's, for itself only; nothing process-wide is installed, so
+/// these tests also prove that the server needs none.
+pub fn http() -> reqwest::Client {
+    #[allow(deprecated)] // ring's provider: see `tls_config` in src/delivery.rs
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .no_proxy()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// A client of `server`, without client-side retries.
 pub fn client(server: &Server) -> qstash::Client {
     qstash::Client::builder()
@@ -51,6 +73,8 @@ pub fn client(server: &Server) -> qstash::Client {
 pub struct Received {
     pub method: Method,
     pub path: String,
+    /// The raw query, if any.
+    pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -101,6 +125,7 @@ async fn record(
         all.push(Received {
             method,
             path: uri.path().to_owned(),
+            query: uri.query().map(str::to_owned),
             headers,
             body,
         });

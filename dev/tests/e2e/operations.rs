@@ -518,7 +518,7 @@ async fn raw_destinations_and_json_errors_over_plain_http() {
     bounded(async {
         let server = server().await;
         let sink = Sink::start().await;
-        let http = reqwest::Client::new();
+        let http = common::http();
         let auth = format!("Bearer {}", server.token());
         // The official SDKs send the destination unencoded, query included.
         let response = http

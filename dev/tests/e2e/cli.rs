@@ -1,0 +1,285 @@
+//! The `qstash-dev` command: a drop-in for the official development server
+//! (its port and public credentials by default), its options and their
+//! variables, usage errors, and a real start.
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Sink, bounded};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_qstash-dev");
+
+/// Every variable the command reads, removed so that the environment of
+/// the test run does not change what is tested.
+const VARIABLES: &[&str] = &[
+    "QSTASH_DEV_PORT",
+    "QSTASH_DEV_ROUTES",
+    "QSTASH_DEV_RANDOM_CREDENTIALS",
+    "QSTASH_DEV_RETRY_DELAY_SCALE",
+    "QSTASH_DEV_REGION",
+    "QSTASH_DEV_SHUTDOWN_GRACE",
+    "QSTASH_DEV_MAX_MESSAGES",
+    "QSTASH_DEV_MAX_LOG_ENTRIES",
+    "QSTASH_DEV_MAX_DLQ_ENTRIES",
+    "QSTASH_DEV_MAX_SCHEDULES",
+    "QSTASH_DEV_MAX_QUEUES",
+    "QSTASH_DEV_MAX_URL_GROUPS",
+    "QSTASH_DEV_MAX_ENDPOINTS_PER_GROUP",
+    "QSTASH_DEV_MAX_BULK_ACTIONS",
+    "QSTASH_DEV_MAX_IN_FLIGHT",
+    "QSTASH_DEV_MAX_BODY_BYTES",
+    "QSTASH_DEV_MAX_RESPONSE_BYTES",
+    "QSTASH_DEV_MAX_DEDUP_IDS",
+];
+
+fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).kill_on_drop(true);
+    for name in VARIABLES {
+        cmd.env_remove(name);
+    }
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    cmd
+}
+
+/// Runs the command to its end: exit code, stdout, stderr.
+async fn run(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+    let out = command(args, vars).output().await.expect("run qstash-dev");
+    (
+        out.status.code().expect("an exit code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Starts the command and reads the variables it prints.
+async fn start(args: &[&str], vars: &[(&str, &str)]) -> (Child, HashMap<String, String>) {
+    let mut child = command(args, vars)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start qstash-dev");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut printed = HashMap::new();
+    while printed.len() < 4 {
+        let line = lines
+            .next_line()
+            .await
+            .expect("read stdout")
+            .expect("qstash-dev ended before printing its variables");
+        let (name, value) = line.split_once('=').expect("NAME=value");
+        printed.insert(name.to_owned(), value.to_owned());
+    }
+    (child, printed)
+}
+
+#[tokio::test]
+async fn help_lists_every_option_and_its_variable() {
+    bounded(async {
+        let (code, out, _) = run(&["--help"], &[]).await;
+        assert_eq!(code, 0, "{out}");
+        for option in [
+            "--port",
+            "--route",
+            "--random-credentials",
+            "--retry-delay-scale",
+            "--region",
+            "--shutdown-grace",
+            "--max-messages",
+            "--max-log-entries",
+            "--max-dlq-entries",
+            "--max-schedules",
+            "--max-queues",
+            "--max-url-groups",
+            "--max-endpoints-per-group",
+            "--max-bulk-actions",
+            "--max-in-flight",
+            "--max-body-bytes",
+            "--max-response-bytes",
+            "--max-dedup-ids",
+        ] {
+            assert!(out.contains(option), "{option} in:\n{out}");
+        }
+        for variable in VARIABLES {
+            assert!(
+                out.contains(&format!("[env: {variable}=")),
+                "{variable} in:\n{out}"
+            );
+        }
+        assert!(out.contains("[default: 8080]"), "{out}");
+        assert!(out.contains("ORIGIN=URL"), "{out}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_naming_the_argument() {
+    bounded(async {
+        for (args, vars, named) in [
+            (&["--bogus"][..], &[][..], "--bogus"),
+            (&["--port", "70000"], &[], "70000"),
+            (&["--port"], &[], "--port"),
+            (&["--route", "https://app.example.com"], &[], "ORIGIN=URL"),
+            (
+                &["--route", "ftp://a.test=http://127.0.0.1:1"],
+                &[],
+                "ftp://a.test",
+            ),
+            (&["--retry-delay-scale", "-1"], &[], "-1"),
+            (&["--retry-delay-scale", "NaN"], &[], "NaN"),
+            (&["--shutdown-grace", "1e300"], &[], "1e300"),
+            (&["--max-messages", "-5"], &[], "-5"),
+            (&[], &[("QSTASH_DEV_PORT", "eighty")], "eighty"),
+        ] {
+            let (code, out, err) = run(args, vars).await;
+            assert_eq!(code, 2, "{args:?} {vars:?}: {out}{err}");
+            assert!(err.contains(named), "{args:?} {vars:?}: {err}");
+            assert!(out.is_empty(), "{args:?}: nothing on stdout, got {out}");
+        }
+    })
+    .await;
+}
+
+/// The JS SDK's dev mode (`QSTASH_DEV=true`): before spawning a server it
+/// asks `GET /v2/keys` with the public dev token and compares the keys;
+/// the command's defaults answer as the official server does.
+#[tokio::test]
+async fn by_default_it_has_the_public_dev_credentials_and_passes_the_js_health_check() {
+    bounded(async {
+        let (mut child, vars) = start(&["--port", "0"], &[]).await;
+        assert_eq!(vars["QSTASH_TOKEN"], qstash::DEV_TOKEN);
+        assert_eq!(
+            vars["QSTASH_CURRENT_SIGNING_KEY"],
+            qstash::DEV_CURRENT_SIGNING_KEY
+        );
+        assert_eq!(
+            vars["QSTASH_NEXT_SIGNING_KEY"],
+            qstash::DEV_NEXT_SIGNING_KEY
+        );
+        let url = &vars["QSTASH_URL"];
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+        let response = common::http()
+            .get(format!("{url}/v2/keys"))
+            .header("Authorization", format!("Bearer {}", qstash::DEV_TOKEN))
+            .send()
+            .await
+            .expect("GET /v2/keys");
+        assert_eq!(response.status(), 200);
+        let keys: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(
+            keys,
+            serde_json::json!({
+                "current": qstash::DEV_CURRENT_SIGNING_KEY,
+                "next": qstash::DEV_NEXT_SIGNING_KEY,
+            })
+        );
+        stop(&mut child, url, "INT").await;
+    })
+    .await;
+}
+
+/// Ctrl-C (`INT`) or `kill` (`TERM`) stops it: exit 0, the port closed.
+#[cfg(unix)]
+async fn stop(child: &mut Child, url: &str, signal: &str) {
+    let pid = child.id().expect("running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("stops within the grace period")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    let err = common::http()
+        .get(format!("{url}/v2/keys"))
+        .send()
+        .await
+        .expect_err("nothing listens any more");
+    assert!(err.is_connect(), "{err}");
+}
+
+#[cfg(not(unix))]
+async fn stop(child: &mut Child, _url: &str, _signal: &str) {
+    child.kill().await.expect("kill");
+}
+
+/// The variables instead of the flags: a free port, random credentials
+/// and a route from a production origin to a local receiver.
+#[tokio::test]
+async fn variables_set_random_credentials_and_routes() {
+    bounded(async {
+        let sink = Sink::start().await;
+        let route = format!(
+            "https://app.example.com=http://{},http://other.test=http://127.0.0.1:9",
+            sink.addr
+        );
+        let (mut child, vars) = start(
+            &[],
+            &[
+                ("QSTASH_DEV_PORT", "0"),
+                ("QSTASH_DEV_RANDOM_CREDENTIALS", "true"),
+                ("QSTASH_DEV_ROUTES", &route),
+            ],
+        )
+        .await;
+        let token = &vars["QSTASH_TOKEN"];
+        let (current, next) = (
+            &vars["QSTASH_CURRENT_SIGNING_KEY"],
+            &vars["QSTASH_NEXT_SIGNING_KEY"],
+        );
+        assert_ne!(token, qstash::DEV_TOKEN);
+        assert_ne!(current, qstash::DEV_CURRENT_SIGNING_KEY);
+        assert_ne!(next, qstash::DEV_NEXT_SIGNING_KEY);
+        let url = &vars["QSTASH_URL"];
+        let response = common::http()
+            .get(format!("{url}/v2/keys"))
+            .header("Authorization", format!("Bearer {}", qstash::DEV_TOKEN))
+            .send()
+            .await
+            .expect("GET /v2/keys");
+        assert_eq!(response.status(), 401, "the public token is refused");
+
+        let published = "https://app.example.com/api/hook?x=1";
+        let response = common::http()
+            .post(format!("{url}/v2/publish/{published}"))
+            .header("Authorization", format!("Bearer {token}"))
+            .body("routed")
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(response.status(), 200);
+        let delivery = sink.wait_for(1).await.remove(0);
+        assert_eq!(delivery.path, "/api/hook");
+        assert_eq!(delivery.query.as_deref(), Some("x=1"));
+        let claims = qstash::Receiver::new(current, next)
+            .verify_request(&delivery.headers, &delivery.body, Some(published))
+            .expect("signed for the URL published to");
+        assert_eq!(claims.sub, published);
+        stop(&mut child, url, "TERM").await;
+    })
+    .await;
+}
+
+#[test]
+fn the_public_dev_credentials_are_the_qstash_crates() {
+    assert_eq!(qstash_dev::DEV_TOKEN, qstash::DEV_TOKEN);
+    assert_eq!(
+        qstash_dev::DEV_CURRENT_SIGNING_KEY,
+        qstash::DEV_CURRENT_SIGNING_KEY
+    );
+    assert_eq!(
+        qstash_dev::DEV_NEXT_SIGNING_KEY,
+        qstash::DEV_NEXT_SIGNING_KEY
+    );
+    assert_eq!(qstash_dev::DEFAULT_PORT, 8080);
+}
