@@ -4,7 +4,9 @@
 //! `DELETE /v2/dlq`, `POST /v2/dlq/retry` and `DELETE /v2/messages` (the
 //! names table's `bulk` list) act on every item their filters match, and on
 //! every item at all without a filter. The client refuses to send them
-//! without a filter unless the caller asks for everything with `.all()`:
+//! without a filter unless the caller asks for everything with `.all()`,
+//! which sends `count` (100, the service's default, unless set) so that the
+//! request says so on the wire too:
 //!
 //! ```no_run
 //! # async fn run(client: qstash::Client) -> Result<(), qstash::Error> {

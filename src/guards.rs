@@ -8,6 +8,11 @@
 //! - A bulk operation (the names table's `bulk` list) without any filter: it
 //!   would act on every item; the caller says so with `.all()`.
 //!
+//! `.all()` shows on the wire too ([`mark_everything`]): such a request
+//! carries `count`, as the JS SDK's `{ all: true }` does, so that a bare
+//! request (what a client sends when it drops an empty filter) is never
+//! what "everything" looks like; `qstash-dev` refuses a bare one.
+//!
 //! Both are derived from the API description, so a new operation is covered
 //! without new code.
 
@@ -19,6 +24,27 @@ use crate::transport::RequestState;
 /// Why `url`, of operation `op` sent with `state`, must not be sent.
 pub(crate) fn refusal(op: &Operation, state: &RequestState, url: &Url) -> Option<String> {
     empty_path_parameter(op, url).or_else(|| unfiltered_bulk(op, state, url))
+}
+
+/// The `count` that `.all()` sends when the caller set none: the service's
+/// own default per call (evidence rows 5 and 16; the JS SDK's
+/// `DEFAULT_BULK_COUNT`), so it changes nothing there.
+pub(crate) const EVERYTHING_COUNT: &str = "100";
+
+/// Adds `count` to the URL of a bulk request sent with `.all()` and neither
+/// a filter nor a `count`.
+pub(crate) fn mark_everything(op: &Operation, state: &RequestState, url: &mut Url) {
+    let Some(filters) = op.bulk_filters else {
+        return;
+    };
+    if !state.everything
+        || url
+            .query_pairs()
+            .any(|(k, _)| k == "count" || filters.contains(&k.as_ref()))
+    {
+        return;
+    }
+    url.query_pairs_mut().append_pair("count", EVERYTHING_COUNT);
 }
 
 fn empty_path_parameter(op: &Operation, url: &Url) -> Option<String> {
@@ -169,5 +195,33 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn all_sends_count_unless_a_filter_or_a_count_is_there() {
+        let everything = RequestState {
+            everything: true,
+            ..RequestState::default()
+        };
+        let marked = |op: &Operation, state: &RequestState, path: &str| {
+            let mut u = url(path);
+            mark_everything(op, state, &mut u);
+            u.query().unwrap_or_default().to_owned()
+        };
+        for op in spec_facts::OPERATIONS {
+            let Some(filters) = op.bulk_filters else {
+                assert_eq!(marked(op, &everything, "/v2/x"), "", "{}", op.name);
+                continue;
+            };
+            assert_eq!(marked(op, &everything, "/v2/x"), "count=100", "{}", op.name);
+            assert_eq!(
+                marked(op, &everything, "/v2/x?cursor=c"),
+                "cursor=c&count=100"
+            );
+            assert_eq!(marked(op, &everything, "/v2/x?count=7"), "count=7");
+            assert_eq!(marked(op, &plain(), "/v2/x"), "", "without `.all()`");
+            let filter = format!("{}=v", filters[0]);
+            assert_eq!(marked(op, &everything, &format!("/v2/x?{filter}")), filter);
+        }
     }
 }

@@ -113,6 +113,7 @@ pub(crate) async fn send(
     if let Some(refusal) = crate::guards::refusal(op, state, request.url()) {
         return Err(Error::InvalidRequest(refusal));
     }
+    crate::guards::mark_everything(op, state, request.url_mut());
     let inner = client.inner();
     authenticate(inner, &mut request);
     if let Some(user_agent) = &inner.user_agent

@@ -301,7 +301,7 @@ fn all_methods(n: &Normalized) -> TokenStream {
             .collect::<Vec<_>>()
             .join(", ");
         let doc = format!(
-            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. Combines with every other setter and terminal, in any order."
+            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. On the wire it carries `count` (100, the service's default per call, unless set), as the JS SDK's `{{ all: true }}` does. Combines with every other setter and terminal, in any order."
         );
         out.extend(quote! {
             impl<'a> builder::#builder<'a> {

@@ -1270,8 +1270,8 @@ async fn pagination(run: &mut Run) {
         )),
     }
 
-    // Everything on purpose: `.all()` sends no filter, and Prism finds the
-    // request valid.
+    // Everything on purpose: `.all()` sends `count` and no filter, and Prism
+    // finds the request valid.
     run.ok(
         "delete_dlq_messages().all().send()",
         c.delete_dlq_messages().all().send(),

@@ -43,22 +43,24 @@ fn retries_once() -> MessageOptions {
 }
 
 /// The ways of asking for every DLQ message with options: `.all()` before
-/// and after `.options(...)`, and a filter instead of `.all()`.
-/// A request, what it is called, and the filters it sends.
+/// and after `.options(...)` (on the wire: `count`, the service's default,
+/// and no filter), and a filter instead of `.all()`.
+/// A request, what it is called, and the query parameters it sends.
 type Combination<'c> = (&'static str, RetryDlqMessages<'c>, Vec<(String, String)>);
 
 fn retry_requests(c: &Client) -> [Combination<'_>; 3] {
     let label = vec![("label".to_string(), "billing".to_string())];
+    let everything = vec![("count".to_string(), "100".to_string())];
     [
         (
             ".all().options(..)",
             c.retry_dlq_messages().all().options(retries_once()),
-            vec![],
+            everything.clone(),
         ),
         (
             ".options(..).all()",
             c.retry_dlq_messages().options(retries_once()).all(),
-            vec![],
+            everything,
         ),
         (
             ".label(..).options(..)",
@@ -180,7 +182,14 @@ async fn all_without_options_reaches_the_wire_with_every_terminal() {
         assert_eq!(deleted, [2, 3][calls - 1], "{terminal}");
         let seen = requests(&server).await;
         assert_eq!(seen.len(), calls, "{terminal}");
-        assert!(query_without_cursor(&seen[0]).is_empty(), "{terminal}");
+        // `.all()` on the wire: `count` and no filter.
+        for r in &seen {
+            assert_eq!(
+                query_without_cursor(r),
+                [("count".to_string(), "100".to_string())],
+                "{terminal}"
+            );
+        }
     }
 
     // DELETE /v2/messages: until a call cancels nothing.

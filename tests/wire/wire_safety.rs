@@ -201,16 +201,23 @@ async fn bulk_operations_without_a_filter_need_all() {
     assert_refused(&err, &["cancel_messages", "`.all()`"]);
     assert_eq!(requests(&server).await.len(), 0);
 
-    // Asked for on purpose: sent, without a filter.
+    // Asked for on purpose: sent without a filter, with `count` (the
+    // service's default, 100) unless the caller set one.
     c.delete_dlq_messages().all().send().await.unwrap();
     c.cancel_messages().all().send().await.unwrap();
+    c.retry_dlq_messages().all().count(7).send().await.unwrap();
     let seen = requests(&server).await;
     let lines: Vec<String> = seen
         .iter()
         .map(|r| format!("{} {}", r.method, r.url))
         .collect();
-    assert_eq!(seen.len(), 2, "{lines:?}");
-    assert!(seen.iter().all(|r| r.url.query().is_none()), "{lines:?}");
+    assert_eq!(seen.len(), 3, "{lines:?}");
+    let queries: Vec<_> = seen.iter().map(|r| r.url.query()).collect();
+    assert_eq!(
+        queries,
+        [Some("count=100"), Some("count=100"), Some("count=7")],
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]

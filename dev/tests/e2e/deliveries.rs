@@ -371,12 +371,12 @@ async fn bulk_delete_of_the_dlq_pages_through_cursors() {
             listed, 130,
             "every failed message is in the DLQ, over two pages"
         );
-        // Everything, on purpose: no filter and a `count`, as the JS SDK's
-        // `{ all: true }` sends it (the server refuses a bare request).
+        // Everything, on purpose: `.all()` sends no filter and a `count`, as
+        // the JS SDK's `{ all: true }` does (the server refuses a bare
+        // request).
         let deleted = client
             .delete_dlq_messages()
             .all()
-            .count(100)
             .send_all()
             .await
             .expect("delete everything");

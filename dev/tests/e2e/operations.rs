@@ -499,11 +499,10 @@ async fn publishing_past_the_message_limit_is_refused_and_logs_stay_bounded() {
         assert!(err.message().is_some_and(|m| m.contains("limit")));
         let logs = c.list_logs().send().await.expect("logs").into_inner();
         assert_eq!(logs.logs.len(), 3);
-        // Everything, on purpose: no filter and a `count` (the server
-        // refuses a bare request).
+        // Everything, on purpose: `.all()` sends no filter and a `count`
+        // (the server refuses a bare request).
         c.cancel_messages()
             .all()
-            .count(100)
             .send()
             .await
             .expect("cancel everything");
