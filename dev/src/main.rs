@@ -105,6 +105,11 @@ struct LimitArgs {
     /// Deduplication IDs remembered (each for 10 minutes).
     #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_DEDUP_IDS", default_value_t = Limits::default().max_dedup_ids)]
     max_dedup_ids: usize,
+    /// Byte budget of the whole store (bodies, headers, DLQ entries with
+    /// their responses, log records, callback bodies); publishing past it
+    /// is answered 412 once the logs and the DLQ have dropped their oldest.
+    #[arg(long, value_name = "BYTES", env = "QSTASH_DEV_MAX_STORE_BYTES", default_value_t = Limits::default().max_store_bytes)]
+    max_store_bytes: usize,
 }
 
 impl LimitArgs {
@@ -125,6 +130,7 @@ impl LimitArgs {
             max_body_bytes: self.max_body_bytes,
             max_response_bytes: self.max_response_bytes,
             max_dedup_ids: self.max_dedup_ids,
+            max_store_bytes: self.max_store_bytes,
             ..Limits::default()
         }
     }

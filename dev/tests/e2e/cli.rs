@@ -35,6 +35,7 @@ const VARIABLES: &[&str] = &[
     "QSTASH_DEV_MAX_BODY_BYTES",
     "QSTASH_DEV_MAX_RESPONSE_BYTES",
     "QSTASH_DEV_MAX_DEDUP_IDS",
+    "QSTASH_DEV_MAX_STORE_BYTES",
 ];
 
 fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
@@ -104,6 +105,7 @@ async fn help_lists_every_option_and_its_variable() {
             "--max-body-bytes",
             "--max-response-bytes",
             "--max-dedup-ids",
+            "--max-store-bytes",
         ] {
             assert!(out.contains(option), "{option} in:\n{out}");
         }
@@ -266,6 +268,39 @@ async fn variables_set_random_credentials_and_routes() {
             .expect("signed for the URL published to");
         assert_eq!(claims.sub, published);
         stop(&mut child, url, "TERM").await;
+    })
+    .await;
+}
+
+/// The limits reach the server, from a flag or from its variable: a body
+/// past `--max-body-bytes` is answered 413, a publish past the byte budget
+/// (`QSTASH_DEV_MAX_STORE_BYTES`) 412.
+#[tokio::test]
+async fn the_limits_reach_the_server() {
+    bounded(async {
+        let (mut child, vars) = start(
+            &["--port", "0", "--max-body-bytes", "3000"],
+            &[("QSTASH_DEV_MAX_STORE_BYTES", "6000")],
+        )
+        .await;
+        let url = &vars["QSTASH_URL"];
+        let publish = |size: usize| {
+            common::http()
+                .post(format!("{url}/v2/publish/http://127.0.0.1:9/hook"))
+                .header("Authorization", format!("Bearer {}", qstash::DEV_TOKEN))
+                .header("Upstash-Delay", "1h")
+                .body("b".repeat(size))
+                .send()
+        };
+        let status = |r: reqwest::Response| r.status().as_u16();
+        assert_eq!(status(publish(3001).await.expect("publish")), 413);
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(status(publish(2500).await.expect("publish")));
+        }
+        assert_eq!(statuses[0], 200, "{statuses:?}");
+        assert_eq!(statuses[3], 412, "past the byte budget: {statuses:?}");
+        stop(&mut child, url, "INT").await;
     })
     .await;
 }
