@@ -1,9 +1,12 @@
 //! Our descriptions (`openapi/qstash/openapi.yaml`,
 //! `openapi/workflow/openapi.yaml`) must state exactly the API facts of the
-//! newest published upstream documents (prose aside), in their shape.
+//! newest published upstream documents (prose aside), in their shape; and
+//! each names table must name every operation of its description.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use qstash_codegen::Names;
 use serde_json::Value;
 
 fn root() -> &'static Path {
@@ -13,6 +16,12 @@ fn root() -> &'static Path {
 fn read(p: &Path) -> Value {
     qstash_codegen::document::parse(&std::fs::read_to_string(p).unwrap())
         .unwrap_or_else(|e| panic!("{}", e.in_file(p)))
+}
+
+fn names(rel: &str) -> Names {
+    let p = root().join(rel);
+    Names::parse(&std::fs::read_to_string(&p).unwrap())
+        .unwrap_or_else(|e| panic!("{}", e.in_file(&p)))
 }
 
 /// The upstream folder `../shared/<dir>/upstream`, or `None` (SKIPPED
@@ -78,4 +87,48 @@ fn our_workflow_spec_has_the_facts_of_latest_upstream() {
 #[test]
 fn our_workflow_spec_keeps_the_upstream_shape() {
     assert_upstream_shape("openapi/workflow/openapi.yaml");
+}
+
+/// `METHOD /path` of every operation of a description.
+fn operations(spec: &str) -> Vec<qstash_codegen::OperationKey> {
+    qstash_codegen::document::operation_keys(&read(&root().join(spec)))
+}
+
+#[test]
+fn the_workflow_names_table_names_every_operation_as_qstash_does() {
+    let workflow = names("openapi/workflow/operations.yaml");
+    let qstash = names("openapi/qstash/operations.yaml");
+    let ops = operations("openapi/workflow/openapi.yaml");
+    assert!(ops.len() >= 25, "only {} operations", ops.len());
+
+    let unnamed: Vec<String> = ops
+        .iter()
+        .filter(|k| workflow.get(k).is_none())
+        .map(|k| k.label())
+        .collect();
+    assert!(unnamed.is_empty(), "no name for {unnamed:?}");
+    let labels: HashSet<String> = ops.iter().map(|k| k.label()).collect();
+    let stale: Vec<&str> = workflow
+        .operations()
+        .map(|(op, _)| op)
+        .filter(|op| !labels.contains(*op))
+        .collect();
+    assert!(stale.is_empty(), "named, but no operation: {stale:?}");
+
+    // One client for both: an operation in both tables has one name, and
+    // a name stands for one operation.
+    let qstash_by_name: BTreeMap<&str, &str> = qstash.operations().map(|(o, n)| (n, o)).collect();
+    let mut shared = 0;
+    for (op, name) in workflow.operations() {
+        let theirs = qstash.operations().find(|(o, _)| *o == op).map(|(_, n)| n);
+        if let Some(theirs) = theirs {
+            shared += 1;
+            assert_eq!(name, theirs, "`{op}` has another name in the QStash table");
+        }
+        if let Some(other) = qstash_by_name.get(name) {
+            assert_eq!(*other, op, "`{name}` names `{other}` in the QStash table");
+        }
+    }
+    // Flow control (7), global parallelism, the signing keys and their rotation.
+    assert!(shared >= 10, "only {shared} operations shared with QStash");
 }
