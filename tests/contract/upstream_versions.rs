@@ -7,7 +7,7 @@
 //! Runs `cargo check` once per version in its own target directory
 //! (`target/upstream-check`), so it never waits on the outer cargo's lock.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -21,12 +21,7 @@ fn every_upstream_version_builds_a_client_that_compiles() {
         );
         return;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
+    let files = crate::drift::yaml_files(&dir);
     assert!(
         files.len() >= 15,
         "expected the 15 published versions, found {}",
