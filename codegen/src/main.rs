@@ -16,9 +16,11 @@ const USAGE: &str = "usage:
   qstash-codegen report [SPEC] [--names TABLE] [--errata FILE | --no-errata]
       Prints every operation as `METHOD /path  method_name`, what each erratum
       did to SPEC (applied, already true upstream, target missing) and every
-      change the normalization made. SPEC defaults to openapi/qstash/openapi.yaml,
-      TABLE to openapi/qstash/operations.yaml, FILE to openapi/qstash/errata.yaml
-      (all relative to the workspace root).
+      change the normalization made. SPEC defaults to openapi/qstash/openapi.yaml;
+      TABLE and FILE to the operations.yaml and errata.yaml beside SPEC, or else
+      to openapi/qstash/operations.yaml and openapi/qstash/errata.yaml (relative
+      to the workspace root). For an upstream Workflow version, pass
+      --names openapi/workflow/operations.yaml --errata openapi/workflow/errata.yaml.
   qstash-codegen diff OLD NEW
       Prints what changed between two versions of the document: operations,
       parameters, bodies, responses, schemas. Exits 1 when they differ.";
@@ -31,6 +33,17 @@ fn default_path(rel: &str) -> PathBuf {
         return here.to_path_buf();
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// The table or errata file of a spec: the file of the same name beside it
+/// (`openapi/workflow/operations.yaml` for `openapi/workflow/openapi.yaml`),
+/// or else the QStash one (an upstream version stands alone).
+fn beside_or_default(spec: &Path, default: &str) -> PathBuf {
+    let name = Path::new(default).file_name().unwrap_or_default();
+    match spec.parent() {
+        Some(dir) if dir.join(name).is_file() => dir.join(name),
+        _ => default_path(default),
+    }
 }
 
 fn main() -> ExitCode {
@@ -68,8 +81,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 }
             }
             let spec = spec.unwrap_or_else(|| default_path(DEFAULT_SPEC));
-            let names = names.unwrap_or_else(|| default_path(DEFAULT_NAMES));
-            let errata = errata.map(|e| e.unwrap_or_else(|| default_path(DEFAULT_ERRATA)));
+            let names = names.unwrap_or_else(|| beside_or_default(&spec, DEFAULT_NAMES));
+            let errata =
+                errata.map(|e| e.unwrap_or_else(|| beside_or_default(&spec, DEFAULT_ERRATA)));
             report(&spec, &names, errata.as_deref())
         }
         Some("diff") => match &args[1..] {

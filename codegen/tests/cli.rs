@@ -99,3 +99,134 @@ fn bad_usage_and_bad_files_explain_themselves() {
         "{err}"
     );
 }
+
+/// The upstream Workflow versions, oldest first, or `None` (SKIPPED printed)
+/// when `../shared` is missing.
+fn workflow_upstream_versions() -> Option<Vec<std::path::PathBuf>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/workflow-openapi/upstream");
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIPPED: {} is missing; report on the upstream Workflow versions not checked",
+            dir.display()
+        );
+        return None;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 7, "expected the 7 stored versions");
+    Some(files)
+}
+
+/// What every report on a Workflow document must show: every operation
+/// named by the table, the bogus key lookup gone, every erratum found.
+fn assert_workflow_report(spec: &str, out: &str) {
+    assert!(
+        !out.contains("not in the names table"),
+        "{spec}: a fallback name:\n{out}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("GET /v2/keys/rotate ")),
+        "{spec}: GET /v2/keys/rotate survived the errata:\n{out}"
+    );
+    for (op, name) in [
+        ("POST /v2/trigger/{workflowUrl}", "trigger_workflow"),
+        ("DELETE /v2/workflows/runs", "cancel_workflow_runs"),
+        ("POST /v2/notify/{eventId}", "notify_event"),
+        (
+            "GET /v2/flowControl/{flowControlKey}",
+            "get_flow_control_key",
+        ),
+        ("POST /v2/keys/rotate", "rotate_signing_keys"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("{op} ")) && l.ends_with(&format!(" {name}"))),
+            "{spec}: no `{op}  {name}`:\n{out}"
+        );
+    }
+    let errata = out
+        .lines()
+        .find(|l| l.starts_with("# Errata from openapi/workflow/errata.yaml: "))
+        .unwrap_or_else(|| panic!("{spec}: no errata section:\n{out}"));
+    assert!(errata.ends_with(", 0 target missing"), "{spec}: {errata}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("erratum 0 ($.paths['/v2/keys/rotate'].get): applied")),
+        "{spec}:\n{out}"
+    );
+    assert!(
+        out.contains("\n# Normalization: ")
+            && out.contains("[openapi31] /openapi: version 3.1.0 -> 3.0.3"),
+        "{spec}:\n{out}"
+    );
+}
+
+#[test]
+fn report_on_the_workflow_description_applies_its_errata() {
+    let args = [
+        "report",
+        "openapi/workflow/openapi.yaml",
+        "--names",
+        "openapi/workflow/operations.yaml",
+        "--errata",
+        "openapi/workflow/errata.yaml",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# openapi/workflow/openapi.yaml: 28 operations"),
+        "{out}"
+    );
+    assert_workflow_report("openapi/workflow/openapi.yaml", &out);
+    // Every erratum applies to our description.
+    assert!(
+        out.lines().any(|l| l
+            == "# Errata from openapi/workflow/errata.yaml: 5 applied, 0 already true upstream, 0 target missing"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("# Names in the table that match no operation"),
+        "{out}"
+    );
+
+    // The table and errata beside the spec are its defaults.
+    let (code, alone, err) = run(&["report", "openapi/workflow/openapi.yaml"]);
+    assert_eq!((code, alone), (0, out), "{err}");
+
+    // Without the errata the published mistake is refused where it stands.
+    let (code, _, err) = run(&["report", "openapi/workflow/openapi.yaml", "--no-errata"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "at /paths/~1v2~1keys~1rotate/get/parameters/0: path parameter `flowControlKey`"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn report_on_every_upstream_workflow_version() {
+    let Some(files) = workflow_upstream_versions() else {
+        return;
+    };
+    for file in files {
+        let spec = file.to_str().unwrap();
+        let (code, out, err) = run(&[
+            "report",
+            spec,
+            "--names",
+            "openapi/workflow/operations.yaml",
+            "--errata",
+            "openapi/workflow/errata.yaml",
+        ]);
+        assert_eq!(code, 0, "{spec}: {err}");
+        assert!(out.starts_with(&format!("# {spec}: ")), "{out}");
+        assert_workflow_report(spec, &out);
+        eprintln!("ok: {}", out.lines().next().unwrap());
+    }
+}
