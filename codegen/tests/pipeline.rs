@@ -359,3 +359,65 @@ components:
     let strict = generate(&n, &Settings::default()).unwrap();
     assert!(!strict.contains("pub mod enums"));
 }
+
+/// Our Workflow description and every stored upstream version, with the
+/// Workflow errata, normalize with every operation named by the Workflow
+/// table and generate a client; on ours every erratum applies.
+#[test]
+fn workflow_documents_with_their_errata_generate_every_named_operation() {
+    let names = root().join("openapi/workflow/operations.yaml");
+    let errata = root().join("openapi/workflow/errata.yaml");
+    let mut specs = vec![root().join("openapi/workflow/openapi.yaml")];
+    let dir = root().join("../shared/workflow-openapi/upstream");
+    if dir.is_dir() {
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 7, "expected the 7 stored versions");
+        specs.extend(files);
+    } else {
+        eprintln!(
+            "SKIPPED: {} is missing; upstream Workflow versions not checked",
+            dir.display()
+        );
+    }
+    for (i, spec) in specs.iter().enumerate() {
+        let n = normalize_files(spec, &names, Some(&errata)).unwrap_or_else(|e| panic!("{e}"));
+        let tally = qstash_codegen::errata::Tally::of(&n.errata);
+        eprintln!("{}: errata {tally}", spec.display());
+        if i == 0 {
+            assert_eq!(n.operations.len(), 28);
+            assert_eq!(
+                (tally.applied, tally.already_true, tally.missing),
+                (n.errata.len(), 0, 0),
+                "every erratum applies to our description: {:#?}",
+                n.errata
+            );
+            assert!(n.stale_names.is_empty(), "{:?}", n.stale_names);
+        }
+        assert!(
+            n.unknown_operations.is_empty(),
+            "{}: {:?}",
+            spec.display(),
+            n.unknown_operations
+        );
+        assert!(
+            !n.operations
+                .iter()
+                .any(|(k, _)| k.label() == "GET /v2/keys/rotate"),
+            "{}: the bogus key lookup survived the errata",
+            spec.display()
+        );
+        let code = generate(&n, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+        for (_, name) in &n.operations {
+            assert!(
+                code.contains(&format!("pub fn {name}(")),
+                "{}: no method {name}",
+                spec.display()
+            );
+        }
+    }
+}
