@@ -1,9 +1,10 @@
 //! The dispatcher: starts deliveries as messages become due and records
 //! their outcomes; and the HTTP client deliveries are made with.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -15,6 +16,7 @@ use crate::route;
 use crate::signing::sign;
 use crate::state::Shared;
 use crate::store::Job;
+use crate::telemetry::{self, Attempt};
 
 /// Longest the dispatcher sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -82,10 +84,27 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         state.config.region.clone(),
                     )
                 };
-                let reply = deliver(&shared, &job, max, region.as_deref()).await;
+                // Signed, logged and dead-lettered as published; sent where
+                // a route says.
+                let target = route::resolve(&shared.routes, &job.info.url);
+                let begun = Instant::now();
+                let reply = deliver(&shared, &job, &target, max, region.as_deref()).await;
                 // Not cancelled past this point: no `.await` until the end.
-                shared.lock().finish(&job.info.id, reply);
+                let took = begun.elapsed();
+                let (status, error) = (reply.status, reply.error.clone());
+                let settled = shared.lock().finish(&job.info.id, reply);
                 shared.dispatch.notify_one();
+                let routed_to = match &target {
+                    Cow::Owned(t) => Some(t.as_str()),
+                    Cow::Borrowed(_) => None,
+                };
+                let attempt = Attempt {
+                    status,
+                    error: error.as_deref(),
+                    took: Some(took),
+                    routed_to,
+                };
+                telemetry::attempt(&attempt, &settled);
             });
             ids.insert(task.id(), id);
         }
@@ -93,7 +112,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0))
         });
         tokio::select! {
-            () = &mut stopped => break,
+            () = &mut stopped => {
+                tracing::info!(
+                    grace = ?shared.shutdown_grace,
+                    in_flight = running.len(),
+                    "stopping: deliveries in flight may finish within the grace period"
+                );
+                break;
+            }
             () = shared.dispatch.notified() => {}
             () = tokio::time::sleep(sleep) => {}
             Some(done) = running.join_next_with_id(), if !running.is_empty() => {
@@ -116,9 +142,26 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
     }
     // Left: the deliveries aborted at the end of the grace period.
-    let mut state = shared.lock();
-    for id in ids.into_values() {
-        state.finish(&id, failure(CUT_SHORT.to_owned()));
+    let cut_short: Vec<_> = {
+        let mut state = shared.lock();
+        ids.into_values()
+            .map(|id| state.finish(&id, failure(CUT_SHORT.to_owned())))
+            .collect()
+    };
+    let cut = Attempt {
+        error: Some(CUT_SHORT),
+        ..Attempt::default()
+    };
+    for settled in &cut_short {
+        telemetry::attempt(&cut, settled);
+    }
+    if cut_short.is_empty() {
+        tracing::info!("stopped");
+    } else {
+        tracing::warn!(
+            cut_short = cut_short.len(),
+            "stopped; the deliveries still running after the grace period were cut short and recorded as failed attempts"
+        );
     }
 }
 
@@ -137,23 +180,31 @@ fn settle(
         }
         Err(e) if e.is_panic() => {
             if let Some(id) = ids.remove(&e.id()) {
-                shared
-                    .lock()
-                    .finish(&id, failure("the delivery failed unexpectedly".into()));
+                const PANICKED: &str = "the delivery failed unexpectedly";
+                let settled = shared.lock().finish(&id, failure(PANICKED.into()));
                 shared.dispatch.notify_one();
+                let attempt = Attempt {
+                    error: Some(PANICKED),
+                    ..Attempt::default()
+                };
+                telemetry::attempt(&attempt, &settled);
             }
         }
         Err(_) => {}
     }
 }
 
-/// Makes one delivery attempt and reports what the destination answered;
+/// Makes one delivery attempt, to `target` (the URL published to, or where
+/// a route sends it), and reports what the destination answered;
 /// `region`, when set, is sent as `Upstash-Region`.
-async fn deliver(shared: &Shared, job: &Job, max_body: usize, region: Option<&str>) -> Reply {
+async fn deliver(
+    shared: &Shared,
+    job: &Job,
+    target: &str,
+    max_body: usize,
+    region: Option<&str>,
+) -> Reply {
     let info = &job.info;
-    // Signed, logged and dead-lettered as published; sent where a route
-    // says.
-    let target = route::resolve(&shared.routes, &info.url);
     let signature = match sign(
         &job.signing_key,
         &info.url,
@@ -167,7 +218,7 @@ async fn deliver(shared: &Shared, job: &Job, max_body: usize, region: Option<&st
         reqwest::Method::from_bytes(info.opts.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut request = shared
         .http
-        .request(method, target.as_ref())
+        .request(method, target)
         .body(info.opts.body.clone())
         .header("Upstash-Message-Id", &info.id)
         .header("Upstash-Retried", job.retried.to_string())

@@ -50,6 +50,7 @@ mod server;
 mod signing;
 mod state;
 mod store;
+mod telemetry;
 mod views;
 
 pub use config::Limits;
