@@ -278,6 +278,97 @@ fn failure(error: String) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use tokio::task::JoinSet;
+
+    use crate::clock::now_ms;
+    use crate::config::{Config, Limits};
+    use crate::model::{LogState, Options};
+    use crate::signing::SigningKeys;
+    use crate::state::Shared;
+    use crate::store::{NewMessages, Store};
+
+    /// A writer into a shared buffer, for a log subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_delivery_that_panicked_is_logged_as_a_failed_attempt() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // A dispatcher without its loop: the store, and a task that panics
+        // in place of a delivery.
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits: Limits::default(),
+            region: None,
+            cron_seconds: false,
+        };
+        let http = super::client(std::time::Duration::from_secs(1)).unwrap();
+        let shared = Shared::new(
+            Store::new(config, SigningKeys::generate()),
+            http,
+            "t".into(),
+        );
+        let id = shared
+            .lock()
+            .publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: None,
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap()
+            .message_ids()
+            .remove(0);
+        let (jobs, _) = shared.lock().take_due(now_ms());
+        assert_eq!(jobs.len(), 1);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut running = JoinSet::new();
+        let mut ids = HashMap::new();
+        let task = running.spawn_on(async { panic!("a delivery bug") }, runtime.handle());
+        ids.insert(task.id(), id.clone());
+        let done = runtime.block_on(running.join_next_with_id()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            super::settle(&shared, &mut ids, done);
+        });
+        assert!(ids.is_empty());
+        let store = shared.lock();
+        assert!(store.logs.iter().any(|r| r.state == LogState::Retry));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&id))
+            .unwrap_or_else(|| panic!("{id} in {text}"));
+        assert!(line.contains("retry scheduled"), "{line}");
+        assert!(
+            line.contains("error=\"the delivery failed unexpectedly\""),
+            "{line}"
+        );
+        assert!(line.contains("attempt=1"), "{line}");
+    }
+
     #[test]
     fn the_client_has_its_own_tls_provider() {
         // Built with reqwest's `rustls-no-provider` (unified from the

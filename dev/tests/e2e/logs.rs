@@ -17,6 +17,17 @@ const NEXT_KEY: &str = "sig_NEXTSECRET77b";
 const BODY: &str = "BODY-SECRET-c3d2e";
 const HEADER_VALUE: &str = "HEADER-SECRET-88f";
 
+/// The number a log line gives `name`.
+fn field(line: &str, name: &str) -> u64 {
+    let (_, rest) = line
+        .split_once(&format!(" {name}="))
+        .unwrap_or_else(|| panic!("{name} in {line}"));
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} in {line}"))
+}
+
 /// The message id of a publish answer.
 async fn message_id(response: reqwest::Response) -> String {
     assert_eq!(response.status(), 200);
@@ -42,6 +53,7 @@ async fn publishes_deliveries_and_dlq_moves_are_logged_without_secrets() {
         let ok = Sink::start().await;
         let failing = Sink::start().await;
         failing.set_status(500);
+        failing.set_delay(Duration::from_millis(50));
         let http = common::http();
         let bearer = format!("Bearer {TOKEN}");
 
@@ -160,6 +172,7 @@ async fn publishes_deliveries_and_dlq_moves_are_logged_without_secrets() {
             line.contains(&format!("url={}", failing.url("/fail"))),
             "{line}"
         );
+        assert!(field(&line, "duration_ms") >= 50, "{line}");
         let line = logs.wait_for(&["moved to the DLQ", &dead]).await;
         assert!(line.contains(" WARN "), "{line}");
         assert!(line.contains("attempt=2 status=500"), "{line}");
@@ -177,6 +190,23 @@ async fn publishes_deliveries_and_dlq_moves_are_logged_without_secrets() {
             callback.contains(&format!("url={}", ok.url("/failure"))),
             "{callback}"
         );
+
+        // Retried from the DLQ (debug): the new message and the entry.
+        failing.set_status(200);
+        let retried: Value = http
+            .post(format!("{base}/v2/dlq/retry/{dlq_id}"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .expect("retry")
+            .json()
+            .await
+            .expect("JSON");
+        let again = retried["messageId"].as_str().expect("an id");
+        let line = logs.line_with(&["retried from the DLQ", again]);
+        assert!(line.contains("DEBUG"), "{line}");
+        assert!(line.contains(&format!("dlq_id={dlq_id}")), "{line}");
+        logs.wait_for(&["delivered", again]).await;
 
         // Every request (debug): method, path, status; refusals with why.
         let line = logs.line_with(&["request answered", "/query\""]);
