@@ -194,7 +194,72 @@ fn ids(outcome: &Outcome) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::config::{Config, Limits};
+    use crate::model::{Options, Schedule};
+    use crate::signing::SigningKeys;
+
+    fn schedule(id: &str, next_time: i64, paused: bool) -> Schedule {
+        Schedule {
+            id: id.into(),
+            cron_text: "* * * * *".into(),
+            cron: parse_cron("* * * * *", false).unwrap(),
+            destination: format!("http://127.0.0.1:1/{id}"),
+            queue: None,
+            created_at: 0,
+            caller_ip: "127.0.0.1".into(),
+            opts: Arc::new(Options::default()),
+            paused,
+            last_time: None,
+            next_time: Some(next_time),
+            last_states: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_schedules_due_and_not_paused_fire() {
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits: Limits::default(),
+            region: None,
+            cron_seconds: false,
+        };
+        let http = crate::delivery::client(Duration::from_secs(1)).unwrap();
+        let shared = Shared::new(
+            Store::new(config, SigningKeys::generate()),
+            http,
+            "t".into(),
+        );
+        let now = now_ms();
+        let later = now + 3_600_000;
+        {
+            let mut store = shared.lock();
+            for s in [
+                schedule("later", later, false),
+                schedule("paused", now - 1000, true),
+                schedule("due", now - 1000, false),
+            ] {
+                store.schedules.insert(s.id.clone(), s);
+            }
+        }
+        let next = fire_due(&shared).expect("a schedule to wait for");
+        let store = shared.lock();
+        let fired: Vec<&str> = store
+            .messages
+            .values()
+            .map(|m| m.info.url.as_str())
+            .collect();
+        assert_eq!(fired, ["http://127.0.0.1:1/due"]);
+        assert!(store.schedules["due"].last_time.is_some());
+        assert!(store.schedules["later"].last_time.is_none());
+        assert!(store.schedules["paused"].last_time.is_none());
+        // The soonest of the schedules not paused: "due" fires again within
+        // a minute, before "later".
+        assert!(next > now && next <= now + 60_000, "{next}");
+    }
 
     #[test]
     fn five_fields_and_descriptors() {

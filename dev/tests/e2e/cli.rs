@@ -49,9 +49,16 @@ fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// How long a command that should end at once, or a line it should log,
+/// is waited for.
+const PROMPTLY: Duration = Duration::from_secs(10);
+
 /// Runs the command to its end: exit code, stdout, stderr.
 async fn run(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let out = command(args, vars).output().await.expect("run qstash-dev");
+    let out = tokio::time::timeout(PROMPTLY, command(args, vars).output())
+        .await
+        .expect("qstash-dev ended")
+        .expect("run qstash-dev");
     (
         out.status.code().expect("an exit code"),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -278,6 +285,8 @@ struct Logged {
     vars: HashMap<String, String>,
     stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Reads stderr until the command closes it.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Logged {
@@ -290,7 +299,7 @@ impl Logged {
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut err_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
         let collected = std::sync::Arc::clone(&stderr);
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Ok(Some(line)) = err_lines.next_line().await {
                 let mut all = collected.lock().expect("stderr");
                 all.push_str(&line);
@@ -313,6 +322,7 @@ impl Logged {
             vars: printed,
             stdout,
             stderr,
+            reader,
         }
     }
 
@@ -347,8 +357,8 @@ impl Logged {
             rest.push_str(&line);
             rest.push('\n');
         }
-        // stderr is read to its end by its task once the process is gone.
-        common::wait_until(|| self.stderr().contains("stopped")).await;
+        // The command is gone: its stderr is read to its end.
+        (&mut self.reader).await.expect("read stderr");
         (rest, self.stderr())
     }
 }
@@ -366,13 +376,15 @@ async fn logs_go_to_stderr_and_stdout_keeps_the_variables_only() {
         .await;
         let id = server.publish(&sink.url("/hook")).await;
         sink.wait_for(1).await;
-        common::wait_until(|| {
+        let logged = common::wait_until(|| {
             server
                 .stderr()
                 .lines()
                 .any(|l| l.contains("delivered") && l.contains(&id))
-        })
-        .await;
+        });
+        tokio::time::timeout(PROMPTLY, logged)
+            .await
+            .unwrap_or_else(|_| panic!("a delivery line in:\n{}", server.stderr()));
         let token = server.vars["QSTASH_TOKEN"].clone();
         let (stdout, stderr) = server.stop().await;
         assert_eq!(stdout, "", "nothing on stdout after the variables");
