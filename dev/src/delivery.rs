@@ -1,9 +1,10 @@
 //! The dispatcher: starts deliveries as messages become due and records
 //! their outcomes; and the HTTP client deliveries are made with.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -15,6 +16,7 @@ use crate::route;
 use crate::signing::sign;
 use crate::state::Shared;
 use crate::store::Job;
+use crate::telemetry::{self, Attempt};
 
 /// Longest the dispatcher sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -82,10 +84,27 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         state.config.region.clone(),
                     )
                 };
-                let reply = deliver(&shared, &job, max, region.as_deref()).await;
+                // Signed, logged and dead-lettered as published; sent where
+                // a route says.
+                let target = route::resolve(&shared.routes, &job.info.url);
+                let begun = Instant::now();
+                let reply = deliver(&shared, &job, &target, max, region.as_deref()).await;
                 // Not cancelled past this point: no `.await` until the end.
-                shared.lock().finish(&job.info.id, reply);
+                let took = begun.elapsed();
+                let (status, error) = (reply.status, reply.error.clone());
+                let settled = shared.lock().finish(&job.info.id, reply);
                 shared.dispatch.notify_one();
+                let routed_to = match &target {
+                    Cow::Owned(t) => Some(t.as_str()),
+                    Cow::Borrowed(_) => None,
+                };
+                let attempt = Attempt {
+                    status,
+                    error: error.as_deref(),
+                    took: Some(took),
+                    routed_to,
+                };
+                telemetry::attempt(&attempt, &settled);
             });
             ids.insert(task.id(), id);
         }
@@ -93,7 +112,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             Duration::from_millis(u64::try_from(at.saturating_sub(now_ms())).unwrap_or(0))
         });
         tokio::select! {
-            () = &mut stopped => break,
+            () = &mut stopped => {
+                tracing::info!(
+                    grace = ?shared.shutdown_grace,
+                    in_flight = running.len(),
+                    "stopping: deliveries in flight may finish within the grace period"
+                );
+                break;
+            }
             () = shared.dispatch.notified() => {}
             () = tokio::time::sleep(sleep) => {}
             Some(done) = running.join_next_with_id(), if !running.is_empty() => {
@@ -116,9 +142,26 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
     }
     // Left: the deliveries aborted at the end of the grace period.
-    let mut state = shared.lock();
-    for id in ids.into_values() {
-        state.finish(&id, failure(CUT_SHORT.to_owned()));
+    let cut_short: Vec<_> = {
+        let mut state = shared.lock();
+        ids.into_values()
+            .map(|id| state.finish(&id, failure(CUT_SHORT.to_owned())))
+            .collect()
+    };
+    let cut = Attempt {
+        error: Some(CUT_SHORT),
+        ..Attempt::default()
+    };
+    for settled in &cut_short {
+        telemetry::attempt(&cut, settled);
+    }
+    if cut_short.is_empty() {
+        tracing::info!("stopped");
+    } else {
+        tracing::warn!(
+            cut_short = cut_short.len(),
+            "stopped; the deliveries still running after the grace period were cut short and recorded as failed attempts"
+        );
     }
 }
 
@@ -137,23 +180,31 @@ fn settle(
         }
         Err(e) if e.is_panic() => {
             if let Some(id) = ids.remove(&e.id()) {
-                shared
-                    .lock()
-                    .finish(&id, failure("the delivery failed unexpectedly".into()));
+                const PANICKED: &str = "the delivery failed unexpectedly";
+                let settled = shared.lock().finish(&id, failure(PANICKED.into()));
                 shared.dispatch.notify_one();
+                let attempt = Attempt {
+                    error: Some(PANICKED),
+                    ..Attempt::default()
+                };
+                telemetry::attempt(&attempt, &settled);
             }
         }
         Err(_) => {}
     }
 }
 
-/// Makes one delivery attempt and reports what the destination answered;
+/// Makes one delivery attempt, to `target` (the URL published to, or where
+/// a route sends it), and reports what the destination answered;
 /// `region`, when set, is sent as `Upstash-Region`.
-async fn deliver(shared: &Shared, job: &Job, max_body: usize, region: Option<&str>) -> Reply {
+async fn deliver(
+    shared: &Shared,
+    job: &Job,
+    target: &str,
+    max_body: usize,
+    region: Option<&str>,
+) -> Reply {
     let info = &job.info;
-    // Signed, logged and dead-lettered as published; sent where a route
-    // says.
-    let target = route::resolve(&shared.routes, &info.url);
     let signature = match sign(
         &job.signing_key,
         &info.url,
@@ -167,7 +218,7 @@ async fn deliver(shared: &Shared, job: &Job, max_body: usize, region: Option<&st
         reqwest::Method::from_bytes(info.opts.method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut request = shared
         .http
-        .request(method, target.as_ref())
+        .request(method, target)
         .body(info.opts.body.clone())
         .header("Upstash-Message-Id", &info.id)
         .header("Upstash-Retried", job.retried.to_string())
@@ -227,6 +278,97 @@ fn failure(error: String) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use tokio::task::JoinSet;
+
+    use crate::clock::now_ms;
+    use crate::config::{Config, Limits};
+    use crate::model::{LogState, Options};
+    use crate::signing::SigningKeys;
+    use crate::state::Shared;
+    use crate::store::{NewMessages, Store};
+
+    /// A writer into a shared buffer, for a log subscriber.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_delivery_that_panicked_is_logged_as_a_failed_attempt() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // A dispatcher without its loop: the store, and a task that panics
+        // in place of a delivery.
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits: Limits::default(),
+            region: None,
+            cron_seconds: false,
+        };
+        let http = super::client(std::time::Duration::from_secs(1)).unwrap();
+        let shared = Shared::new(
+            Store::new(config, SigningKeys::generate()),
+            http,
+            "t".into(),
+        );
+        let id = shared
+            .lock()
+            .publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: None,
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap()
+            .message_ids()
+            .remove(0);
+        let (jobs, _) = shared.lock().take_due(now_ms());
+        assert_eq!(jobs.len(), 1);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut running = JoinSet::new();
+        let mut ids = HashMap::new();
+        let task = running.spawn_on(async { panic!("a delivery bug") }, runtime.handle());
+        ids.insert(task.id(), id.clone());
+        let done = runtime.block_on(running.join_next_with_id()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            super::settle(&shared, &mut ids, done);
+        });
+        assert!(ids.is_empty());
+        let store = shared.lock();
+        assert!(store.logs.iter().any(|r| r.state == LogState::Retry));
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&id))
+            .unwrap_or_else(|| panic!("{id} in {text}"));
+        assert!(line.contains("retry scheduled"), "{line}");
+        assert!(
+            line.contains("error=\"the delivery failed unexpectedly\""),
+            "{line}"
+        );
+        assert!(line.contains("attempt=1"), "{line}");
+    }
+
     #[test]
     fn the_client_has_its_own_tls_provider() {
         // Built with reqwest's `rustls-no-provider` (unified from the

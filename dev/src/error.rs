@@ -82,8 +82,15 @@ impl ApiError {
     }
 }
 
+/// The message of an error answer, kept beside its JSON body for the
+/// request log.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorText(pub(crate) String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": &self.message }))).into_response();
+        response.extensions_mut().insert(ErrorText(self.message));
+        response
     }
 }

@@ -31,6 +31,13 @@
 //! the public credentials [`DEV_TOKEN`], [`DEV_CURRENT_SIGNING_KEY`] and
 //! [`DEV_NEXT_SIGNING_KEY`]; [`Server::builder`] picks a free port and
 //! random credentials instead, for tests.
+//!
+//! The server logs through [`tracing`](https://docs.rs/tracing) under the
+//! target `qstash_dev` (requests, messages and deliveries at `debug`,
+//! failures and the server's start and stop at `info`, the DLQ and limits
+//! reached at `warn`), never the token, the signing keys, bodies, header
+//! values or query strings; the command writes these logs to stderr,
+//! filtered by `RUST_LOG`.
 #![warn(missing_docs)]
 
 mod api;
@@ -50,6 +57,7 @@ mod server;
 mod signing;
 mod state;
 mod store;
+mod telemetry;
 mod views;
 
 pub use config::Limits;

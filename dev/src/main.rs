@@ -2,14 +2,29 @@
 //! official development server (`npx @upstash/qstash-cli dev`): the same
 //! port and the same public credentials unless told otherwise.
 //!
-//! Prints the `QSTASH_*` variables to use, one `NAME=value` per line;
-//! `qstash-dev --help` lists every option and its environment variable.
+//! Prints the `QSTASH_*` variables to use, one `NAME=value` per line, on
+//! stdout; logs on stderr, filtered by `RUST_LOG`; `qstash-dev --help`
+//! lists every option and its environment variable.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use qstash_dev::{DEFAULT_PORT, Limits, Route, Server};
+use tracing_subscriber::EnvFilter;
+
+/// What is logged when `RUST_LOG` is unset or empty.
+const DEFAULT_LOG_FILTER: &str = "qstash_dev=info";
+
+/// The end of `--help`.
+const AFTER_HELP: &str = "\
+Logs go to stderr, filtered by RUST_LOG (tracing's EnvFilter syntax; \
+default: qstash_dev=info, which shows the server starting and stopping, \
+schedules firing, failed deliveries, DLQ moves and limits reached). \
+RUST_LOG=qstash_dev=debug adds every request, message and delivery. \
+Tokens, signing keys, message bodies, header values and query strings \
+are never logged.";
 
 /// A local QStash: the QStash REST API in memory, with real deliveries,
 /// signed, retried and dead-lettered.
@@ -20,7 +35,7 @@ use qstash_dev::{DEFAULT_PORT, Limits, Route, Server};
 /// QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY on stdout, one
 /// NAME=value line each.
 #[derive(Debug, Parser)]
-#[command(name = "qstash-dev", version, about, long_about)]
+#[command(name = "qstash-dev", version, about, long_about, after_help = AFTER_HELP)]
 struct Cli {
     /// The port to listen on, on 127.0.0.1; 0 picks a free one.
     #[arg(long, short, env = "QSTASH_DEV_PORT", default_value_t = DEFAULT_PORT)]
@@ -157,10 +172,44 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The log filter: `RUST_LOG`, or [`DEFAULT_LOG_FILTER`] when it is unset
+/// or empty; an error naming the variable when it does not parse.
+fn log_filter(rust_log: Option<&std::ffi::OsStr>) -> Result<EnvFilter, String> {
+    let Some(value) = rust_log else {
+        return Ok(EnvFilter::new(DEFAULT_LOG_FILTER));
+    };
+    let Some(text) = value.to_str() else {
+        return Err("the variable RUST_LOG is not valid UTF-8".to_owned());
+    };
+    if text.trim().is_empty() {
+        return Ok(EnvFilter::new(DEFAULT_LOG_FILTER));
+    }
+    EnvFilter::builder()
+        .parse(text)
+        .map_err(|e| format!("the variable RUST_LOG=`{text}` is not a valid log filter: {e}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Usage errors exit with 2 and `--help` with 0, through clap.
     let cli = Cli::parse();
+    // Logs on stderr: stdout carries the variables only.
+    let filter = match log_filter(std::env::var_os("RUST_LOG").as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("qstash-dev: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+    {
+        eprintln!("qstash-dev: cannot set up the logs: {e}");
+        return ExitCode::FAILURE;
+    }
     let mut builder = Server::builder()
         .port(cli.port)
         .retry_delay_scale(cli.retry_delay_scale)
@@ -194,20 +243,17 @@ async fn main() -> ExitCode {
     for line in server.env_lines() {
         println!("{line}");
     }
-    for route in &cli.routes {
-        eprintln!("qstash-dev: delivering {route}");
-    }
-    eprintln!(
-        "qstash-dev: serving on {} with {} credentials; Ctrl-C to stop",
-        server.url(),
-        if cli.random_credentials {
+    // The server logged its address and routes.
+    tracing::info!(
+        credentials = if cli.random_credentials {
             "random"
         } else {
-            "the public development"
-        }
+            "the public development ones"
+        },
+        "serving; Ctrl-C to stop"
     );
     stop.recv().await;
-    eprintln!("qstash-dev: stopping; Ctrl-C again to stop at once");
+    tracing::info!("stopping; Ctrl-C again to stop at once");
     tokio::select! {
         () = server.shutdown() => {}
         () = stop.recv() => {}

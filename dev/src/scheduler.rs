@@ -11,6 +11,7 @@ use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::state::Shared;
 use crate::store::{NewMessages, Outcome, Store};
+use crate::telemetry;
 
 /// Longest the scheduler sleeps with nothing due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -91,33 +92,74 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 
 /// Fires every due schedule; returns when the next one is due.
 fn fire_due(shared: &Shared) -> Option<i64> {
-    let mut store = shared.lock();
-    let now = now_ms();
-    let due: Vec<String> = store
-        .schedules
-        .values()
-        .filter(|s| !s.paused && s.next_time.is_some_and(|t| t <= now))
-        .map(|s| s.id.clone())
-        .collect();
-    for id in &due {
-        tick(&mut store, id, now);
-    }
-    if !due.is_empty() {
+    let (fired, next) = {
+        let mut store = shared.lock();
+        let now = now_ms();
+        let due: Vec<String> = store
+            .schedules
+            .values()
+            .filter(|s| !s.paused && s.next_time.is_some_and(|t| t <= now))
+            .map(|s| s.id.clone())
+            .collect();
+        let fired: Vec<Fired> = due
+            .iter()
+            .filter_map(|id| tick(&mut store, id, now))
+            .collect();
+        let next = store
+            .schedules
+            .values()
+            .filter(|s| !s.paused)
+            .filter_map(|s| s.next_time)
+            .min();
+        (fired, next)
+    };
+    if !fired.is_empty() {
         shared.dispatch.notify_one();
     }
-    store
-        .schedules
-        .values()
-        .filter(|s| !s.paused)
-        .filter_map(|s| s.next_time)
-        .min()
+    for f in &fired {
+        f.log();
+    }
+    next
+}
+
+/// One tick of a schedule, for the logs.
+struct Fired {
+    schedule_id: String,
+    destination: String,
+    queue: Option<String>,
+    /// The messages published, or why the publish was refused.
+    result: Result<Outcome, String>,
+}
+
+impl Fired {
+    /// `info`, with each message at `debug`; a refusal is a `warn`.
+    fn log(&self) {
+        let queue = self.queue.as_deref();
+        match &self.result {
+            Ok(outcome) => {
+                tracing::info!(
+                    schedule_id = %self.schedule_id,
+                    destination = %self.destination,
+                    queue = queue.map(display),
+                    message_ids = ?outcome.message_ids(),
+                    "schedule fired"
+                );
+                telemetry::accepted(outcome, &self.destination, queue, Some(&self.schedule_id));
+            }
+            Err(error) => tracing::warn!(
+                schedule_id = %self.schedule_id,
+                destination = %self.destination,
+                queue = queue.map(display),
+                %error,
+                "schedule fired; its publish was refused"
+            ),
+        }
+    }
 }
 
 /// Publishes (or enqueues) the messages of one tick of schedule `id`.
-fn tick(store: &mut Store, id: &str, now: i64) {
-    let Some(s) = store.schedules.get(id).cloned() else {
-        return;
-    };
+fn tick(store: &mut Store, id: &str, now: i64) -> Option<Fired> {
+    let s = store.schedules.get(id).cloned()?;
     let result = store.publish(&NewMessages {
         destination: &s.destination,
         queue: s.queue.as_deref(),
@@ -125,21 +167,25 @@ fn tick(store: &mut Store, id: &str, now: i64) {
         schedule_id: Some(&s.id),
         caller_ip: &s.caller_ip,
     });
-    let Some(s) = store.schedules.get_mut(id) else {
-        return;
-    };
-    s.last_time = Some(now);
-    s.next_time = next_time(&s.cron, now);
-    match result {
+    let entry = store.schedules.get_mut(id)?;
+    entry.last_time = Some(now);
+    entry.next_time = next_time(&entry.cron, now);
+    match &result {
         Ok(outcome) => {
-            s.error = None;
-            s.last_states = ids(&outcome)
+            entry.error = None;
+            entry.last_states = ids(outcome)
                 .into_iter()
                 .map(|m| (m, "CREATED".to_owned()))
                 .collect();
         }
-        Err(e) => s.error = Some(e.message),
+        Err(e) => entry.error = Some(e.message.clone()),
     }
+    Some(Fired {
+        schedule_id: s.id,
+        destination: s.destination,
+        queue: s.queue,
+        result: result.map_err(|e| e.message),
+    })
 }
 
 fn ids(outcome: &Outcome) -> Vec<String> {
@@ -148,7 +194,72 @@ fn ids(outcome: &Outcome) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::config::{Config, Limits};
+    use crate::model::{Options, Schedule};
+    use crate::signing::SigningKeys;
+
+    fn schedule(id: &str, next_time: i64, paused: bool) -> Schedule {
+        Schedule {
+            id: id.into(),
+            cron_text: "* * * * *".into(),
+            cron: parse_cron("* * * * *", false).unwrap(),
+            destination: format!("http://127.0.0.1:1/{id}"),
+            queue: None,
+            created_at: 0,
+            caller_ip: "127.0.0.1".into(),
+            opts: Arc::new(Options::default()),
+            paused,
+            last_time: None,
+            next_time: Some(next_time),
+            last_states: BTreeMap::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn only_schedules_due_and_not_paused_fire() {
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits: Limits::default(),
+            region: None,
+            cron_seconds: false,
+        };
+        let http = crate::delivery::client(Duration::from_secs(1)).unwrap();
+        let shared = Shared::new(
+            Store::new(config, SigningKeys::generate()),
+            http,
+            "t".into(),
+        );
+        let now = now_ms();
+        let later = now + 3_600_000;
+        {
+            let mut store = shared.lock();
+            for s in [
+                schedule("later", later, false),
+                schedule("paused", now - 1000, true),
+                schedule("due", now - 1000, false),
+            ] {
+                store.schedules.insert(s.id.clone(), s);
+            }
+        }
+        let next = fire_due(&shared).expect("a schedule to wait for");
+        let store = shared.lock();
+        let fired: Vec<&str> = store
+            .messages
+            .values()
+            .map(|m| m.info.url.as_str())
+            .collect();
+        assert_eq!(fired, ["http://127.0.0.1:1/due"]);
+        assert!(store.schedules["due"].last_time.is_some());
+        assert!(store.schedules["later"].last_time.is_none());
+        assert!(store.schedules["paused"].last_time.is_none());
+        // The soonest of the schedules not paused: "due" fires again within
+        // a minute, before "later".
+        assert!(next > now && next <= now + 60_000, "{next}");
+    }
 
     #[test]
     fn five_fields_and_descriptors() {

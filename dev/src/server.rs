@@ -15,7 +15,7 @@ use crate::route::Route;
 use crate::signing::SigningKeys;
 use crate::state::Shared;
 use crate::store::Store;
-use crate::{api, auth, delivery, ids, scheduler};
+use crate::{api, auth, delivery, ids, scheduler, telemetry};
 
 /// The port of the official QStash development server
 /// (`npx @upstash/qstash-cli dev`), which the `qstash-dev` command listens
@@ -357,6 +357,15 @@ impl ServerBuilder {
             .map_err(|source| Error::Bind { addr, source })?;
         let addr = listener.local_addr().map_err(Error::Io)?;
         let http = delivery::client(DELIVERY_TIMEOUT)?;
+        let url = format!("http://{addr}");
+        tracing::info!(%url, region = self.region.as_deref(), "listening");
+        for route in &routes {
+            tracing::info!(
+                origin = route.origin(),
+                target = route.target(),
+                "routing deliveries"
+            );
+        }
         let max_body = self.limits.max_body_bytes;
         let config = Config {
             retry_delay_scale: self.retry_delay_scale,
@@ -373,13 +382,14 @@ impl ServerBuilder {
                 Arc::clone(&shared),
                 auth::refuse_when_stopping,
             ))
+            .layer(middleware::from_fn(telemetry::log_request))
             .into_make_service_with_connect_info::<SocketAddr>();
         let serve = tokio::spawn(serve(listener, app, Arc::clone(&shared)));
         let dispatcher = tokio::spawn(delivery::run(Arc::clone(&shared)));
         let schedules = tokio::spawn(scheduler::run(Arc::clone(&shared)));
         Ok(Server {
             addr,
-            url: format!("http://{addr}"),
+            url,
             shared,
             serve: Some(serve),
             dispatcher: Some(dispatcher),

@@ -242,6 +242,49 @@ pub(crate) struct Job {
     pub(crate) signing_key: String,
 }
 
+/// What became of a message after a delivery attempt: what
+/// [`Store::finish`] did, for the logs.
+#[derive(Debug, Default)]
+pub(crate) struct Settled {
+    /// The message (`None`: it was gone already).
+    pub(crate) info: Option<Arc<MessageInfo>>,
+    /// The attempt's number, from 1.
+    pub(crate) attempt: u32,
+    pub(crate) fate: Fate,
+    /// The callbacks the attempt asked for.
+    pub(crate) callbacks: Vec<CallbackFate>,
+}
+
+/// See [`Settled`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// The message was gone already.
+    #[default]
+    Gone,
+    Delivered,
+    /// Failed, and cancelled as asked while the attempt ran.
+    Cancelled,
+    /// Failed, and tried again at this time (Unix milliseconds).
+    Retry {
+        at: i64,
+    },
+    /// Failed for good: moved to the DLQ under this id (`None`: the DLQ
+    /// keeps no entries).
+    Dead {
+        dlq_id: Option<String>,
+    },
+}
+
+/// A callback (or failure callback) of an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallbackFate {
+    /// A failure callback, after the last attempt.
+    pub(crate) failure: bool,
+    pub(crate) url: String,
+    /// Its message id, or why it was not queued (a limit).
+    pub(crate) queued: Result<String, &'static str>,
+}
+
 /// What a flow control key says about starting one more message.
 enum Admit {
     Yes,
@@ -949,12 +992,13 @@ impl Store {
     }
 
     /// Records the outcome of a delivery attempt: done, retried later, or
-    /// dead-lettered; callbacks become messages of their own.
-    pub(crate) fn finish(&mut self, id: &str, reply: Reply) {
+    /// dead-lettered; callbacks become messages of their own. Says what
+    /// became of the message.
+    pub(crate) fn finish(&mut self, id: &str, reply: Reply) -> Settled {
         let now = now_ms();
         self.stop_running(id);
         let Some(slot) = self.messages.get(id) else {
-            return;
+            return Settled::default();
         };
         let info = Arc::clone(&slot.info);
         let retried = slot.retried;
@@ -964,18 +1008,30 @@ impl Store {
         cap_headers(&mut reply.headers, MAX_RESPONSE_HEADER_BYTES);
         let reply = Arc::new(reply);
         let max_retries = info.opts.max_retries();
+        let mut settled = Settled {
+            info: Some(Arc::clone(&info)),
+            attempt: retried.saturating_add(1),
+            fate: Fate::Gone,
+            callbacks: Vec::new(),
+        };
         if info.kind == Kind::Message
             && let Some(cb) = info.opts.callback.clone()
         {
             let max = self.config.limits.max_body_bytes;
             let body = callback_body(&info, &reply, retried, max_retries, None, max);
-            self.add_callback(&info, &cb, body, now);
+            let queued = self.add_callback(&info, &cb, body, now);
+            settled.callbacks.push(CallbackFate {
+                failure: false,
+                url: cb.url,
+                queued,
+            });
         }
         if reply.is_success() {
             self.log(&info, LogState::Delivered, None, None, None);
             self.remove(id);
             self.note_schedule_state(&info, LogState::Delivered);
-            return;
+            settled.fate = Fate::Delivered;
+            return settled;
         }
         let error = reply
             .error
@@ -991,7 +1047,8 @@ impl Store {
         if cancel_requested {
             self.log(&info, LogState::Cancelled, None, None, None);
             self.remove(id);
-            return;
+            settled.fate = Fate::Cancelled;
+            return settled;
         }
         if retried < max_retries {
             let next = now.saturating_add(self.config.retry_delay_ms(retried));
@@ -1003,7 +1060,8 @@ impl Store {
                 }
             }
             self.log(&info, LogState::Retry, Some(error), Some(next), None);
-            return;
+            settled.fate = Fate::Retry { at: next };
+            return settled;
         }
         self.log(
             &info,
@@ -1020,8 +1078,17 @@ impl Store {
         {
             let max = self.config.limits.max_body_bytes;
             let body = callback_body(&info, &reply, retried, max_retries, Some(&dlq_id), max);
-            self.add_callback(&info, &cb, body, now);
+            let queued = self.add_callback(&info, &cb, body, now);
+            settled.callbacks.push(CallbackFate {
+                failure: true,
+                url: cb.url,
+                queued,
+            });
         }
+        settled.fate = Fate::Dead {
+            dlq_id: (!dlq_id.is_empty()).then_some(dlq_id),
+        };
+        settled
     }
 
     fn note_schedule_state(&mut self, info: &MessageInfo, state: LogState) {
@@ -1033,11 +1100,17 @@ impl Store {
         }
     }
 
-    /// Queues a callback request as a message of its own (skipped when the
-    /// message limit is reached).
-    fn add_callback(&mut self, parent: &MessageInfo, spec: &CallbackSpec, body: Bytes, now: i64) {
+    /// Queues a callback request as a message of its own: its id, or why
+    /// it was skipped (the message limit or the byte budget is reached).
+    fn add_callback(
+        &mut self,
+        parent: &MessageInfo,
+        spec: &CallbackSpec,
+        body: Bytes,
+        now: i64,
+    ) -> Result<String, &'static str> {
         if self.messages.len() >= self.config.limits.max_messages {
-            return;
+            return Err("the message limit is reached");
         }
         let mut header = spec.headers.clone();
         header.insert("Content-Type".into(), vec!["application/json".into()]);
@@ -1055,7 +1128,7 @@ impl Store {
         let opts = Arc::new(opts);
         let need = self.publish_cost(&opts, 1, spec.url.len() + parent.caller_ip.len());
         if !self.make_room(need) {
-            return;
+            return Err("the store's byte budget is reached");
         }
         let info = Arc::new(MessageInfo {
             id: new_id("msg_"),
@@ -1070,7 +1143,9 @@ impl Store {
             not_before: None,
             opts,
         });
+        let id = info.id.clone();
         self.insert(info, now);
+        Ok(id)
     }
 
     // --- Cancelling -----------------------------------------------------
@@ -1664,6 +1739,118 @@ mod tests {
         assert_eq!(err.status.as_u16(), 412);
         assert!(err.message.contains("bytes"), "{}", err.message);
         assert!(s.bytes() <= 100_000);
+    }
+
+    /// Starts the one due message and finishes its attempt with `status`.
+    fn attempt(s: &mut Store, status: u16) -> Settled {
+        let (jobs, _) = s.take_due(i64::MAX / 2);
+        assert_eq!(jobs.len(), 1);
+        s.finish(
+            &jobs[0].info.id,
+            Reply {
+                status,
+                ..Reply::default()
+            },
+        )
+    }
+
+    fn callback(url: &str) -> Option<CallbackSpec> {
+        Some(CallbackSpec {
+            url: url.into(),
+            ..CallbackSpec::default()
+        })
+    }
+
+    #[test]
+    fn finish_says_what_became_of_the_message() {
+        let mut s = store(Limits::default());
+        assert_eq!(s.finish("msg_none", Reply::default()).fate, Fate::Gone);
+
+        let out = publish(
+            &mut s,
+            Options {
+                retries: Some(1),
+                callback: callback("http://127.0.0.1:1/cb"),
+                failure_callback: callback("http://127.0.0.1:1/failed"),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let id = out.message_ids().remove(0);
+        let before = now_ms();
+        let first = attempt(&mut s, 500);
+        assert_eq!(
+            first.info.as_ref().map(|i| i.id.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(first.attempt, 1);
+        let Fate::Retry { at } = first.fate else {
+            panic!("{:?}", first.fate);
+        };
+        assert!(at >= before && at == s.messages[&id].ready_at, "{at}");
+        assert_eq!(first.callbacks.len(), 1);
+        let cb = &first.callbacks[0];
+        assert!(!cb.failure);
+        assert_eq!(cb.url, "http://127.0.0.1:1/cb");
+        let cb_id = cb.queued.clone().unwrap();
+        assert_eq!(s.messages[&cb_id].info.kind, Kind::Callback);
+        s.cancel(&cb_id);
+
+        let last = attempt(&mut s, 500);
+        assert_eq!(last.attempt, 2);
+        let dlq_id = s.dlq.values().next().unwrap().dlq_id.clone();
+        assert_eq!(
+            last.fate,
+            Fate::Dead {
+                dlq_id: Some(dlq_id)
+            }
+        );
+        let failure: Vec<_> = last.callbacks.iter().filter(|c| c.failure).collect();
+        assert_eq!(failure.len(), 1);
+        assert_eq!(failure[0].url, "http://127.0.0.1:1/failed");
+        let failure_id = failure[0].queued.clone().unwrap();
+        assert!(s.messages.contains_key(&failure_id));
+        s.cancel(&failure_id);
+        for c in last.callbacks.iter().filter(|c| !c.failure) {
+            s.cancel(c.queued.as_ref().unwrap());
+        }
+
+        publish(&mut s, Options::default()).unwrap();
+        let delivered = attempt(&mut s, 200);
+        assert_eq!(delivered.fate, Fate::Delivered);
+        assert!(delivered.callbacks.is_empty());
+
+        let out = publish(&mut s, Options::default()).unwrap();
+        let (jobs, _) = s.take_due(i64::MAX / 2);
+        s.cancel(&out.message_ids()[0]);
+        let cancelled = s.finish(&jobs[0].info.id, Reply::default());
+        assert_eq!(cancelled.fate, Fate::Cancelled);
+    }
+
+    #[test]
+    fn finish_says_when_nothing_is_kept_or_queued() {
+        let mut s = store(Limits {
+            max_dlq_entries: 0,
+            // The message itself counts while its callback is made.
+            max_messages: 1,
+            ..Limits::default()
+        });
+        publish(
+            &mut s,
+            Options {
+                retries: Some(0),
+                callback: callback("http://127.0.0.1:1/cb"),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let settled = attempt(&mut s, 500);
+        assert_eq!(settled.fate, Fate::Dead { dlq_id: None });
+        assert_eq!(
+            settled.callbacks[0].queued,
+            Err("the message limit is reached")
+        );
+        assert!(s.messages.is_empty());
     }
 
     #[test]

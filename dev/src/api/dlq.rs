@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::filter::{Endpoint, Filter, Selection};
 use crate::query::{cursor, page_size};
 use crate::state::Shared;
-use crate::views;
+use crate::{telemetry, views};
 
 /// Page size of the DLQ endpoints (default and maximum).
 const PAGE: usize = 100;
@@ -155,6 +155,9 @@ pub(crate) async fn retry_many(
         (store.dlq_retry_all(&page, retries)?, next)
     };
     shared.dispatch.notify_one();
+    for published in &responses {
+        telemetry::retried_from_dlq(published, None);
+    }
     let answer = with_cursor(json!({ "responses": responses }), next);
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
@@ -194,5 +197,6 @@ pub(crate) async fn retry_one(
         store.dlq_retry(seq, retries)?
     };
     shared.dispatch.notify_one();
+    telemetry::retried_from_dlq(&published, Some(&id));
     Ok((StatusCode::CREATED, Json(json!(published))).into_response())
 }

@@ -20,7 +20,7 @@ use crate::options::{self, Purpose, invalid_queue, valid_name};
 use crate::query::{Params, cursor};
 use crate::state::Shared;
 use crate::store::{NewMessages, Outcome};
-use crate::views;
+use crate::{telemetry, views};
 
 /// `POST /v2/publish/{destination}`
 pub(crate) async fn publish(
@@ -69,6 +69,7 @@ fn send(
         caller_ip: &peer.ip().to_string(),
     })?;
     shared.dispatch.notify_one();
+    telemetry::accepted(&outcome, dest, queue, None);
     Ok(Json(outcome.to_json()))
 }
 
@@ -141,6 +142,9 @@ pub(crate) async fn batch(
         .publish_all(&requests)
         .map_err(|(i, e)| refused(i, e))?;
     shared.dispatch.notify_one();
+    for (request, outcome) in requests.iter().zip(&outcomes) {
+        telemetry::accepted(outcome, request.destination, request.queue, None);
+    }
     Ok(Json(Value::Array(
         outcomes.iter().map(Outcome::to_json).collect(),
     )))

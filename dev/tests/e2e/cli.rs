@@ -41,7 +41,7 @@ const VARIABLES: &[&str] = &[
 fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).kill_on_drop(true);
-    for name in VARIABLES {
+    for name in VARIABLES.iter().chain(&["RUST_LOG"]) {
         cmd.env_remove(name);
     }
     for (name, value) in vars {
@@ -50,9 +50,16 @@ fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// How long a command that should end at once, or a line it should log,
+/// is waited for.
+const PROMPTLY: Duration = Duration::from_secs(10);
+
 /// Runs the command to its end: exit code, stdout, stderr.
 async fn run(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let out = command(args, vars).output().await.expect("run qstash-dev");
+    let out = tokio::time::timeout(PROMPTLY, command(args, vars).output())
+        .await
+        .expect("qstash-dev ended")
+        .expect("run qstash-dev");
     (
         out.status.code().expect("an exit code"),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -117,6 +124,8 @@ async fn help_lists_every_option_and_its_variable() {
         }
         assert!(out.contains("[default: 8080]"), "{out}");
         assert!(out.contains("ORIGIN=URL"), "{out}");
+        assert!(out.contains("RUST_LOG"), "{out}");
+        assert!(out.contains("qstash_dev=info"), "{out}");
     })
     .await;
 }
@@ -301,6 +310,176 @@ async fn the_limits_reach_the_server() {
         assert_eq!(statuses[0], 200, "{statuses:?}");
         assert_eq!(statuses[3], 412, "past the byte budget: {statuses:?}");
         stop(&mut child, url, "INT").await;
+    })
+    .await;
+}
+
+/// A running command whose stderr is collected as it comes.
+struct Logged {
+    child: Child,
+    vars: HashMap<String, String>,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Reads stderr until the command closes it.
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Logged {
+    async fn start(args: &[&str], vars: &[(&str, &str)]) -> Self {
+        let mut child = command(args, vars)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start qstash-dev");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err_lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let collected = std::sync::Arc::clone(&stderr);
+        let reader = tokio::spawn(async move {
+            while let Ok(Some(line)) = err_lines.next_line().await {
+                let mut all = collected.lock().expect("stderr");
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut printed = HashMap::new();
+        while printed.len() < 4 {
+            let line = stdout
+                .next_line()
+                .await
+                .expect("read stdout")
+                .expect("qstash-dev ended before printing its variables");
+            let (name, value) = line.split_once('=').expect("NAME=value");
+            printed.insert(name.to_owned(), value.to_owned());
+        }
+        Self {
+            child,
+            vars: printed,
+            stdout,
+            stderr,
+            reader,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr").clone()
+    }
+
+    /// Publishes a body to `url` and returns the message id.
+    async fn publish(&self, url: &str) -> String {
+        let response = common::http()
+            .post(format!("{}/v2/publish/{url}", self.vars["QSTASH_URL"]))
+            .header(
+                "Authorization",
+                format!("Bearer {}", self.vars["QSTASH_TOKEN"]),
+            )
+            .body("logged body")
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(response.status(), 200);
+        let answer: serde_json::Value = response.json().await.expect("JSON");
+        answer["messageId"].as_str().expect("an id").to_owned()
+    }
+
+    /// Stops it; what it printed on stdout after the variables, and all
+    /// of stderr.
+    async fn stop(mut self) -> (String, String) {
+        let url = self.vars["QSTASH_URL"].clone();
+        stop(&mut self.child, &url, "INT").await;
+        let mut rest = String::new();
+        while let Some(line) = self.stdout.next_line().await.expect("read stdout") {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        // The command is gone: its stderr is read to its end.
+        (&mut self.reader).await.expect("read stderr");
+        (rest, self.stderr())
+    }
+}
+
+/// `RUST_LOG=qstash_dev=debug`: a line per message and delivery, on
+/// stderr; stdout has the variables only.
+#[tokio::test]
+async fn logs_go_to_stderr_and_stdout_keeps_the_variables_only() {
+    bounded(async {
+        let sink = Sink::start().await;
+        let server = Logged::start(
+            &["--port", "0", "--random-credentials"],
+            &[("RUST_LOG", "qstash_dev=debug")],
+        )
+        .await;
+        let id = server.publish(&sink.url("/hook")).await;
+        sink.wait_for(1).await;
+        let logged = common::wait_until(|| {
+            server
+                .stderr()
+                .lines()
+                .any(|l| l.contains("delivered") && l.contains(&id))
+        });
+        tokio::time::timeout(PROMPTLY, logged)
+            .await
+            .unwrap_or_else(|_| panic!("a delivery line in:\n{}", server.stderr()));
+        let token = server.vars["QSTASH_TOKEN"].clone();
+        let (stdout, stderr) = server.stop().await;
+        assert_eq!(stdout, "", "nothing on stdout after the variables");
+        let accepted = stderr
+            .lines()
+            .find(|l| l.contains("message accepted"))
+            .unwrap_or_else(|| panic!("a publish line in:\n{stderr}"));
+        assert!(accepted.contains("DEBUG"), "{accepted}");
+        assert!(accepted.contains(&id), "{accepted}");
+        assert!(stderr.contains("request answered"), "{stderr}");
+        assert!(!stderr.contains(&token), "{stderr}");
+        assert!(!stderr.contains("logged body"), "{stderr}");
+        assert!(
+            !stderr.contains("\x1b["),
+            "no colours into a pipe: {stderr}"
+        );
+    })
+    .await;
+}
+
+/// `RUST_LOG` unset or empty: `qstash_dev=info`, which shows the server
+/// starting and stopping but not each message.
+#[tokio::test]
+async fn without_rust_log_the_logs_are_at_info() {
+    bounded(async {
+        let sink = Sink::start().await;
+        for vars in [&[][..], &[("RUST_LOG", "")][..]] {
+            let server = Logged::start(&["--port", "0"], vars).await;
+            let delivered = sink.count() + 1;
+            let id = server.publish(&sink.url("/hook")).await;
+            let url = server.vars["QSTASH_URL"].clone();
+            sink.wait_for(delivered).await;
+            let (stdout, stderr) = server.stop().await;
+            assert_eq!(stdout, "", "{vars:?}");
+            assert!(
+                stderr.contains(&format!("INFO qstash_dev::server: listening url={url}")),
+                "{vars:?}: {stderr}"
+            );
+            assert!(
+                stderr.contains("serving; Ctrl-C to stop"),
+                "{vars:?}: {stderr}"
+            );
+            assert!(!stderr.contains(&id), "{vars:?}: {stderr}");
+            assert!(!stderr.contains("DEBUG"), "{vars:?}: {stderr}");
+        }
+    })
+    .await;
+}
+
+/// A `RUST_LOG` that does not parse is a usage error, not ignored.
+#[tokio::test]
+async fn an_invalid_rust_log_exits_2_naming_the_variable() {
+    bounded(async {
+        for value in ["qstash_dev=loud", "qstash_dev=info,[{"] {
+            let (code, out, err) = run(&["--port", "0"], &[("RUST_LOG", value)]).await;
+            assert_eq!(code, 2, "{value}: {out}{err}");
+            assert!(err.contains("RUST_LOG"), "{value}: {err}");
+            assert!(err.contains(value), "{value}: {err}");
+            assert!(out.is_empty(), "{value}: {out}");
+        }
     })
     .await;
 }

@@ -194,3 +194,95 @@ pub async fn wait_until(mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// What the server logged through `tracing` on this thread while the
+/// returned guard lives, as `tracing_subscriber::fmt` writes it (every
+/// level, no colours).
+///
+/// Only events on this thread are seen: run the test on a current-thread
+/// runtime (`#[tokio::test]`'s default), where the server's tasks run
+/// too, so that the logs of servers of other tests are not mixed in.
+/// Works whichever test thread reaches a log statement first: while a
+/// single subscriber exists, tracing-core computes a callsite's interest
+/// from the subscriber of the thread that reaches it first, so an event
+/// reached first on another test's thread would be left out here for good.
+/// A second subscriber that lives as long as the test binary makes every
+/// callsite ask each one (as the `qstash` crate's `capture_logs` does).
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    static ALWAYS_THERE: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ALWAYS_THERE.get_or_init(|| {
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(std::io::sink)
+                .finish(),
+        )
+    });
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+/// The text captured by [`capture_logs`].
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Everything so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("the logs")).into_owned()
+    }
+
+    /// The lines that contain every one of `parts`.
+    pub fn lines_with(&self, parts: &[&str]) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|line| parts.iter().all(|p| line.contains(p)))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The one line that contains every one of `parts`.
+    pub fn line_with(&self, parts: &[&str]) -> String {
+        let lines = self.lines_with(parts);
+        assert_eq!(
+            lines.len(),
+            1,
+            "one line with {parts:?} in:\n{}",
+            self.text()
+        );
+        lines.into_iter().next().unwrap_or_default()
+    }
+
+    /// Waits until a line contains every one of `parts`.
+    pub async fn wait_for(&self, parts: &[&str]) -> String {
+        wait_until(|| !self.lines_with(parts).is_empty()).await;
+        self.line_with(parts)
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}

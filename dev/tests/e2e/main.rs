@@ -11,6 +11,7 @@ mod cli;
 mod deliveries;
 mod dev_mode;
 mod lifecycle;
+mod logs;
 mod multi_region;
 mod operations;
 mod routes;
