@@ -390,7 +390,12 @@ impl Filter {
     /// Whether `info` passes, judged at `time` (its creation, or the time
     /// of a log record) and with the last response status, if any.
     pub(crate) fn matches(&self, info: &MessageInfo, time: i64, status: Option<u16>) -> bool {
-        let (host, path) = host_and_path(&info.url);
+        // The URL is parsed only for a filter on its host or path.
+        let (host, path) = if self.host.is_empty() && self.path.is_empty() {
+            (None, None)
+        } else {
+            host_and_path(&info.url)
+        };
         any(&self.message_id, Some(&info.id))
             && any(&self.url, Some(&info.url))
             && any(&self.topic, info.topic.as_ref())

@@ -1,7 +1,7 @@
 //! The in-memory state of the server and the operations on it. Every
 //! collection is bounded by [`Limits`](crate::Limits).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -40,7 +40,12 @@ pub(crate) struct Store {
     dlq_ids: HashMap<String, u64>,
     pub(crate) logs: VecDeque<LogRecord>,
     pub(crate) bulk_actions: BTreeMap<u64, BulkAction>,
+    /// Bulk action ids to their sequence numbers.
+    bulk_ids: HashMap<String, u64>,
     pub(crate) flow: BTreeMap<String, FlowKey>,
+    /// Flow control keys that may be evicted: no messages, not paused,
+    /// nothing pinned.
+    idle_keys: BTreeSet<String>,
     dedup: HashMap<String, (String, i64)>,
     dedup_order: VecDeque<(String, i64)>,
     next_seq: u64,
@@ -66,6 +71,66 @@ const RECORD_BYTES: usize = 256;
 
 /// Most bytes of response headers kept per response.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most records one page of the logs or of the DLQ, or one step of a
+/// filter-based cancel, looks at. A filter that skips many records ends
+/// the page early (short, even empty) with a cursor to go on from, as the
+/// service's pages do: a page costs at most this much, however large the
+/// store.
+pub(crate) const MAX_SCAN: usize = 1000;
+
+/// One page of records, picked in cursor order.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// The cursor of the next page (the sequence number of the last record
+    /// looked at), when records are left to look at.
+    pub(crate) next: Option<u64>,
+    /// Records looked at.
+    pub(crate) scanned: usize,
+}
+
+/// Up to `count` of `records` (sequence numbers and records, in cursor
+/// order) that `keep` selects, each made an item by `take`, looking at no
+/// more than `max_scan` records.
+fn pick<'a, T: 'a, U>(
+    records: impl Iterator<Item = (u64, &'a T)>,
+    keep: impl Fn(&T) -> bool,
+    count: usize,
+    max_scan: usize,
+    take: impl Fn(u64, &T) -> U,
+) -> Page<U> {
+    let mut items = Vec::new();
+    let mut scanned = 0;
+    let mut last = None;
+    for (seq, record) in records {
+        // A record left to look at: a page full, or the scan spent.
+        if scanned >= max_scan {
+            return Page {
+                items,
+                next: last,
+                scanned,
+            };
+        }
+        scanned += 1;
+        if keep(record) {
+            if items.len() >= count {
+                return Page {
+                    items,
+                    next: last,
+                    scanned,
+                };
+            }
+            items.push(take(seq, record));
+        }
+        last = Some(seq);
+    }
+    Page {
+        items,
+        next: None,
+        scanned,
+    }
+}
 
 /// The bytes the store holds. Messages, their options and replies are
 /// shared (`Arc`) by slots, log records and DLQ entries: each is counted
@@ -268,7 +333,9 @@ impl Store {
             dlq_ids: HashMap::new(),
             logs: VecDeque::new(),
             bulk_actions: BTreeMap::new(),
+            bulk_ids: HashMap::new(),
             flow: BTreeMap::new(),
+            idle_keys: BTreeSet::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
             next_seq: 1,
@@ -539,6 +606,23 @@ impl Store {
         }
         if let Some(f) = &info.opts.flow {
             apply(&mut self.flow_counts, &f.key, &change);
+            self.flow_changed(&f.key);
+        }
+    }
+
+    /// Puts key `key` in the set of keys that may be evicted (no messages,
+    /// not paused, nothing pinned), or takes it out; after any change of
+    /// the key or of its counts.
+    pub(crate) fn flow_changed(&mut self, key: &str) {
+        let idle = !self.flow_counts.contains_key(key)
+            && self
+                .flow
+                .get(key)
+                .is_some_and(|f| !f.paused && !f.pinned_parallelism && !f.pinned_rate);
+        if !idle {
+            self.idle_keys.remove(key);
+        } else if !self.idle_keys.contains(key) {
+            self.idle_keys.insert(key.to_owned());
         }
     }
 
@@ -668,28 +752,26 @@ impl Store {
             fk.rate = spec.rate;
             fk.period_secs = spec.period_secs.unwrap_or(1);
         }
+        self.flow_changed(&spec.key);
         Ok(())
     }
 
     /// The flow control key `key`, created when new. Keys are bounded by
-    /// the message limit: when full, an unused, unconfigured key goes.
+    /// the message limit: when full, an unused, unconfigured key goes (the
+    /// first by name), taken from the set of such keys.
+    ///
+    /// A caller that changes the key calls [`flow_changed`](Self::flow_changed)
+    /// after.
     pub(crate) fn flow_key(&mut self, key: &str, now: i64) -> ApiResult<&mut FlowKey> {
         if !self.flow.contains_key(key) {
             if self.flow.len() >= self.config.limits.max_messages.max(1) {
-                let used = &self.flow_counts;
                 let idle = self
-                    .flow
-                    .values()
-                    .find(|f| {
-                        !used.contains_key(&f.key)
-                            && !f.paused
-                            && !f.pinned_parallelism
-                            && !f.pinned_rate
-                    })
-                    .map(|f| f.key.clone())
+                    .idle_keys
+                    .pop_first()
                     .ok_or_else(|| ApiError::limit("flow control key limit reached"))?;
                 self.flow.remove(&idle);
             }
+            self.idle_keys.insert(key.to_owned());
             self.flow.insert(
                 key.to_owned(),
                 FlowKey {
@@ -740,6 +822,30 @@ impl Store {
         });
         // Past the budget, history goes first (this record last).
         self.make_room(0);
+    }
+
+    /// One page of the logs, newest first: up to `count` records older
+    /// than `before` (a sequence number) that `keep` selects, looking at no
+    /// more than [`MAX_SCAN`] records from the cursor on (found by a binary
+    /// search: the records are in sequence order). The records share their
+    /// messages and answers with the store; they are shown once the lock
+    /// is released.
+    pub(crate) fn log_page(
+        &self,
+        before: Option<u64>,
+        count: usize,
+        keep: impl Fn(&LogRecord) -> bool,
+    ) -> Page<LogRecord> {
+        let end = before.map_or(self.logs.len(), |b| {
+            self.logs.partition_point(|r| r.seq < b)
+        });
+        pick(
+            self.logs.range(..end).rev().map(|r| (r.seq, r)),
+            keep,
+            count,
+            MAX_SCAN,
+            |_, r| r.clone(),
+        )
     }
 
     // --- Dispatching ----------------------------------------------------
@@ -1096,17 +1202,32 @@ impl Store {
         true
     }
 
-    /// Cancels up to `limit` messages matching `filter`, oldest first.
-    pub(crate) fn cancel_where(&mut self, filter: &Filter, limit: usize) -> u64 {
-        let ids: Vec<String> = self
-            .order
-            .values()
-            .filter_map(|id| self.messages.get(id))
-            .filter(|s| !s.cancel_requested && filter.matches(&s.info, s.info.created_at, None))
-            .take(limit)
-            .map(|s| s.info.id.clone())
-            .collect();
-        ids.iter().filter(|id| self.cancel(id)).count() as u64
+    /// One step of a filter-based cancel: cancels up to `limit` messages
+    /// matching `filter`, oldest first, among those created after `after`
+    /// (a sequence number), looking at no more than [`MAX_SCAN`] messages.
+    /// Returns how many were cancelled and, when messages are left to look
+    /// at, where the next step starts.
+    pub(crate) fn cancel_where(
+        &mut self,
+        filter: &Filter,
+        limit: usize,
+        after: Option<u64>,
+    ) -> (u64, Option<u64>) {
+        let start = after.map_or(0, |c| c.saturating_add(1));
+        let messages = &self.messages;
+        let page = pick(
+            self.order.range(start..).map(|(seq, id)| (*seq, id)),
+            |id| {
+                messages.get(id).is_some_and(|s| {
+                    !s.cancel_requested && filter.matches(&s.info, s.info.created_at, None)
+                })
+            },
+            limit,
+            MAX_SCAN,
+            |_, id| id.clone(),
+        );
+        let cancelled = page.items.iter().filter(|id| self.cancel(id)).count() as u64;
+        (cancelled, page.next)
     }
 
     /// Remembers a filter-based cancel (the oldest goes when full).
@@ -1117,10 +1238,13 @@ impl Store {
         created_at: i64,
     ) -> String {
         while self.bulk_actions.len() >= self.config.limits.max_bulk_actions.max(1) {
-            self.bulk_actions.pop_first();
+            if let Some((_, old)) = self.bulk_actions.pop_first() {
+                self.bulk_ids.remove(&old.id);
+            }
         }
         let seq = self.seq();
         let id = new_id("act_");
+        self.bulk_ids.insert(id.clone(), seq);
         self.bulk_actions.insert(
             seq,
             BulkAction {
@@ -1133,6 +1257,13 @@ impl Store {
             },
         );
         id
+    }
+
+    /// The bulk action `id`.
+    pub(crate) fn bulk_action(&self, id: &str) -> Option<&BulkAction> {
+        self.bulk_ids
+            .get(id)
+            .and_then(|seq| self.bulk_actions.get(seq))
     }
 
     // --- Dead letter queue ----------------------------------------------
@@ -1180,29 +1311,64 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(format!("DLQ message `{dlq_id}` not found")))
     }
 
-    /// DLQ sequence numbers selected by ids or by a filter, after `cursor`,
-    /// at most `count`; with the cursor of the next page, if there is one.
+    /// DLQ sequence numbers, oldest first, after `cursor`, at most `count`:
+    /// those of the `ids` given (looked up, whatever the DLQ holds), or
+    /// those matching `filter` (looking at no more than [`MAX_SCAN`]
+    /// entries); with the cursor of the next page, if there is one.
     pub(crate) fn dlq_select(
         &self,
         ids: &[String],
         filter: &Filter,
         cursor: Option<u64>,
         count: usize,
-    ) -> (Vec<u64>, Option<u64>) {
+    ) -> Page<u64> {
         let start = cursor.map_or(0, |c| c.saturating_add(1));
-        let mut matching = self.dlq.range(start..).filter(|(_, e)| {
-            if ids.is_empty() {
-                filter.matches(&e.info, e.info.created_at, Some(e.reply.status))
-            } else {
-                ids.contains(&e.dlq_id)
-            }
-        });
-        let page: Vec<u64> = matching.by_ref().take(count).map(|(s, _)| *s).collect();
-        let next = match (page.last(), matching.next()) {
-            (Some(last), Some(_)) => Some(*last),
-            _ => None,
-        };
-        (page, next)
+        if ids.is_empty() {
+            return pick(
+                self.dlq.range(start..).map(|(seq, e)| (*seq, e)),
+                |e| filter.matches(&e.info, e.info.created_at, Some(e.reply.status)),
+                count,
+                MAX_SCAN,
+                |seq, _| seq,
+            );
+        }
+        let mut seqs: Vec<u64> = ids
+            .iter()
+            .filter_map(|id| self.dlq_ids.get(id).copied())
+            .filter(|seq| *seq >= start)
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let scanned = ids.len();
+        let next = (seqs.len() > count).then(|| seqs[count - 1]);
+        seqs.truncate(count);
+        Page {
+            items: seqs,
+            next,
+            scanned,
+        }
+    }
+
+    /// One page of the DLQ (see [`dlq_select`](Self::dlq_select)): the
+    /// entries themselves, sharing their messages and answers with the
+    /// store, to be shown once the lock is released.
+    pub(crate) fn dlq_page(
+        &self,
+        ids: &[String],
+        filter: &Filter,
+        cursor: Option<u64>,
+        count: usize,
+    ) -> Page<DlqEntry> {
+        let page = self.dlq_select(ids, filter, cursor, count);
+        Page {
+            items: page
+                .items
+                .iter()
+                .filter_map(|seq| self.dlq.get(seq).cloned())
+                .collect(),
+            next: page.next,
+            scanned: page.scanned,
+        }
     }
 
     /// Re-publishes a fresh copy of a DLQ entry and removes the original.
@@ -1302,8 +1468,7 @@ impl Store {
             match self.publish(req) {
                 Ok(outcome) => done.push(outcome),
                 Err(e) => {
-                    let created: Vec<String> = done.iter().flat_map(created_ids).collect();
-                    self.withdraw(&created);
+                    self.withdraw(&reqs[..i], &done);
                     return Err((i, e));
                 }
             }
@@ -1317,8 +1482,8 @@ impl Store {
         let now = now_ms();
         let limits = &self.config.limits;
         let mut created = 0usize;
-        let mut new_queues: Vec<&str> = Vec::new();
-        let mut dedup_keys: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut new_queues: HashSet<&str> = HashSet::new();
+        let mut dedup_keys: HashSet<String> = HashSet::new();
         for (i, req) in reqs.iter().enumerate() {
             let (targets, _) = self.targets(req.destination).map_err(|e| (i, e))?;
             if let Some(q) = req.queue
@@ -1334,7 +1499,7 @@ impl Store {
                         ApiError::limit(format!("queue limit reached ({})", limits.max_queues)),
                     ));
                 }
-                new_queues.push(q);
+                new_queues.insert(q);
             }
             let waiting = self.messages.len() + created;
             if targets.len() > limits.max_messages.saturating_sub(waiting) {
@@ -1362,14 +1527,24 @@ impl Store {
         Ok(())
     }
 
-    /// Takes back messages just created by a request that failed as a
-    /// whole: they are cancelled (never delivered) and their deduplication
-    /// IDs forgotten (the request can be sent again).
-    fn withdraw(&mut self, ids: &[String]) {
-        for id in ids {
-            self.cancel(id);
+    /// Takes back the messages `done` just created for `reqs`, part of a
+    /// request that failed as a whole: they are cancelled (never
+    /// delivered) and their deduplication IDs forgotten (the request can be
+    /// sent again). The work is that of the messages taken back.
+    fn withdraw(&mut self, reqs: &[NewMessages<'_>], done: &[Outcome]) {
+        for (req, outcome) in reqs.iter().zip(done) {
+            for p in published(outcome).iter().filter(|p| !p.deduplicated) {
+                self.cancel(&p.message_id);
+                if let Some(key) = self.dedup_key(req, &p.url)
+                    && self
+                        .dedup
+                        .get(&key)
+                        .is_some_and(|(id, _)| *id == p.message_id)
+                {
+                    self.dedup.remove(&key);
+                }
+            }
         }
-        self.dedup.retain(|_, (id, _)| !ids.contains(id));
     }
 
     /// Retries the DLQ entries `seqs` (see [`dlq_retry`](Self::dlq_retry)),
@@ -1390,7 +1565,7 @@ impl Store {
                 limits.max_messages
             )));
         }
-        let mut new_queues: Vec<&str> = Vec::new();
+        let mut new_queues: HashSet<&str> = HashSet::new();
         for seq in seqs {
             let entry = self
                 .dlq
@@ -1406,7 +1581,7 @@ impl Store {
                         entry.dlq_id, limits.max_queues
                     )));
                 }
-                new_queues.push(q);
+                new_queues.insert(q);
             }
         }
         let mut done: Vec<(u64, DlqEntry, Published)> = Vec::with_capacity(seqs.len());
@@ -1417,9 +1592,10 @@ impl Store {
             match self.dlq_retry(seq, retries) {
                 Ok(published) => done.push((seq, entry, published)),
                 Err(e) => {
-                    let created: Vec<String> =
-                        done.iter().map(|(_, _, p)| p.message_id.clone()).collect();
-                    self.withdraw(&created);
+                    // Retried copies have no deduplication ID to forget.
+                    for (_, _, p) in &done {
+                        self.cancel(&p.message_id);
+                    }
                     for (seq, old, _) in done {
                         self.dlq_ids.insert(old.dlq_id.clone(), seq);
                         self.dlq.insert(seq, old);
@@ -1438,16 +1614,12 @@ impl Store {
     }
 }
 
-/// The ids of the messages a publish created (not the deduplicated ones).
-fn created_ids(outcome: &Outcome) -> Vec<String> {
-    let all = match outcome {
+/// The messages of a publish.
+fn published(outcome: &Outcome) -> &[Published] {
+    match outcome {
         Outcome::Single(p) => std::slice::from_ref(p),
         Outcome::Group(all) => all.as_slice(),
-    };
-    all.iter()
-        .filter(|p| !p.deduplicated)
-        .map(|p| p.message_id.clone())
-        .collect()
+    }
 }
 
 /// What a redacted value is replaced with: its SHA-256, as the API views
@@ -1836,6 +2008,277 @@ mod tests {
         assert!(visited <= 4, "{visited} messages looked at");
     }
 
+    /// A filter from a query string, as the list endpoints read it.
+    fn filter(query: &str) -> Filter {
+        crate::filter::Selection::read(
+            crate::filter::Endpoint::ListDlq,
+            Some(query),
+            &axum::http::HeaderMap::new(),
+            &[],
+        )
+        .unwrap()
+        .filter
+    }
+
+    /// Sequence numbers of a log page, newest first.
+    fn seqs(page: &Page<LogRecord>) -> Vec<u64> {
+        page.items.iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn a_log_page_starts_at_its_cursor_and_looks_at_its_records_only() {
+        let mut s = store(Limits {
+            max_log_entries: 5000,
+            ..Limits::default()
+        });
+        for _ in 0..3000 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let all: Vec<u64> = s.logs.iter().rev().map(|r| r.seq).collect();
+        assert_eq!(all.len(), 3000);
+        let first = s.log_page(None, 100, |_| true);
+        assert_eq!(seqs(&first), all[..100]);
+        assert_eq!(first.next, Some(all[99]));
+        assert_eq!(
+            first.scanned, 101,
+            "one past the page, to know there is more"
+        );
+        // Deep in the log, a page costs what the first one does.
+        let deep = s.log_page(Some(all[2799]), 100, |_| true);
+        assert_eq!(seqs(&deep), all[2800..2900]);
+        assert_eq!(deep.next, Some(all[2899]));
+        assert_eq!(deep.scanned, 101);
+        let last = s.log_page(deep.next, 100, |_| true);
+        assert_eq!(seqs(&last), all[2900..]);
+        assert_eq!((last.next, last.scanned), (None, 100));
+        // The page shares the messages with the store: nothing is copied
+        // or encoded under the lock.
+        let newest = s.logs.back().unwrap();
+        assert!(Arc::ptr_eq(&first.items[0].info, &newest.info));
+    }
+
+    #[test]
+    fn a_log_filter_looks_at_max_scan_records_per_page_then_gives_a_cursor() {
+        let mut s = store(Limits {
+            max_log_entries: 5000,
+            ..Limits::default()
+        });
+        let labelled = Options {
+            labels: vec!["rare".into()],
+            ..Options::default()
+        };
+        publish(&mut s, delayed(labelled)).unwrap();
+        for _ in 0..2499 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let rare = filter("label=rare");
+        let keep = |r: &LogRecord| rare.matches(&r.info, r.time, None);
+        let mut cursor = None;
+        let mut pages = Vec::new();
+        loop {
+            let page = s.log_page(cursor, 100, keep);
+            assert!(
+                page.scanned <= MAX_SCAN,
+                "{} records looked at",
+                page.scanned
+            );
+            pages.push(page.items.len());
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        // 2,500 records, 1,000 per page: the rare one on the last page.
+        assert_eq!(pages, [0, 0, 1]);
+    }
+
+    /// Fails `n` messages into the DLQ; the first labelled `rare`.
+    fn fill_dlq(s: &mut Store, n: usize) {
+        for i in 0..n {
+            let opts = Options {
+                labels: if i == 0 {
+                    vec!["rare".into()]
+                } else {
+                    Vec::new()
+                },
+                ..body_opts(0)
+            };
+            publish(s, opts).unwrap();
+            fail_all(s, &failing(0, 0));
+        }
+    }
+
+    #[test]
+    fn a_dlq_page_looks_at_max_scan_entries_and_ids_are_looked_up() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        fill_dlq(&mut s, 2500);
+        let all: Vec<u64> = s.dlq.keys().copied().collect();
+        let page = s.dlq_select(&[], &Filter::default(), Some(all[1999]), 100);
+        assert_eq!(page.items, all[2000..2100]);
+        assert_eq!((page.next, page.scanned), (Some(all[2099]), 101));
+        // A filter that skips everything from the cursor on.
+        let rare = filter("label=rare");
+        let page = s.dlq_select(&[], &rare, Some(all[0]), 100);
+        assert!(page.items.is_empty());
+        assert_eq!((page.next, page.scanned), (Some(all[MAX_SCAN]), MAX_SCAN));
+        let page = s.dlq_select(&[], &rare, None, 100);
+        assert_eq!(page.items, [all[0]]);
+        assert_eq!(page.scanned, MAX_SCAN);
+        // Ids are looked up, not searched for: oldest first, unknown ones
+        // skipped, `count` at most with a cursor past it.
+        let id = |i: usize| s.dlq[&all[i]].dlq_id.clone();
+        let ids = vec![id(2400), "dlq_unknown".into(), id(7), id(1200), id(7)];
+        let page = s.dlq_select(&ids, &Filter::default(), None, 100);
+        assert_eq!(page.items, [all[7], all[1200], all[2400]]);
+        assert_eq!((page.next, page.scanned), (None, 5));
+        let page = s.dlq_select(&ids, &Filter::default(), None, 2);
+        assert_eq!(
+            (page.items, page.next),
+            (vec![all[7], all[1200]], Some(all[1200]))
+        );
+        let page = s.dlq_page(&ids, &Filter::default(), Some(all[1200]), 2);
+        assert_eq!(page.items.len(), 1);
+        assert!(Arc::ptr_eq(&page.items[0].info, &s.dlq[&all[2400]].info));
+    }
+
+    #[test]
+    fn a_cancel_by_filter_goes_in_steps_of_max_scan_messages() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        for _ in 0..2500 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let none = filter("label=none");
+        let mut after = None;
+        let mut steps = 0;
+        loop {
+            let (cancelled, next) = s.cancel_where(&none, usize::MAX, after);
+            assert_eq!(cancelled, 0);
+            steps += 1;
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(steps, 3);
+        assert_eq!(s.messages.len(), 2500);
+        let every = Filter::default();
+        let (cancelled, next) = s.cancel_where(&every, 10, None);
+        assert_eq!(cancelled, 10);
+        let tenth = *s.order.keys().next().unwrap() - 1;
+        assert_eq!(next, Some(tenth), "goes on after the tenth");
+        let (cancelled, next) = s.cancel_where(&every, usize::MAX, next);
+        assert_eq!(
+            (cancelled, next),
+            (MAX_SCAN as u64, Some(tenth + MAX_SCAN as u64))
+        );
+        assert_eq!(s.messages.len(), 2500 - 10 - MAX_SCAN);
+    }
+
+    #[test]
+    fn an_unused_flow_key_is_evicted_from_the_idle_set() {
+        let mut s = store(Limits {
+            max_messages: 3,
+            ..Limits::default()
+        });
+        let now = now_ms();
+        s.flow_key("a", now).unwrap().pinned_rate = true;
+        s.flow_changed("a");
+        let flow = FlowSpec {
+            key: "b".into(),
+            ..FlowSpec::default()
+        };
+        let busy = publish(
+            &mut s,
+            Options {
+                flow: Some(flow),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        s.flow_key("c", now).unwrap();
+        assert_consistent(&s);
+        // Full: the idle key goes, never the pinned or the busy one.
+        s.flow_key("d", now).unwrap().paused = true;
+        s.flow_changed("d");
+        assert!(!s.flow.contains_key("c"));
+        assert_consistent(&s);
+        let err = s.flow_key("e", now).unwrap_err();
+        assert_eq!(err.status.as_u16(), 412);
+        // Once its message is gone, the busy key may go.
+        s.cancel(&busy.message_ids()[0]);
+        assert_consistent(&s);
+        s.flow_key("e", now).unwrap();
+        assert_eq!(
+            s.flow.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["a", "d", "e"]
+        );
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn a_batch_that_fails_late_forgets_its_deduplication_ids() {
+        let mut s = store(Limits {
+            max_store_bytes: 50_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let with_id = |id: &str| {
+            Arc::new(Options {
+                dedup_id: Some(id.into()),
+                ..Options::default()
+            })
+        };
+        let req = |opts: Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts,
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let kept = s.publish(&req(with_id("kept"))).unwrap();
+        // The byte budget is not checked ahead: the second entry fails late.
+        let big = Arc::new(body_opts(60_000));
+        let (i, _) = s
+            .publish_all(&[req(with_id("taken-back")), req(big)])
+            .unwrap_err();
+        assert_eq!(i, 1);
+        assert_eq!(
+            s.messages.len(),
+            1,
+            "the first entry's message is withdrawn"
+        );
+        let again = s.publish(&req(with_id("taken-back"))).unwrap();
+        assert!(!again.message_ids().is_empty());
+        let Outcome::Single(p) = again else { panic!() };
+        assert!(!p.deduplicated, "its deduplication ID was forgotten");
+        let Outcome::Single(p) = s.publish(&req(with_id("kept"))).unwrap() else {
+            panic!()
+        };
+        assert!(p.deduplicated, "another message's ID is remembered");
+        assert_eq!(p.message_id, kept.message_ids()[0]);
+    }
+
+    #[test]
+    fn bulk_actions_are_looked_up_by_id() {
+        let mut s = store(Limits {
+            max_bulk_actions: 2,
+            ..Limits::default()
+        });
+        let ids: Vec<String> = (0..3)
+            .map(|i| s.record_bulk_action(BTreeMap::new(), i, 0))
+            .collect();
+        assert!(s.bulk_action(&ids[0]).is_none(), "the oldest went");
+        assert_eq!(s.bulk_action(&ids[1]).unwrap().total, 1);
+        assert_eq!(s.bulk_action(&ids[2]).unwrap().id, ids[2]);
+        assert_eq!(s.bulk_ids.len(), 2);
+    }
+
     /// The counters and indexes agree with a scan of the messages.
     fn assert_consistent(s: &Store) {
         let mut queues: HashMap<String, Counts> = HashMap::new();
@@ -1865,6 +2308,15 @@ mod tests {
         }
         assert_eq!(queues, s.queue_counts);
         assert_eq!(keys, s.flow_counts);
+        let idle: BTreeSet<String> = s
+            .flow
+            .values()
+            .filter(|f| {
+                !keys.contains_key(&f.key) && !f.paused && !f.pinned_parallelism && !f.pinned_rate
+            })
+            .map(|f| f.key.clone())
+            .collect();
+        assert_eq!(idle, s.idle_keys);
         assert_eq!(running, s.in_flight);
         let indexed = s.due.len()
             + s.parked.values().map(BTreeSet::len).sum::<usize>()

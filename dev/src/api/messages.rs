@@ -151,12 +151,13 @@ pub(crate) async fn get(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let store = shared.lock();
-    let slot = store
+    let info = shared
+        .lock()
         .messages
         .get(&id)
+        .map(|slot| Arc::clone(&slot.info))
         .ok_or_else(|| ApiError::not_found(format!("message `{id}` not found")))?;
-    Ok(Json(views::message(&slot.info)))
+    Ok(Json(views::message(&info)))
 }
 
 /// `DELETE /v2/messages/{messageId}`
@@ -175,7 +176,8 @@ pub(crate) async fn cancel_one(
 /// and a JSON body; at most `count` (all the matching ones when not
 /// given). Without a filter, only when asked for on purpose (see
 /// [`Selection::read`]). A filter-based cancel is recorded as a finished
-/// bulk action.
+/// bulk action; it goes through the messages in steps of at most
+/// [`MAX_SCAN`](crate::store::MAX_SCAN), releasing the store between them.
 pub(crate) async fn cancel_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
@@ -194,22 +196,39 @@ pub(crate) async fn cancel_many(
         Some(n) => n,
         None => usize::MAX,
     };
-    let mut store = shared.lock();
     let answer = if ids.is_empty() {
         let created_at = now_ms();
-        let cancelled = store.cancel_where(&filter, limit);
-        let action =
-            store.record_bulk_action(params.grouped_except(NOT_FILTERS), cancelled, created_at);
+        // In steps of at most `MAX_SCAN` messages looked at, the lock
+        // released (and other tasks let run) between them.
+        let mut cancelled = 0u64;
+        let mut after = None;
+        loop {
+            let left = limit.saturating_sub(usize::try_from(cancelled).unwrap_or(usize::MAX));
+            let (n, next) = shared.lock().cancel_where(&filter, left, after);
+            cancelled += n;
+            match next {
+                Some(next) if usize::try_from(cancelled).is_ok_and(|c| c < limit) => {
+                    after = Some(next);
+                }
+                _ => break,
+            }
+            tokio::task::yield_now().await;
+        }
+        let action = shared.lock().record_bulk_action(
+            params.grouped_except(NOT_FILTERS),
+            cancelled,
+            created_at,
+        );
         if asynchronous {
             json!({ "cancelled": cancelled, "actionId": action })
         } else {
             json!({ "cancelled": cancelled })
         }
     } else {
+        let mut store = shared.lock();
         let cancelled = ids.iter().take(limit).filter(|id| store.cancel(id)).count();
         json!({ "cancelled": cancelled })
     };
-    drop(store);
     shared.dispatch.notify_one();
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
@@ -258,9 +277,7 @@ pub(crate) async fn get_bulk_action(
 ) -> ApiResult<Json<Value>> {
     let store = shared.lock();
     store
-        .bulk_actions
-        .values()
-        .find(|a| a.id == id)
+        .bulk_action(&id)
         .map(|a| Json(views::bulk_action(a)))
         .ok_or_else(|| ApiError::not_found(format!("bulk action `{id}` not found")))
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{json_body, ok};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::model::Queue;
 use crate::options::{invalid_queue, valid_name};
 use crate::state::Shared;
 use crate::views;
@@ -66,14 +67,21 @@ pub(crate) async fn upsert(State(shared): State<Arc<Shared>>, body: Bytes) -> Ap
     Ok(ok())
 }
 
-/// `GET /v2/queues`
+/// `GET /v2/queues`: one counter looked up per queue (no scan of the
+/// messages), the answer built once the store is released.
 pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let store = shared.lock();
-    Json(Value::Array(
+    let queues: Vec<(Queue, usize)> = {
+        let store = shared.lock();
         store
             .queues
             .values()
-            .map(|q| views::queue(q, store.queue_lag(&q.name)))
+            .map(|q| (q.clone(), store.queue_lag(&q.name)))
+            .collect()
+    };
+    Json(Value::Array(
+        queues
+            .iter()
+            .map(|(q, lag)| views::queue(q, *lag))
             .collect(),
     ))
 }
