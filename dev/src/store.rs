@@ -55,6 +55,21 @@ pub(crate) struct Store {
     due: BTreeSet<(i64, u64)>,
     /// Due messages held back by their flow control key, oldest first.
     parked: HashMap<String, BTreeSet<u64>>,
+    /// Keys with parked messages that may let one go now: something
+    /// changed (a delivery of theirs ended, their settings) since they
+    /// last held them back. Only these are looked at on a wake.
+    ready_keys: BTreeSet<String>,
+    /// Keys held back by their rate, by when their next period starts.
+    key_timers: BTreeSet<(i64, String)>,
+    /// Queues that may start a message now: a message came, one of theirs
+    /// ended or was removed, their settings changed. Only these are looked
+    /// at on a wake.
+    ready_queues: BTreeSet<String>,
+    /// Queues whose head waits for a time (a retry's delay, a key's next
+    /// rate period), by that time.
+    queue_timers: BTreeSet<(i64, String)>,
+    /// Queues whose head is held back by a flow control key, by key.
+    key_waiters: HashMap<String, BTreeSet<String>>,
     /// The messages of each queue in FIFO order, in flight included.
     queue_members: HashMap<String, BTreeSet<u64>>,
     queue_counts: HashMap<String, Counts>,
@@ -342,6 +357,11 @@ impl Store {
             ledger: Ledger::default(),
             due: BTreeSet::new(),
             parked: HashMap::new(),
+            ready_keys: BTreeSet::new(),
+            key_timers: BTreeSet::new(),
+            ready_queues: BTreeSet::new(),
+            queue_timers: BTreeSet::new(),
+            key_waiters: HashMap::new(),
             queue_members: HashMap::new(),
             queue_counts: HashMap::new(),
             flow_counts: HashMap::new(),
@@ -571,6 +591,7 @@ impl Store {
         match &info.queue {
             Some(q) => {
                 self.queue_members.entry(q.clone()).or_default().insert(seq);
+                self.ready_queues.insert(q.clone());
             }
             None => {
                 self.due.insert((ready_at, seq));
@@ -656,6 +677,43 @@ impl Store {
             c.running = c.running.saturating_sub(1);
             c.waiting += 1;
         });
+        self.ended(&info);
+    }
+
+    /// A delivery of `info` ended, or `info` left its queue: its queue and
+    /// its key may let another message go.
+    fn ended(&mut self, info: &MessageInfo) {
+        if let Some(q) = &info.queue {
+            self.ready_queues.insert(q.clone());
+        }
+        if let Some(f) = &info.opts.flow {
+            self.key_may_admit(&f.key);
+        }
+    }
+
+    /// Key `key` may let a message go: its parked messages and the queues
+    /// whose head waits for it are looked at on the next wake.
+    fn key_may_admit(&mut self, key: &str) {
+        if self.parked.contains_key(key) && !self.ready_keys.contains(key) {
+            self.ready_keys.insert(key.to_owned());
+        }
+        if let Some(queues) = self.key_waiters.remove(key) {
+            self.ready_queues.extend(queues);
+        }
+    }
+
+    /// The settings of key `key` changed (paused, resumed, pinned, its
+    /// rate reset).
+    pub(crate) fn flow_updated(&mut self, key: &str) {
+        self.flow_changed(key);
+        self.key_may_admit(key);
+    }
+
+    /// The settings of queue `name` changed (parallelism, paused).
+    pub(crate) fn queue_updated(&mut self, name: &str) {
+        if self.queue_members.contains_key(name) {
+            self.ready_queues.insert(name.to_owned());
+        }
     }
 
     fn remove(&mut self, id: &str) -> Option<Slot> {
@@ -684,8 +742,13 @@ impl Store {
         if slot.in_flight {
             self.in_flight = self.in_flight.saturating_sub(1);
             self.adjust(&slot.info, |c| c.running = c.running.saturating_sub(1));
+            self.ended(&slot.info);
         } else {
             self.adjust(&slot.info, |c| c.waiting = c.waiting.saturating_sub(1));
+            // Whatever followed it in its queue moves up.
+            if let Some(q) = &slot.info.queue {
+                self.ready_queues.insert(q.clone());
+            }
         }
         Some(slot)
     }
@@ -752,7 +815,7 @@ impl Store {
             fk.rate = spec.rate;
             fk.period_secs = spec.period_secs.unwrap_or(1);
         }
-        self.flow_changed(&spec.key);
+        self.flow_updated(&spec.key);
         Ok(())
     }
 
@@ -855,43 +918,29 @@ impl Store {
     /// due. Respects queue order, parallelism and pauses, flow control
     /// limits and the global parallelism.
     ///
-    /// The work is bounded by what starts, not by what the store holds:
-    /// messages outside queues come from a due-time index, a message held
-    /// back by its flow control key waits in the key's list (looked at
-    /// again once per wake, oldest first, until the key lets it go), and
-    /// only the first `parallelism` messages of each queue with messages
-    /// are looked at.
+    /// The work is bounded by what starts and by what changed since the
+    /// last wake, not by what the store holds: messages outside queues come
+    /// from a due-time index; a message held back by its flow control key
+    /// waits in the key's list, looked at again only once the key may let
+    /// it go (a delivery of the key ended, its settings changed, its next
+    /// rate period came); a queue is looked at (the first `parallelism`
+    /// messages of it) only once it may start one (a message came, one of
+    /// it ended or left, its settings changed, the time its head waits for
+    /// came, the key its head waits for may let it go), and not while it
+    /// runs `parallelism` messages. What the global parallelism stops stays
+    /// ready for the wake a delivery's end brings.
     pub(crate) fn take_due(&mut self, now: i64) -> (Vec<Job>, Option<i64>) {
         let mut jobs = Vec::new();
-        let mut wake: Option<i64> = None;
-        let soonest = |t: i64, wake: &mut Option<i64>| {
-            *wake = Some(wake.map_or(t, |w| w.min(t)));
-        };
         let max = self.config.limits.max_in_flight;
-        // Messages held back by their key, while the key lets them go.
-        let keys: Vec<String> = self.parked.keys().cloned().collect();
-        for key in keys {
-            while self.in_flight < max {
-                let Some(seq) = self.parked.get(&key).and_then(|p| p.first().copied()) else {
-                    break;
-                };
-                self.note_visit();
-                match self.flow_admits(&key, now) {
-                    Admit::Yes => {}
-                    Admit::At(t) => {
-                        soonest(t, &mut wake);
-                        break;
-                    }
-                    Admit::No => break,
-                }
-                if let Some(parked) = self.parked.get_mut(&key) {
-                    parked.remove(&seq);
-                }
-                self.start(seq, &mut jobs);
-            }
-            if self.parked.get(&key).is_some_and(BTreeSet::is_empty) {
-                self.parked.remove(&key);
-            }
+        while let Some(key) = pop_due(&mut self.key_timers, now) {
+            self.key_may_admit(&key);
+        }
+        while let Some(name) = pop_due(&mut self.queue_timers, now) {
+            self.ready_queues.insert(name);
+        }
+        // Messages held back by their key, for the keys that may let one go.
+        for key in std::mem::take(&mut self.ready_keys) {
+            self.release_parked(key, now, &mut jobs);
         }
         // Messages outside queues, by due time.
         while self.in_flight < max {
@@ -912,7 +961,7 @@ impl Store {
                 match self.flow_admits(&key, now) {
                     Admit::Yes => {}
                     Admit::At(t) => {
-                        soonest(t, &mut wake);
+                        self.key_timers.insert((t, key.clone()));
                         self.park(&key, seq);
                         continue;
                     }
@@ -924,58 +973,107 @@ impl Store {
             }
             self.start(seq, &mut jobs);
         }
-        if let Some(&(ready_at, _)) = self.due.first()
-            && ready_at > now
-        {
-            soonest(ready_at, &mut wake);
+        // The heads of the queues that may start a message.
+        for name in std::mem::take(&mut self.ready_queues) {
+            self.start_queue_head(name, now, &mut jobs);
         }
-        // The head of each queue.
-        let names: Vec<String> = self.queue_members.keys().cloned().collect();
-        for name in names {
-            let (paused, parallelism) = self.queues.get(&name).map_or((false, usize::MAX), |q| {
-                (
-                    q.paused,
-                    usize::try_from(q.parallelism).unwrap_or(usize::MAX),
-                )
-            });
-            if paused {
+        let future = |t: Option<i64>| t.filter(|t| *t > now);
+        let wake = [
+            future(self.due.first().map(|(t, _)| *t)),
+            future(self.key_timers.first().map(|(t, _)| *t)),
+            future(self.queue_timers.first().map(|(t, _)| *t)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        (jobs, wake)
+    }
+
+    /// Starts the parked messages of key `key`, oldest first, while the key
+    /// lets them go.
+    fn release_parked(&mut self, key: String, now: i64, jobs: &mut Vec<Job>) {
+        let max = self.config.limits.max_in_flight;
+        while let Some(seq) = self.parked.get(&key).and_then(|p| p.first().copied()) {
+            if self.in_flight >= max {
+                // Again once a delivery ends.
+                self.ready_keys.insert(key);
+                return;
+            }
+            self.note_visit();
+            match self.flow_admits(&key, now) {
+                Admit::Yes => {}
+                Admit::At(t) => {
+                    self.key_timers.insert((t, key));
+                    return;
+                }
+                // Until a delivery of the key ends or its settings change.
+                Admit::No => return,
+            }
+            if let Some(parked) = self.parked.get_mut(&key) {
+                parked.remove(&seq);
+                if parked.is_empty() {
+                    self.parked.remove(&key);
+                }
+            }
+            self.start(seq, jobs);
+        }
+    }
+
+    /// Starts what may start among the first `parallelism` messages of
+    /// queue `name`, and notes what the queue waits for otherwise.
+    fn start_queue_head(&mut self, name: String, now: i64, jobs: &mut Vec<Job>) {
+        let max = self.config.limits.max_in_flight;
+        let (paused, parallelism) = self.queues.get(&name).map_or((false, usize::MAX), |q| {
+            (
+                q.paused,
+                usize::try_from(q.parallelism).unwrap_or(usize::MAX),
+            )
+        });
+        // Until it is resumed, or one of its deliveries ends.
+        if paused || self.queue_counts(&name).running >= parallelism {
+            return;
+        }
+        let head: Vec<u64> = self
+            .queue_members
+            .get(&name)
+            .map(|m| m.iter().take(parallelism).copied().collect())
+            .unwrap_or_default();
+        for seq in head {
+            self.note_visit();
+            let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
+                continue;
+            };
+            if slot.in_flight {
                 continue;
             }
-            let head: Vec<u64> = self
-                .queue_members
-                .get(&name)
-                .map(|m| m.iter().take(parallelism).copied().collect())
-                .unwrap_or_default();
-            for seq in head {
-                self.note_visit();
-                let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
-                    continue;
-                };
-                if slot.in_flight {
-                    continue;
-                }
-                if slot.ready_at > now {
-                    soonest(slot.ready_at, &mut wake);
-                    continue;
-                }
-                if self.in_flight >= max {
-                    continue;
-                }
-                let key = slot.info.opts.flow.as_ref().map(|f| f.key.clone());
-                if let Some(key) = key {
-                    match self.flow_admits(&key, now) {
-                        Admit::Yes => {}
-                        Admit::At(t) => {
-                            soonest(t, &mut wake);
-                            continue;
-                        }
-                        Admit::No => continue,
+            if slot.ready_at > now {
+                self.queue_timers.insert((slot.ready_at, name.clone()));
+                continue;
+            }
+            if self.in_flight >= max {
+                // Again once a delivery ends.
+                self.ready_queues.insert(name);
+                return;
+            }
+            let key = slot.info.opts.flow.as_ref().map(|f| f.key.clone());
+            if let Some(key) = key {
+                match self.flow_admits(&key, now) {
+                    Admit::Yes => {}
+                    Admit::At(t) => {
+                        self.queue_timers.insert((t, name.clone()));
+                        continue;
+                    }
+                    Admit::No => {
+                        self.key_waiters
+                            .entry(key)
+                            .or_default()
+                            .insert(name.clone());
+                        continue;
                     }
                 }
-                self.start(seq, &mut jobs);
             }
+            self.start(seq, jobs);
         }
-        (jobs, wake)
     }
 
     fn note_visit(&mut self) {
@@ -1614,6 +1712,15 @@ impl Store {
     }
 }
 
+/// Takes the name of the first timer of `timers` if its time has come.
+fn pop_due(timers: &mut BTreeSet<(i64, String)>, now: i64) -> Option<String> {
+    if timers.first().is_some_and(|(t, _)| *t <= now) {
+        timers.pop_first().map(|(_, name)| name)
+    } else {
+        None
+    }
+}
+
 /// The messages of a publish.
 fn published(outcome: &Outcome) -> &[Published] {
     match outcome {
@@ -1784,9 +1891,10 @@ mod tests {
         let (jobs, wake) = s.take_due(now);
         assert_eq!(jobs.len(), 1);
         assert!(wake.is_some_and(|w| w >= now), "{wake:?}");
-        // A key whose period started long ago.
-        // A key whose period started long ago: a new period begins.
+        // A key whose period started long ago (as a pin or a rate reset
+        // would leave it): a new period begins.
         s.flow.get_mut("k").unwrap().period_start = i64::MIN;
+        s.flow_updated("k");
         let (jobs, _) = s.take_due(now);
         assert_eq!(jobs.len(), 1);
     }
@@ -2279,6 +2387,203 @@ mod tests {
         assert_eq!(s.bulk_ids.len(), 2);
     }
 
+    #[test]
+    fn a_queue_head_cancelled_while_waiting_for_its_key_lets_the_next_go() {
+        let mut s = store(Limits::default());
+        let now = now_ms();
+        s.flow_key("k", now).unwrap().paused = true;
+        s.flow_updated("k");
+        let enqueue = |s: &mut Store, flow: Option<FlowSpec>| {
+            let opts = Options {
+                flow,
+                ..Options::default()
+            };
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/q",
+                queue: Some("q"),
+                opts: Arc::new(opts),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap()
+            .message_ids()
+            .remove(0)
+        };
+        let first = enqueue(
+            &mut s,
+            Some(FlowSpec {
+                key: "k".into(),
+                ..FlowSpec::default()
+            }),
+        );
+        let second = enqueue(&mut s, None);
+        let (jobs, _) = wake(&mut s);
+        assert!(jobs.is_empty(), "the head waits for its paused key");
+        assert_consistent(&s);
+        s.cancel(&first);
+        assert_consistent(&s);
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].info.id, second);
+        assert!(visited <= 1, "{visited} messages looked at");
+    }
+
+    #[test]
+    fn a_queue_head_waiting_for_its_retry_starts_when_due() {
+        let mut s = store(Limits::default());
+        s.ensure_queue("q", now_ms()).unwrap();
+        s.publish(&NewMessages {
+            destination: "http://127.0.0.1:1/q",
+            queue: Some("q"),
+            opts: Arc::new(Options::default()),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        })
+        .unwrap();
+        let (jobs, _) = wake(&mut s);
+        s.finish(&jobs[0].info.id, failing(0, 0));
+        let now = now_ms();
+        let (jobs, next) = s.take_due(now);
+        assert!(jobs.is_empty());
+        let next = next.expect("a wake when the retry is due");
+        assert!(next > now);
+        // Nothing else happens to the queue: the time alone starts it.
+        let (jobs, _) = s.take_due(next);
+        assert_eq!(jobs.len(), 1);
+    }
+
+    fn keyed(key: &str, parallelism: Option<u32>, rate: Option<u32>) -> Options {
+        Options {
+            flow: Some(FlowSpec {
+                key: key.into(),
+                parallelism,
+                rate,
+                ..FlowSpec::default()
+            }),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_key_lets_one_go_per_period_by_time_alone() {
+        let mut s = store(Limits::default());
+        for _ in 0..3 {
+            publish(&mut s, keyed("r", None, Some(1))).unwrap();
+        }
+        let mut now = now_ms();
+        for period in 0..3 {
+            let (jobs, next) = s.take_due(now);
+            assert_eq!(jobs.len(), 1, "period {period}");
+            assert_consistent(&s);
+            if period < 2 {
+                now = next.expect("a wake at the next period");
+            }
+        }
+        assert_eq!(s.in_flight(), 3);
+    }
+
+    #[test]
+    fn a_key_stopped_by_the_global_parallelism_is_looked_at_again() {
+        let mut s = store(Limits {
+            max_in_flight: 3,
+            ..Limits::default()
+        });
+        for key in ["a", "a", "b", "b"] {
+            publish(&mut s, keyed(key, Some(1), None)).unwrap();
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 2, "one of each key; one of each parked");
+        assert_eq!(s.parked.len(), 2);
+        s.config.limits.max_in_flight = 1;
+        for job in jobs {
+            s.finish(
+                &job.info.id,
+                Reply {
+                    status: 200,
+                    ..Reply::default()
+                },
+            );
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert_consistent(&s);
+        s.finish(
+            &jobs[0].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1, "the other key's message");
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn a_wake_looks_only_at_the_queues_and_keys_that_changed() {
+        let mut s = store(Limits::default());
+        for i in 0..200 {
+            let q = format!("q{i}");
+            for _ in 0..2 {
+                s.publish(&NewMessages {
+                    destination: "http://127.0.0.1:1/q",
+                    queue: Some(&q),
+                    opts: Arc::new(Options::default()),
+                    schedule_id: None,
+                    caller_ip: "127.0.0.1",
+                })
+                .unwrap();
+            }
+            let key = format!("k{i}");
+            for _ in 0..2 {
+                publish(&mut s, keyed(&key, Some(1), None)).unwrap();
+            }
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 100, "the global parallelism");
+        let mut running = jobs;
+        // Deliveries end and start until each queue and key runs one.
+        while s.in_flight() < 400 {
+            s.config.limits.max_in_flight = 400;
+            let (jobs, _) = wake(&mut s);
+            assert!(!jobs.is_empty());
+            running.extend(jobs);
+        }
+        assert_consistent(&s);
+        let (jobs, visited) = wake(&mut s);
+        assert!(jobs.is_empty());
+        assert_eq!(visited, 0, "nothing changed: nothing looked at");
+        // One delivery of a queue ends: its next message starts, and only
+        // that queue is looked at.
+        let done = running.iter().position(|j| j.info.queue.is_some()).unwrap();
+        s.finish(
+            &running[done].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 2, "{visited} messages looked at");
+        // The same for a key.
+        let done = running
+            .iter()
+            .position(|j| j.info.opts.flow.is_some())
+            .unwrap();
+        s.finish(
+            &running[done].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 2, "{visited} messages looked at");
+        assert_consistent(&s);
+    }
+
     /// The counters and indexes agree with a scan of the messages.
     fn assert_consistent(s: &Store) {
         let mut queues: HashMap<String, Counts> = HashMap::new();
@@ -2317,6 +2622,44 @@ mod tests {
             .map(|f| f.key.clone())
             .collect();
         assert_eq!(idle, s.idle_keys);
+        // Nothing waits without a way to be looked at again.
+        let timed =
+            |timers: &BTreeSet<(i64, String)>, name: &str| timers.iter().any(|(_, n)| n == name);
+        let at_max = s.in_flight >= s.config.limits.max_in_flight;
+        for key in s.parked.keys() {
+            let blocked = s.flow.get(key).is_some_and(|f| {
+                f.paused
+                    || f.parallelism
+                        .is_some_and(|p| s.flow_counts(key).running >= p as usize)
+            });
+            assert!(
+                s.ready_keys.contains(key) || timed(&s.key_timers, key) || blocked,
+                "parked key `{key}` is never looked at again"
+            );
+        }
+        // Each message at the head of its queue, not in flight, has a way
+        // to start: its queue is ready or stopped by something whose end
+        // makes it ready, a timer for the queue comes no later than the
+        // message is due, or the queue waits for the message's key.
+        for (name, members) in &s.queue_members {
+            let q = s.queues.get(name);
+            let parallelism = q.map_or(usize::MAX, |q| q.parallelism as usize);
+            let stopped = s.ready_queues.contains(name)
+                || q.is_some_and(|q| q.paused)
+                || s.queue_counts(name).running >= parallelism
+                || at_max;
+            for seq in members.iter().take(parallelism) {
+                let m = &s.messages[&s.order[seq]];
+                let key = m.info.opts.flow.as_ref().map(|f| &f.key);
+                let ok = m.in_flight
+                    || stopped
+                    || s.queue_timers
+                        .iter()
+                        .any(|(t, n)| n == name && (*t <= m.ready_at || key.is_some()))
+                    || key.is_some_and(|k| s.key_waiters.get(k).is_some_and(|w| w.contains(name)));
+                assert!(ok, "queue `{name}`: {} is never looked at again", m.info.id);
+            }
+        }
         assert_eq!(running, s.in_flight);
         let indexed = s.due.len()
             + s.parked.values().map(BTreeSet::len).sum::<usize>()
@@ -2335,15 +2678,24 @@ mod tests {
             max_in_flight: 7,
             ..Limits::default()
         });
-        let flow = |key: &str, parallelism: u32| FlowSpec {
-            key: key.into(),
-            parallelism: Some(parallelism),
-            ..FlowSpec::default()
+        let flow = |i: u32| {
+            let key = match i % 4 {
+                0 => "a",
+                1 => "r",
+                2 => "b",
+                _ => return None,
+            };
+            Some(FlowSpec {
+                key: key.into(),
+                parallelism: (key != "r").then_some(2),
+                rate: (key == "r").then_some(2),
+                ..FlowSpec::default()
+            })
         };
-        for i in 0..60u32 {
+        for i in 0..90u32 {
             let opts = Options {
                 retries: Some(i % 3),
-                flow: (i % 2 == 0).then(|| flow(if i % 4 == 0 { "a" } else { "b" }, 2)),
+                flow: flow(i),
                 ..Options::default()
             };
             let queue = match i % 3 {
@@ -2362,12 +2714,21 @@ mod tests {
             .unwrap();
         }
         s.queues.get_mut("q2").unwrap().parallelism = 3;
+        s.queue_updated("q2");
         assert_consistent(&s);
-        for round in 0..200 {
-            let (jobs, _) = s.take_due(i64::MAX / 2);
+        // Deliveries end a few at a time, others stay in flight across
+        // wakes; a second of simulated time per wake.
+        let start = now_ms();
+        let mut running: Vec<Job> = Vec::new();
+        let mut finished = 0usize;
+        for round in 0..400i64 {
+            let (jobs, _) = s.take_due(start + round * 1000);
             assert_consistent(&s);
-            for (i, job) in jobs.iter().enumerate() {
-                let status = if (i + round) % 2 == 0 { 200 } else { 500 };
+            running.extend(jobs);
+            let keep = running.split_off(running.len().div_ceil(2));
+            for job in std::mem::replace(&mut running, keep) {
+                finished += 1;
+                let status = if finished.is_multiple_of(2) { 200 } else { 500 };
                 s.finish(
                     &job.info.id,
                     Reply {
@@ -2377,13 +2738,24 @@ mod tests {
                 );
                 assert_consistent(&s);
             }
-            if round == 3 {
-                let id = s.order.values().nth(5).cloned().unwrap();
-                s.cancel(&id);
-                s.delete_queue("q1");
-                assert_consistent(&s);
+            let pause = |s: &mut Store, paused: bool| {
+                s.flow.get_mut("a").unwrap().paused = paused;
+                s.flow_updated("a");
+                s.queues.get_mut("q2").unwrap().paused = paused;
+                s.queue_updated("q2");
+            };
+            match round {
+                3 => {
+                    let id = s.order.values().nth(5).cloned().unwrap();
+                    s.cancel(&id);
+                    s.delete_queue("q1");
+                }
+                5 => pause(&mut s, true),
+                9 => pause(&mut s, false),
+                _ => {}
             }
-            if s.messages.is_empty() {
+            assert_consistent(&s);
+            if s.messages.is_empty() && running.is_empty() {
                 break;
             }
         }

@@ -74,7 +74,7 @@ fn update(
             store.flow.get_mut(key).ok_or_else(|| not_found(key))?
         };
         change(f, now);
-        store.flow_changed(key);
+        store.flow_updated(key);
     }
     shared.dispatch.notify_one();
     Ok(ok())

@@ -62,6 +62,7 @@ pub(crate) async fn upsert(State(shared): State<Arc<Shared>>, body: Bytes) -> Ap
             }
             q.updated_at = now;
         }
+        store.queue_updated(&req.queue_name);
     }
     shared.dispatch.notify_one();
     Ok(ok())
@@ -124,6 +125,7 @@ fn set_paused(shared: &Shared, name: &str, paused: bool) -> ApiResult<Response> 
             .ok_or_else(|| ApiError::not_found(format!("queue `{name}` not found")))?;
         q.paused = paused;
         q.updated_at = now_ms();
+        store.queue_updated(name);
     }
     shared.dispatch.notify_one();
     Ok(ok())
