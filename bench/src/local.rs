@@ -14,7 +14,7 @@
 //! on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -35,18 +35,40 @@ struct Seen {
 struct Run {
     publish: Duration,
     all_delivered: Duration,
+    /// CPU time of the whole process (user and system, every thread) from
+    /// the first publish until every message was delivered.
+    cpu: Duration,
     peak_heap: usize,
     exactly_once: bool,
     deliveries: usize,
     /// Publishes the server refused (412: its store full; 429) and the
     /// client sent again after a pause.
     refused: usize,
+    /// Most messages published and not yet delivered at once (sampled
+    /// every millisecond): what the server held undelivered.
+    backlog: usize,
 }
 
 /// Whether a publish was refused for want of room (the store at one of its
 /// limits) or by a rate limit: nothing was created, so it is sent again.
 fn is_refusal(e: &qstash::Error) -> bool {
     matches!(e.status().map(|s| s.as_u16()), Some(412 | 429))
+}
+
+/// CPU time used so far by the whole process (user and system, all
+/// threads).
+fn cpu_time() -> Duration {
+    // SAFETY: `getrusage` only writes the struct it is given, which is
+    // plain data (all zeroes is a valid value).
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// Server and receiver on their own multi-threaded runtime (thread), the
@@ -112,40 +134,60 @@ fn run(messages: usize) -> Run {
         .build()
         .expect("client");
     alloc::reset_peak();
+    let published = AtomicUsize::new(0);
+    let backlog = AtomicUsize::new(0);
+    let sampling = AtomicBool::new(true);
+    let cpu_before = cpu_time();
     let started = Instant::now();
     let rt = client_runtime();
-    let (publish, refused) = rt.block_on(async {
-        let refused = futures::stream::iter(0..messages)
-            .map(|i| {
-                let client = &client;
-                let hook = &hook;
-                async move {
-                    let body = format!("{{\"n\":{i}}}");
-                    let mut refused = 0;
-                    let mut pause = Duration::from_millis(1);
-                    loop {
-                        match client
-                            .publish()
-                            .destination(hook)
-                            .body(body.clone())
-                            .send()
-                            .await
-                        {
-                            Ok(_) => return refused,
-                            Err(e) if is_refusal(&e) => {
-                                refused += 1;
-                                tokio::time::sleep(pause).await;
-                                pause = (pause * 2).min(Duration::from_millis(50));
+    let (publish, refused) = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while sampling.load(Ordering::SeqCst) {
+                let delivered = seen.distinct.load(Ordering::SeqCst);
+                let undelivered = published.load(Ordering::SeqCst).saturating_sub(delivered);
+                backlog.fetch_max(undelivered, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let published = &published;
+        let result = rt.block_on(async {
+            let refused = futures::stream::iter(0..messages)
+                .map(|i| {
+                    let client = &client;
+                    let hook = &hook;
+                    async move {
+                        let body = format!("{{\"n\":{i}}}");
+                        let mut refused = 0;
+                        let mut pause = Duration::from_millis(1);
+                        loop {
+                            match client
+                                .publish()
+                                .destination(hook)
+                                .body(body.clone())
+                                .send()
+                                .await
+                            {
+                                Ok(_) => {
+                                    published.fetch_add(1, Ordering::SeqCst);
+                                    return refused;
+                                }
+                                Err(e) if is_refusal(&e) => {
+                                    refused += 1;
+                                    tokio::time::sleep(pause).await;
+                                    pause = (pause * 2).min(Duration::from_millis(50));
+                                }
+                                Err(e) => panic!("publish {i}: {e}"),
                             }
-                            Err(e) => panic!("publish {i}: {e}"),
                         }
                     }
-                }
-            })
-            .buffer_unordered(32)
-            .fold(0, |total, refused| async move { total + refused })
-            .await;
-        (started.elapsed(), refused)
+                })
+                .buffer_unordered(32)
+                .fold(0, |total, refused| async move { total + refused })
+                .await;
+            (started.elapsed(), refused)
+        });
+        sampling.store(false, Ordering::SeqCst);
+        result
     });
     // Every message delivered (bounded wait: a lost one shows as a miss).
     let deadline =
@@ -154,6 +196,7 @@ fn run(messages: usize) -> Run {
         std::thread::sleep(Duration::from_millis(5));
     }
     let all_delivered = started.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu_before);
     // Late duplicates would show up here.
     std::thread::sleep(Duration::from_millis(200));
     let peak_heap = alloc::peak();
@@ -168,10 +211,12 @@ fn run(messages: usize) -> Run {
     Run {
         publish,
         all_delivered,
+        cpu,
         peak_heap,
         exactly_once,
         deliveries,
         refused,
+        backlog: backlog.into_inner(),
     }
 }
 
@@ -186,10 +231,12 @@ struct Summary {
     reps: usize,
     publish: Duration,
     all_delivered: Duration,
+    cpu: Duration,
     peak_heap: usize,
     exactly_once: bool,
     deliveries: usize,
     refused: usize,
+    backlog: usize,
 }
 
 impl Summary {
@@ -199,10 +246,12 @@ impl Summary {
             reps: runs.len(),
             publish: crate::median(&runs.iter().map(|r| r.publish).collect::<Vec<_>>()),
             all_delivered: crate::median(&runs.iter().map(|r| r.all_delivered).collect::<Vec<_>>()),
+            cpu: crate::median(&runs.iter().map(|r| r.cpu).collect::<Vec<_>>()),
             peak_heap: runs.iter().map(|r| r.peak_heap).max().unwrap_or(0),
             exactly_once: runs.iter().all(|r| r.exactly_once),
             deliveries: runs.iter().map(|r| r.deliveries).sum(),
             refused: runs.iter().map(|r| r.refused).sum(),
+            backlog: runs.iter().map(|r| r.backlog).max().unwrap_or(0),
         }
     }
 
@@ -212,6 +261,11 @@ impl Summary {
 
     fn delivered_rate(&self) -> f64 {
         per_sec(self.messages, self.all_delivered)
+    }
+
+    /// CPU microseconds per message, the whole process.
+    fn cpu_per_message(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.messages as f64
     }
 }
 
@@ -233,12 +287,13 @@ fn delivered_row(s: &Summary) -> Row {
         ratio: "—".into(),
         target: "every message delivered exactly once".into(),
         met: format!(
-            "{} ({} deliveries of {} in {} runs; {} publishes refused and sent again)",
+            "{} ({} deliveries of {} in {} runs; {} publishes refused and sent again; at most {} undelivered at once)",
             yes_no(s.exactly_once),
             s.deliveries,
             messages * s.reps,
             s.reps,
-            s.refused
+            s.refused,
+            s.backlog
         ),
     }
 }
@@ -279,6 +334,24 @@ pub fn run_section(config: &Config) -> Section {
         target: "≥ 0.9 (work per message independent of the store's size)".into(),
         met: yes_no(large.exactly_once && throughput >= 0.9),
     });
+    let cpu = large.cpu_per_message() / small.cpu_per_message();
+    rows.push(Row {
+        bench: format!(
+            "Local QStash: CPU time per message (whole process), {} vs {} publishes",
+            large.messages, small.messages
+        ),
+        baseline: format!("{:.0} µs ({})", small.cpu_per_message(), small.messages),
+        subject: format!(
+            "{:.0} µs ({}); {:.0} µs ({})",
+            large.cpu_per_message(),
+            large.messages,
+            middle.cpu_per_message(),
+            middle.messages
+        ),
+        ratio: format!("{cpu:.2}"),
+        target: "≤ 1.1 (the same work per message, whatever the load of the machine)".into(),
+        met: yes_no(cpu <= 1.1),
+    });
     rows.push(Row {
         bench: format!(
             "Local QStash: peak heap, {} vs {} publishes",
@@ -306,7 +379,7 @@ pub fn run_section(config: &Config) -> Section {
             "Local QStash: server, receiver and client in one process (the peak heap is the whole \
              process's, the highest of the runs); the server has its default limits and keeps at \
              most 10,000 undelivered messages and 10,000 log entries. Each size ran {} times, \
-             interleaved by size; times are medians. A publish refused for want of room (412) is \
+             interleaved by size; times and CPU times are medians. A publish refused for want of room (412) is \
              sent again after a pause (1 ms, doubling to 50 ms) and counted.",
             config.local_reps.max(1)
         )],
