@@ -928,7 +928,7 @@ impl Store {
     /// it ended or left, its settings changed, the time its head waits for
     /// came, the key its head waits for may let it go), and not while it
     /// runs `parallelism` messages. What the global parallelism stops stays
-    /// ready for the wake a delivery's end brings.
+    /// ready, not looked at, for the wake a delivery's end brings.
     pub(crate) fn take_due(&mut self, now: i64) -> (Vec<Job>, Option<i64>) {
         let mut jobs = Vec::new();
         let max = self.config.limits.max_in_flight;
@@ -939,9 +939,15 @@ impl Store {
             self.ready_queues.insert(name);
         }
         // Messages held back by their key, for the keys that may let one go.
-        for key in std::mem::take(&mut self.ready_keys) {
+        let mut keys = std::mem::take(&mut self.ready_keys);
+        while self.in_flight < max
+            && let Some(key) = keys.pop_first()
+        {
             self.release_parked(key, now, &mut jobs);
         }
+        // Those the global parallelism stopped stay ready, untouched.
+        let stopped = std::mem::replace(&mut self.ready_keys, keys);
+        self.ready_keys.extend(stopped);
         // Messages outside queues, by due time.
         while self.in_flight < max {
             let Some(&(ready_at, seq)) = self.due.first() else {
@@ -974,9 +980,14 @@ impl Store {
             self.start(seq, &mut jobs);
         }
         // The heads of the queues that may start a message.
-        for name in std::mem::take(&mut self.ready_queues) {
+        let mut queues = std::mem::take(&mut self.ready_queues);
+        while self.in_flight < max
+            && let Some(name) = queues.pop_first()
+        {
             self.start_queue_head(name, now, &mut jobs);
         }
+        let stopped = std::mem::replace(&mut self.ready_queues, queues);
+        self.ready_queues.extend(stopped);
         let future = |t: Option<i64>| t.filter(|t| *t > now);
         let wake = [
             future(self.due.first().map(|(t, _)| *t)),
@@ -2582,6 +2593,42 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert!(visited <= 2, "{visited} messages looked at");
         assert_consistent(&s);
+    }
+
+    #[test]
+    fn at_the_global_parallelism_a_wake_looks_at_what_starts_only() {
+        let mut s = store(Limits {
+            max_in_flight: 10,
+            ..Limits::default()
+        });
+        for i in 0..200 {
+            let q = format!("q{i:03}");
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/q",
+                queue: Some(&q),
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+            publish(&mut s, keyed(&format!("k{i:03}"), Some(1), None)).unwrap();
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 10);
+        assert_consistent(&s);
+        for job in jobs {
+            s.finish(
+                &job.info.id,
+                Reply {
+                    status: 200,
+                    ..Reply::default()
+                },
+            );
+            let (started, visited) = wake(&mut s);
+            assert_eq!(started.len(), 1);
+            assert!(visited <= 2, "{visited} messages looked at");
+            assert_consistent(&s);
+        }
     }
 
     /// The counters and indexes agree with a scan of the messages.
