@@ -600,4 +600,35 @@ mod tests {
             assert!(m.contains("DELETE /v2/dlq"), "{m}");
         }
     }
+
+    #[test]
+    fn host_and_path_filters_each_select_on_their_own() {
+        let info = |url: &str| crate::model::MessageInfo {
+            id: "msg_1".into(),
+            kind: crate::model::Kind::Message,
+            url: url.into(),
+            topic: None,
+            endpoint: None,
+            queue: None,
+            schedule_id: None,
+            caller_ip: "127.0.0.1".into(),
+            created_at: 0,
+            not_before: None,
+            opts: std::sync::Arc::default(),
+        };
+        let a = info("https://a.example/x");
+        let b = info("https://b.example/y");
+        for (query, on_a, on_b) in [
+            ("host=a.example", true, false),
+            ("path=/y", false, true),
+            ("host=a.example&path=/y", false, false),
+            ("label=none", false, false),
+            ("url=https://b.example/y", false, true),
+        ] {
+            let f = read(Endpoint::Logs, query, "").unwrap().filter;
+            assert_eq!(f.matches(&a, 0, None), on_a, "{query} on a");
+            assert_eq!(f.matches(&b, 0, None), on_b, "{query} on b");
+        }
+        assert!(Filter::default().matches(&a, 0, None));
+    }
 }

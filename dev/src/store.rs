@@ -737,6 +737,7 @@ impl Store {
             parked.remove(&slot.seq);
             if parked.is_empty() {
                 self.parked.remove(&f.key);
+                self.ready_keys.remove(&f.key);
             }
         }
         if slot.in_flight {
@@ -2253,6 +2254,8 @@ mod tests {
         let page = s.dlq_select(&ids, &Filter::default(), None, 100);
         assert_eq!(page.items, [all[7], all[1200], all[2400]]);
         assert_eq!((page.next, page.scanned), (None, 5));
+        let page = s.dlq_select(&ids, &Filter::default(), None, 3);
+        assert_eq!((page.items.len(), page.next), (3, None), "exactly a page");
         let page = s.dlq_select(&ids, &Filter::default(), None, 2);
         assert_eq!(
             (page.items, page.next),
@@ -2631,6 +2634,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn at_the_global_parallelism_a_due_message_waits_for_a_delivery_not_a_time() {
+        let mut s = store(Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        });
+        let at = now_ms() / 1000 + 1;
+        for _ in 0..2 {
+            let opts = Options {
+                not_before_secs: Some(at),
+                ..Options::default()
+            };
+            publish(&mut s, opts).unwrap();
+        }
+        let (jobs, wake) = s.take_due(at * 1000);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(wake, None, "no wake at a time already come");
+    }
+
+    #[test]
+    fn a_key_whose_parked_messages_are_cancelled_is_not_looked_at() {
+        let mut s = store(Limits::default());
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let out = publish(&mut s, keyed("k", Some(1), None)).unwrap();
+            ids.push(out.message_ids().remove(0));
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        s.finish(&jobs[0].info.id, failing(0, 0));
+        assert!(s.ready_keys.contains("k"));
+        s.cancel(&ids[1]);
+        s.cancel(&ids[2]);
+        assert!(s.ready_keys.is_empty());
+        assert_consistent(&s);
+        // Nothing parked, nothing ready: a key that never had any is not
+        // made ready either.
+        s.flow_updated("k");
+        s.flow_key("other", now_ms()).unwrap();
+        s.flow_updated("other");
+        assert!(s.ready_keys.is_empty());
+        assert_consistent(&s);
+    }
+
     /// The counters and indexes agree with a scan of the messages.
     fn assert_consistent(s: &Store) {
         let mut queues: HashMap<String, Counts> = HashMap::new();
@@ -2669,6 +2716,13 @@ mod tests {
             .map(|f| f.key.clone())
             .collect();
         assert_eq!(idle, s.idle_keys);
+        // Only keys with parked messages are looked at.
+        for key in &s.ready_keys {
+            assert!(
+                s.parked.contains_key(key),
+                "ready key `{key}` has nothing parked"
+            );
+        }
         // Nothing waits without a way to be looked at again.
         let timed =
             |timers: &BTreeSet<(i64, String)>, name: &str| timers.iter().any(|(_, n)| n == name);
