@@ -43,8 +43,10 @@ pub struct Config {
     pub per_page: usize,
     /// Copies of every path in the synthetic codegen document.
     pub copies: usize,
-    /// Publishes of the small and the large local-QStash load run.
-    pub local_messages: [usize; 2],
+    /// Publishes of the three local-QStash load runs, smallest first.
+    pub local_messages: [usize; 3],
+    /// Repetitions of each local-QStash load run (interleaved by size).
+    pub local_reps: usize,
 }
 
 impl Config {
@@ -59,7 +61,8 @@ impl Config {
             instruction_sizes: [200, 1200],
             per_page: 100,
             copies: 10,
-            local_messages: [10_000, 30_000],
+            local_messages: [10_000, 30_000, 100_000],
+            local_reps: 3,
         }
     }
 
@@ -71,7 +74,8 @@ impl Config {
             overhead_pairs: 3,
             pages: [10, 100],
             instruction_sizes: [50, 150],
-            local_messages: [1_000, 3_000],
+            local_messages: [1_000, 3_000, 10_000],
+            local_reps: 1,
             ..Self::full()
         }
     }

@@ -72,6 +72,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let stopped = shared.stopped();
     tokio::pin!(stopped);
     loop {
+        // Deliveries that ended are settled at once: a finished task keeps
+        // its memory (the size of its future) until it is joined, and the
+        // wakes deliveries bring outnumber the branch below that joins one.
+        while let Some(done) = running.try_join_next_with_id() {
+            settle(&shared, &mut ids, done);
+        }
         let (jobs, wake) = shared.lock().take_due(now_ms());
         for job in jobs {
             let id = job.info.id.clone();

@@ -390,7 +390,12 @@ impl Filter {
     /// Whether `info` passes, judged at `time` (its creation, or the time
     /// of a log record) and with the last response status, if any.
     pub(crate) fn matches(&self, info: &MessageInfo, time: i64, status: Option<u16>) -> bool {
-        let (host, path) = host_and_path(&info.url);
+        // The URL is parsed only for a filter on its host or path.
+        let (host, path) = if self.host.is_empty() && self.path.is_empty() {
+            (None, None)
+        } else {
+            host_and_path(&info.url)
+        };
         any(&self.message_id, Some(&info.id))
             && any(&self.url, Some(&info.url))
             && any(&self.topic, info.topic.as_ref())
@@ -594,5 +599,36 @@ mod tests {
             let m = refusal(Endpoint::DeleteDlq, "", body);
             assert!(m.contains("DELETE /v2/dlq"), "{m}");
         }
+    }
+
+    #[test]
+    fn host_and_path_filters_each_select_on_their_own() {
+        let info = |url: &str| crate::model::MessageInfo {
+            id: "msg_1".into(),
+            kind: crate::model::Kind::Message,
+            url: url.into(),
+            topic: None,
+            endpoint: None,
+            queue: None,
+            schedule_id: None,
+            caller_ip: "127.0.0.1".into(),
+            created_at: 0,
+            not_before: None,
+            opts: std::sync::Arc::default(),
+        };
+        let a = info("https://a.example/x");
+        let b = info("https://b.example/y");
+        for (query, on_a, on_b) in [
+            ("host=a.example", true, false),
+            ("path=/y", false, true),
+            ("host=a.example&path=/y", false, false),
+            ("label=none", false, false),
+            ("url=https://b.example/y", false, true),
+        ] {
+            let f = read(Endpoint::Logs, query, "").unwrap().filter;
+            assert_eq!(f.matches(&a, 0, None), on_a, "{query} on a");
+            assert_eq!(f.matches(&b, 0, None), on_b, "{query} on b");
+        }
+        assert!(Filter::default().matches(&a, 0, None));
     }
 }

@@ -377,7 +377,11 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
     Ok(Options {
         method: method(headers, "upstash-method")?.unwrap_or_else(|| "POST".to_owned()),
         header,
-        body,
+        // A copy of its own: the request's body may be a slice of the
+        // connection's read buffer, which it would keep alive (kilobytes
+        // for a body of a few bytes) for as long as the message, its log
+        // records and its DLQ entry live, uncounted by the byte budget.
+        body: Bytes::copy_from_slice(&body),
         retries: retries(headers, "upstash-retries")?,
         retry_delay,
         delay_ms,
@@ -451,6 +455,21 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn the_body_is_a_copy_of_its_own() {
+        // A body sliced out of a larger buffer (as a connection's read
+        // buffer) would keep the whole buffer alive.
+        let buffer = Bytes::from(vec![b'x'; 64 * 1024]);
+        let body = buffer.slice(100..110);
+        let o = parse(&HeaderMap::new(), body.clone(), Purpose::Publish).unwrap();
+        assert_eq!(o.body, body);
+        let (stored, buffer) = (o.body.as_ptr_range(), buffer.as_ptr_range());
+        assert!(
+            stored.end <= buffer.start || stored.start >= buffer.end,
+            "the stored body points into the request's buffer"
+        );
     }
 
     #[test]

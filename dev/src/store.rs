@@ -1,7 +1,7 @@
 //! The in-memory state of the server and the operations on it. Every
 //! collection is bounded by [`Limits`](crate::Limits).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -40,7 +40,12 @@ pub(crate) struct Store {
     dlq_ids: HashMap<String, u64>,
     pub(crate) logs: VecDeque<LogRecord>,
     pub(crate) bulk_actions: BTreeMap<u64, BulkAction>,
+    /// Bulk action ids to their sequence numbers.
+    bulk_ids: HashMap<String, u64>,
     pub(crate) flow: BTreeMap<String, FlowKey>,
+    /// Flow control keys that may be evicted: no messages, not paused,
+    /// nothing pinned.
+    idle_keys: BTreeSet<String>,
     dedup: HashMap<String, (String, i64)>,
     dedup_order: VecDeque<(String, i64)>,
     next_seq: u64,
@@ -50,6 +55,21 @@ pub(crate) struct Store {
     due: BTreeSet<(i64, u64)>,
     /// Due messages held back by their flow control key, oldest first.
     parked: HashMap<String, BTreeSet<u64>>,
+    /// Keys with parked messages that may let one go now: something
+    /// changed (a delivery of theirs ended, their settings) since they
+    /// last held them back. Only these are looked at on a wake.
+    ready_keys: BTreeSet<String>,
+    /// Keys held back by their rate, by when their next period starts.
+    key_timers: BTreeSet<(i64, String)>,
+    /// Queues that may start a message now: a message came, one of theirs
+    /// ended or was removed, their settings changed. Only these are looked
+    /// at on a wake.
+    ready_queues: BTreeSet<String>,
+    /// Queues whose head waits for a time (a retry's delay, a key's next
+    /// rate period), by that time.
+    queue_timers: BTreeSet<(i64, String)>,
+    /// Queues whose head is held back by a flow control key, by key.
+    key_waiters: HashMap<String, BTreeSet<String>>,
     /// The messages of each queue in FIFO order, in flight included.
     queue_members: HashMap<String, BTreeSet<u64>>,
     queue_counts: HashMap<String, Counts>,
@@ -66,6 +86,66 @@ const RECORD_BYTES: usize = 256;
 
 /// Most bytes of response headers kept per response.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 16 * 1024;
+
+/// Most records one page of the logs or of the DLQ, or one step of a
+/// filter-based cancel, looks at. A filter that skips many records ends
+/// the page early (short, even empty) with a cursor to go on from, as the
+/// service's pages do: a page costs at most this much, however large the
+/// store.
+pub(crate) const MAX_SCAN: usize = 1000;
+
+/// One page of records, picked in cursor order.
+#[derive(Debug)]
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// The cursor of the next page (the sequence number of the last record
+    /// looked at), when records are left to look at.
+    pub(crate) next: Option<u64>,
+    /// Records looked at.
+    pub(crate) scanned: usize,
+}
+
+/// Up to `count` of `records` (sequence numbers and records, in cursor
+/// order) that `keep` selects, each made an item by `take`, looking at no
+/// more than `max_scan` records.
+fn pick<'a, T: 'a, U>(
+    records: impl Iterator<Item = (u64, &'a T)>,
+    keep: impl Fn(&T) -> bool,
+    count: usize,
+    max_scan: usize,
+    take: impl Fn(u64, &T) -> U,
+) -> Page<U> {
+    let mut items = Vec::new();
+    let mut scanned = 0;
+    let mut last = None;
+    for (seq, record) in records {
+        // A record left to look at: a page full, or the scan spent.
+        if scanned >= max_scan {
+            return Page {
+                items,
+                next: last,
+                scanned,
+            };
+        }
+        scanned += 1;
+        if keep(record) {
+            if items.len() >= count {
+                return Page {
+                    items,
+                    next: last,
+                    scanned,
+                };
+            }
+            items.push(take(seq, record));
+        }
+        last = Some(seq);
+    }
+    Page {
+        items,
+        next: None,
+        scanned,
+    }
+}
 
 /// The bytes the store holds. Messages, their options and replies are
 /// shared (`Arc`) by slots, log records and DLQ entries: each is counted
@@ -311,13 +391,20 @@ impl Store {
             dlq_ids: HashMap::new(),
             logs: VecDeque::new(),
             bulk_actions: BTreeMap::new(),
+            bulk_ids: HashMap::new(),
             flow: BTreeMap::new(),
+            idle_keys: BTreeSet::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
             next_seq: 1,
             ledger: Ledger::default(),
             due: BTreeSet::new(),
             parked: HashMap::new(),
+            ready_keys: BTreeSet::new(),
+            key_timers: BTreeSet::new(),
+            ready_queues: BTreeSet::new(),
+            queue_timers: BTreeSet::new(),
+            key_waiters: HashMap::new(),
             queue_members: HashMap::new(),
             queue_counts: HashMap::new(),
             flow_counts: HashMap::new(),
@@ -547,6 +634,7 @@ impl Store {
         match &info.queue {
             Some(q) => {
                 self.queue_members.entry(q.clone()).or_default().insert(seq);
+                self.ready_queues.insert(q.clone());
             }
             None => {
                 self.due.insert((ready_at, seq));
@@ -582,6 +670,23 @@ impl Store {
         }
         if let Some(f) = &info.opts.flow {
             apply(&mut self.flow_counts, &f.key, &change);
+            self.flow_changed(&f.key);
+        }
+    }
+
+    /// Puts key `key` in the set of keys that may be evicted (no messages,
+    /// not paused, nothing pinned), or takes it out; after any change of
+    /// the key or of its counts.
+    pub(crate) fn flow_changed(&mut self, key: &str) {
+        let idle = !self.flow_counts.contains_key(key)
+            && self
+                .flow
+                .get(key)
+                .is_some_and(|f| !f.paused && !f.pinned_parallelism && !f.pinned_rate);
+        if !idle {
+            self.idle_keys.remove(key);
+        } else if !self.idle_keys.contains(key) {
+            self.idle_keys.insert(key.to_owned());
         }
     }
 
@@ -615,6 +720,43 @@ impl Store {
             c.running = c.running.saturating_sub(1);
             c.waiting += 1;
         });
+        self.ended(&info);
+    }
+
+    /// A delivery of `info` ended, or `info` left its queue: its queue and
+    /// its key may let another message go.
+    fn ended(&mut self, info: &MessageInfo) {
+        if let Some(q) = &info.queue {
+            self.ready_queues.insert(q.clone());
+        }
+        if let Some(f) = &info.opts.flow {
+            self.key_may_admit(&f.key);
+        }
+    }
+
+    /// Key `key` may let a message go: its parked messages and the queues
+    /// whose head waits for it are looked at on the next wake.
+    fn key_may_admit(&mut self, key: &str) {
+        if self.parked.contains_key(key) && !self.ready_keys.contains(key) {
+            self.ready_keys.insert(key.to_owned());
+        }
+        if let Some(queues) = self.key_waiters.remove(key) {
+            self.ready_queues.extend(queues);
+        }
+    }
+
+    /// The settings of key `key` changed (paused, resumed, pinned, its
+    /// rate reset).
+    pub(crate) fn flow_updated(&mut self, key: &str) {
+        self.flow_changed(key);
+        self.key_may_admit(key);
+    }
+
+    /// The settings of queue `name` changed (parallelism, paused).
+    pub(crate) fn queue_updated(&mut self, name: &str) {
+        if self.queue_members.contains_key(name) {
+            self.ready_queues.insert(name.to_owned());
+        }
     }
 
     fn remove(&mut self, id: &str) -> Option<Slot> {
@@ -638,13 +780,19 @@ impl Store {
             parked.remove(&slot.seq);
             if parked.is_empty() {
                 self.parked.remove(&f.key);
+                self.ready_keys.remove(&f.key);
             }
         }
         if slot.in_flight {
             self.in_flight = self.in_flight.saturating_sub(1);
             self.adjust(&slot.info, |c| c.running = c.running.saturating_sub(1));
+            self.ended(&slot.info);
         } else {
             self.adjust(&slot.info, |c| c.waiting = c.waiting.saturating_sub(1));
+            // Whatever followed it in its queue moves up.
+            if let Some(q) = &slot.info.queue {
+                self.ready_queues.insert(q.clone());
+            }
         }
         Some(slot)
     }
@@ -711,28 +859,26 @@ impl Store {
             fk.rate = spec.rate;
             fk.period_secs = spec.period_secs.unwrap_or(1);
         }
+        self.flow_updated(&spec.key);
         Ok(())
     }
 
     /// The flow control key `key`, created when new. Keys are bounded by
-    /// the message limit: when full, an unused, unconfigured key goes.
+    /// the message limit: when full, an unused, unconfigured key goes (the
+    /// first by name), taken from the set of such keys.
+    ///
+    /// A caller that changes the key calls [`flow_changed`](Self::flow_changed)
+    /// after.
     pub(crate) fn flow_key(&mut self, key: &str, now: i64) -> ApiResult<&mut FlowKey> {
         if !self.flow.contains_key(key) {
             if self.flow.len() >= self.config.limits.max_messages.max(1) {
-                let used = &self.flow_counts;
                 let idle = self
-                    .flow
-                    .values()
-                    .find(|f| {
-                        !used.contains_key(&f.key)
-                            && !f.paused
-                            && !f.pinned_parallelism
-                            && !f.pinned_rate
-                    })
-                    .map(|f| f.key.clone())
+                    .idle_keys
+                    .pop_first()
                     .ok_or_else(|| ApiError::limit("flow control key limit reached"))?;
                 self.flow.remove(&idle);
             }
+            self.idle_keys.insert(key.to_owned());
             self.flow.insert(
                 key.to_owned(),
                 FlowKey {
@@ -785,6 +931,30 @@ impl Store {
         self.make_room(0);
     }
 
+    /// One page of the logs, newest first: up to `count` records older
+    /// than `before` (a sequence number) that `keep` selects, looking at no
+    /// more than [`MAX_SCAN`] records from the cursor on (found by a binary
+    /// search: the records are in sequence order). The records share their
+    /// messages and answers with the store; they are shown once the lock
+    /// is released.
+    pub(crate) fn log_page(
+        &self,
+        before: Option<u64>,
+        count: usize,
+        keep: impl Fn(&LogRecord) -> bool,
+    ) -> Page<LogRecord> {
+        let end = before.map_or(self.logs.len(), |b| {
+            self.logs.partition_point(|r| r.seq < b)
+        });
+        pick(
+            self.logs.range(..end).rev().map(|r| (r.seq, r)),
+            keep,
+            count,
+            MAX_SCAN,
+            |_, r| r.clone(),
+        )
+    }
+
     // --- Dispatching ----------------------------------------------------
 
     /// Marks every message that may be delivered now as in flight and
@@ -792,44 +962,36 @@ impl Store {
     /// due. Respects queue order, parallelism and pauses, flow control
     /// limits and the global parallelism.
     ///
-    /// The work is bounded by what starts, not by what the store holds:
-    /// messages outside queues come from a due-time index, a message held
-    /// back by its flow control key waits in the key's list (looked at
-    /// again once per wake, oldest first, until the key lets it go), and
-    /// only the first `parallelism` messages of each queue with messages
-    /// are looked at.
+    /// The work is bounded by what starts and by what changed since the
+    /// last wake, not by what the store holds: messages outside queues come
+    /// from a due-time index; a message held back by its flow control key
+    /// waits in the key's list, looked at again only once the key may let
+    /// it go (a delivery of the key ended, its settings changed, its next
+    /// rate period came); a queue is looked at (the first `parallelism`
+    /// messages of it) only once it may start one (a message came, one of
+    /// it ended or left, its settings changed, the time its head waits for
+    /// came, the key its head waits for may let it go), and not while it
+    /// runs `parallelism` messages. What the global parallelism stops stays
+    /// ready, not looked at, for the wake a delivery's end brings.
     pub(crate) fn take_due(&mut self, now: i64) -> (Vec<Job>, Option<i64>) {
         let mut jobs = Vec::new();
-        let mut wake: Option<i64> = None;
-        let soonest = |t: i64, wake: &mut Option<i64>| {
-            *wake = Some(wake.map_or(t, |w| w.min(t)));
-        };
         let max = self.config.limits.max_in_flight;
-        // Messages held back by their key, while the key lets them go.
-        let keys: Vec<String> = self.parked.keys().cloned().collect();
-        for key in keys {
-            while self.in_flight < max {
-                let Some(seq) = self.parked.get(&key).and_then(|p| p.first().copied()) else {
-                    break;
-                };
-                self.note_visit();
-                match self.flow_admits(&key, now) {
-                    Admit::Yes => {}
-                    Admit::At(t) => {
-                        soonest(t, &mut wake);
-                        break;
-                    }
-                    Admit::No => break,
-                }
-                if let Some(parked) = self.parked.get_mut(&key) {
-                    parked.remove(&seq);
-                }
-                self.start(seq, &mut jobs);
-            }
-            if self.parked.get(&key).is_some_and(BTreeSet::is_empty) {
-                self.parked.remove(&key);
-            }
+        while let Some(key) = pop_due(&mut self.key_timers, now) {
+            self.key_may_admit(&key);
         }
+        while let Some(name) = pop_due(&mut self.queue_timers, now) {
+            self.ready_queues.insert(name);
+        }
+        // Messages held back by their key, for the keys that may let one go.
+        let mut keys = std::mem::take(&mut self.ready_keys);
+        while self.in_flight < max
+            && let Some(key) = keys.pop_first()
+        {
+            self.release_parked(key, now, &mut jobs);
+        }
+        // Those the global parallelism stopped stay ready, untouched.
+        let stopped = std::mem::replace(&mut self.ready_keys, keys);
+        self.ready_keys.extend(stopped);
         // Messages outside queues, by due time.
         while self.in_flight < max {
             let Some(&(ready_at, seq)) = self.due.first() else {
@@ -849,7 +1011,7 @@ impl Store {
                 match self.flow_admits(&key, now) {
                     Admit::Yes => {}
                     Admit::At(t) => {
-                        soonest(t, &mut wake);
+                        self.key_timers.insert((t, key.clone()));
                         self.park(&key, seq);
                         continue;
                     }
@@ -861,58 +1023,112 @@ impl Store {
             }
             self.start(seq, &mut jobs);
         }
-        if let Some(&(ready_at, _)) = self.due.first()
-            && ready_at > now
+        // The heads of the queues that may start a message.
+        let mut queues = std::mem::take(&mut self.ready_queues);
+        while self.in_flight < max
+            && let Some(name) = queues.pop_first()
         {
-            soonest(ready_at, &mut wake);
+            self.start_queue_head(name, now, &mut jobs);
         }
-        // The head of each queue.
-        let names: Vec<String> = self.queue_members.keys().cloned().collect();
-        for name in names {
-            let (paused, parallelism) = self.queues.get(&name).map_or((false, usize::MAX), |q| {
-                (
-                    q.paused,
-                    usize::try_from(q.parallelism).unwrap_or(usize::MAX),
-                )
-            });
-            if paused {
+        let stopped = std::mem::replace(&mut self.ready_queues, queues);
+        self.ready_queues.extend(stopped);
+        let future = |t: Option<i64>| t.filter(|t| *t > now);
+        let wake = [
+            future(self.due.first().map(|(t, _)| *t)),
+            future(self.key_timers.first().map(|(t, _)| *t)),
+            future(self.queue_timers.first().map(|(t, _)| *t)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        (jobs, wake)
+    }
+
+    /// Starts the parked messages of key `key`, oldest first, while the key
+    /// lets them go.
+    fn release_parked(&mut self, key: String, now: i64, jobs: &mut Vec<Job>) {
+        let max = self.config.limits.max_in_flight;
+        while let Some(seq) = self.parked.get(&key).and_then(|p| p.first().copied()) {
+            if self.in_flight >= max {
+                // Again once a delivery ends.
+                self.ready_keys.insert(key);
+                return;
+            }
+            self.note_visit();
+            match self.flow_admits(&key, now) {
+                Admit::Yes => {}
+                Admit::At(t) => {
+                    self.key_timers.insert((t, key));
+                    return;
+                }
+                // Until a delivery of the key ends or its settings change.
+                Admit::No => return,
+            }
+            if let Some(parked) = self.parked.get_mut(&key) {
+                parked.remove(&seq);
+                if parked.is_empty() {
+                    self.parked.remove(&key);
+                }
+            }
+            self.start(seq, jobs);
+        }
+    }
+
+    /// Starts what may start among the first `parallelism` messages of
+    /// queue `name`, and notes what the queue waits for otherwise.
+    fn start_queue_head(&mut self, name: String, now: i64, jobs: &mut Vec<Job>) {
+        let max = self.config.limits.max_in_flight;
+        let (paused, parallelism) = self.queues.get(&name).map_or((false, usize::MAX), |q| {
+            (
+                q.paused,
+                usize::try_from(q.parallelism).unwrap_or(usize::MAX),
+            )
+        });
+        // Until it is resumed, or one of its deliveries ends.
+        if paused || self.queue_counts(&name).running >= parallelism {
+            return;
+        }
+        let head: Vec<u64> = self
+            .queue_members
+            .get(&name)
+            .map(|m| m.iter().take(parallelism).copied().collect())
+            .unwrap_or_default();
+        for seq in head {
+            self.note_visit();
+            let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
+                continue;
+            };
+            if slot.in_flight {
                 continue;
             }
-            let head: Vec<u64> = self
-                .queue_members
-                .get(&name)
-                .map(|m| m.iter().take(parallelism).copied().collect())
-                .unwrap_or_default();
-            for seq in head {
-                self.note_visit();
-                let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
-                    continue;
-                };
-                if slot.in_flight {
-                    continue;
-                }
-                if slot.ready_at > now {
-                    soonest(slot.ready_at, &mut wake);
-                    continue;
-                }
-                if self.in_flight >= max {
-                    continue;
-                }
-                let key = slot.info.opts.flow.as_ref().map(|f| f.key.clone());
-                if let Some(key) = key {
-                    match self.flow_admits(&key, now) {
-                        Admit::Yes => {}
-                        Admit::At(t) => {
-                            soonest(t, &mut wake);
-                            continue;
-                        }
-                        Admit::No => continue,
+            if slot.ready_at > now {
+                self.queue_timers.insert((slot.ready_at, name.clone()));
+                continue;
+            }
+            if self.in_flight >= max {
+                // Again once a delivery ends.
+                self.ready_queues.insert(name);
+                return;
+            }
+            let key = slot.info.opts.flow.as_ref().map(|f| f.key.clone());
+            if let Some(key) = key {
+                match self.flow_admits(&key, now) {
+                    Admit::Yes => {}
+                    Admit::At(t) => {
+                        self.queue_timers.insert((t, name.clone()));
+                        continue;
+                    }
+                    Admit::No => {
+                        self.key_waiters
+                            .entry(key)
+                            .or_default()
+                            .insert(name.clone());
+                        continue;
                     }
                 }
-                self.start(seq, &mut jobs);
             }
+            self.start(seq, jobs);
         }
-        (jobs, wake)
     }
 
     fn note_visit(&mut self) {
@@ -1171,17 +1387,32 @@ impl Store {
         true
     }
 
-    /// Cancels up to `limit` messages matching `filter`, oldest first.
-    pub(crate) fn cancel_where(&mut self, filter: &Filter, limit: usize) -> u64 {
-        let ids: Vec<String> = self
-            .order
-            .values()
-            .filter_map(|id| self.messages.get(id))
-            .filter(|s| !s.cancel_requested && filter.matches(&s.info, s.info.created_at, None))
-            .take(limit)
-            .map(|s| s.info.id.clone())
-            .collect();
-        ids.iter().filter(|id| self.cancel(id)).count() as u64
+    /// One step of a filter-based cancel: cancels up to `limit` messages
+    /// matching `filter`, oldest first, among those created after `after`
+    /// (a sequence number), looking at no more than [`MAX_SCAN`] messages.
+    /// Returns how many were cancelled and, when messages are left to look
+    /// at, where the next step starts.
+    pub(crate) fn cancel_where(
+        &mut self,
+        filter: &Filter,
+        limit: usize,
+        after: Option<u64>,
+    ) -> (u64, Option<u64>) {
+        let start = after.map_or(0, |c| c.saturating_add(1));
+        let messages = &self.messages;
+        let page = pick(
+            self.order.range(start..).map(|(seq, id)| (*seq, id)),
+            |id| {
+                messages.get(id).is_some_and(|s| {
+                    !s.cancel_requested && filter.matches(&s.info, s.info.created_at, None)
+                })
+            },
+            limit,
+            MAX_SCAN,
+            |_, id| id.clone(),
+        );
+        let cancelled = page.items.iter().filter(|id| self.cancel(id)).count() as u64;
+        (cancelled, page.next)
     }
 
     /// Remembers a filter-based cancel (the oldest goes when full).
@@ -1192,10 +1423,13 @@ impl Store {
         created_at: i64,
     ) -> String {
         while self.bulk_actions.len() >= self.config.limits.max_bulk_actions.max(1) {
-            self.bulk_actions.pop_first();
+            if let Some((_, old)) = self.bulk_actions.pop_first() {
+                self.bulk_ids.remove(&old.id);
+            }
         }
         let seq = self.seq();
         let id = new_id("act_");
+        self.bulk_ids.insert(id.clone(), seq);
         self.bulk_actions.insert(
             seq,
             BulkAction {
@@ -1208,6 +1442,13 @@ impl Store {
             },
         );
         id
+    }
+
+    /// The bulk action `id`.
+    pub(crate) fn bulk_action(&self, id: &str) -> Option<&BulkAction> {
+        self.bulk_ids
+            .get(id)
+            .and_then(|seq| self.bulk_actions.get(seq))
     }
 
     // --- Dead letter queue ----------------------------------------------
@@ -1255,29 +1496,64 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(format!("DLQ message `{dlq_id}` not found")))
     }
 
-    /// DLQ sequence numbers selected by ids or by a filter, after `cursor`,
-    /// at most `count`; with the cursor of the next page, if there is one.
+    /// DLQ sequence numbers, oldest first, after `cursor`, at most `count`:
+    /// those of the `ids` given (looked up, whatever the DLQ holds), or
+    /// those matching `filter` (looking at no more than [`MAX_SCAN`]
+    /// entries); with the cursor of the next page, if there is one.
     pub(crate) fn dlq_select(
         &self,
         ids: &[String],
         filter: &Filter,
         cursor: Option<u64>,
         count: usize,
-    ) -> (Vec<u64>, Option<u64>) {
+    ) -> Page<u64> {
         let start = cursor.map_or(0, |c| c.saturating_add(1));
-        let mut matching = self.dlq.range(start..).filter(|(_, e)| {
-            if ids.is_empty() {
-                filter.matches(&e.info, e.info.created_at, Some(e.reply.status))
-            } else {
-                ids.contains(&e.dlq_id)
-            }
-        });
-        let page: Vec<u64> = matching.by_ref().take(count).map(|(s, _)| *s).collect();
-        let next = match (page.last(), matching.next()) {
-            (Some(last), Some(_)) => Some(*last),
-            _ => None,
-        };
-        (page, next)
+        if ids.is_empty() {
+            return pick(
+                self.dlq.range(start..).map(|(seq, e)| (*seq, e)),
+                |e| filter.matches(&e.info, e.info.created_at, Some(e.reply.status)),
+                count,
+                MAX_SCAN,
+                |seq, _| seq,
+            );
+        }
+        let mut seqs: Vec<u64> = ids
+            .iter()
+            .filter_map(|id| self.dlq_ids.get(id).copied())
+            .filter(|seq| *seq >= start)
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let scanned = ids.len();
+        let next = (seqs.len() > count).then(|| seqs[count - 1]);
+        seqs.truncate(count);
+        Page {
+            items: seqs,
+            next,
+            scanned,
+        }
+    }
+
+    /// One page of the DLQ (see [`dlq_select`](Self::dlq_select)): the
+    /// entries themselves, sharing their messages and answers with the
+    /// store, to be shown once the lock is released.
+    pub(crate) fn dlq_page(
+        &self,
+        ids: &[String],
+        filter: &Filter,
+        cursor: Option<u64>,
+        count: usize,
+    ) -> Page<DlqEntry> {
+        let page = self.dlq_select(ids, filter, cursor, count);
+        Page {
+            items: page
+                .items
+                .iter()
+                .filter_map(|seq| self.dlq.get(seq).cloned())
+                .collect(),
+            next: page.next,
+            scanned: page.scanned,
+        }
     }
 
     /// Re-publishes a fresh copy of a DLQ entry and removes the original.
@@ -1377,8 +1653,7 @@ impl Store {
             match self.publish(req) {
                 Ok(outcome) => done.push(outcome),
                 Err(e) => {
-                    let created: Vec<String> = done.iter().flat_map(created_ids).collect();
-                    self.withdraw(&created);
+                    self.withdraw(&reqs[..i], &done);
                     return Err((i, e));
                 }
             }
@@ -1392,8 +1667,8 @@ impl Store {
         let now = now_ms();
         let limits = &self.config.limits;
         let mut created = 0usize;
-        let mut new_queues: Vec<&str> = Vec::new();
-        let mut dedup_keys: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut new_queues: HashSet<&str> = HashSet::new();
+        let mut dedup_keys: HashSet<String> = HashSet::new();
         for (i, req) in reqs.iter().enumerate() {
             let (targets, _) = self.targets(req.destination).map_err(|e| (i, e))?;
             if let Some(q) = req.queue
@@ -1409,7 +1684,7 @@ impl Store {
                         ApiError::limit(format!("queue limit reached ({})", limits.max_queues)),
                     ));
                 }
-                new_queues.push(q);
+                new_queues.insert(q);
             }
             let waiting = self.messages.len() + created;
             if targets.len() > limits.max_messages.saturating_sub(waiting) {
@@ -1437,14 +1712,24 @@ impl Store {
         Ok(())
     }
 
-    /// Takes back messages just created by a request that failed as a
-    /// whole: they are cancelled (never delivered) and their deduplication
-    /// IDs forgotten (the request can be sent again).
-    fn withdraw(&mut self, ids: &[String]) {
-        for id in ids {
-            self.cancel(id);
+    /// Takes back the messages `done` just created for `reqs`, part of a
+    /// request that failed as a whole: they are cancelled (never
+    /// delivered) and their deduplication IDs forgotten (the request can be
+    /// sent again). The work is that of the messages taken back.
+    fn withdraw(&mut self, reqs: &[NewMessages<'_>], done: &[Outcome]) {
+        for (req, outcome) in reqs.iter().zip(done) {
+            for p in published(outcome).iter().filter(|p| !p.deduplicated) {
+                self.cancel(&p.message_id);
+                if let Some(key) = self.dedup_key(req, &p.url)
+                    && self
+                        .dedup
+                        .get(&key)
+                        .is_some_and(|(id, _)| *id == p.message_id)
+                {
+                    self.dedup.remove(&key);
+                }
+            }
         }
-        self.dedup.retain(|_, (id, _)| !ids.contains(id));
     }
 
     /// Retries the DLQ entries `seqs` (see [`dlq_retry`](Self::dlq_retry)),
@@ -1465,7 +1750,7 @@ impl Store {
                 limits.max_messages
             )));
         }
-        let mut new_queues: Vec<&str> = Vec::new();
+        let mut new_queues: HashSet<&str> = HashSet::new();
         for seq in seqs {
             let entry = self
                 .dlq
@@ -1481,7 +1766,7 @@ impl Store {
                         entry.dlq_id, limits.max_queues
                     )));
                 }
-                new_queues.push(q);
+                new_queues.insert(q);
             }
         }
         let mut done: Vec<(u64, DlqEntry, Published)> = Vec::with_capacity(seqs.len());
@@ -1492,9 +1777,10 @@ impl Store {
             match self.dlq_retry(seq, retries) {
                 Ok(published) => done.push((seq, entry, published)),
                 Err(e) => {
-                    let created: Vec<String> =
-                        done.iter().map(|(_, _, p)| p.message_id.clone()).collect();
-                    self.withdraw(&created);
+                    // Retried copies have no deduplication ID to forget.
+                    for (_, _, p) in &done {
+                        self.cancel(&p.message_id);
+                    }
                     for (seq, old, _) in done {
                         self.dlq_ids.insert(old.dlq_id.clone(), seq);
                         self.dlq.insert(seq, old);
@@ -1513,16 +1799,21 @@ impl Store {
     }
 }
 
-/// The ids of the messages a publish created (not the deduplicated ones).
-fn created_ids(outcome: &Outcome) -> Vec<String> {
-    let all = match outcome {
+/// Takes the name of the first timer of `timers` if its time has come.
+fn pop_due(timers: &mut BTreeSet<(i64, String)>, now: i64) -> Option<String> {
+    if timers.first().is_some_and(|(t, _)| *t <= now) {
+        timers.pop_first().map(|(_, name)| name)
+    } else {
+        None
+    }
+}
+
+/// The messages of a publish.
+fn published(outcome: &Outcome) -> &[Published] {
+    match outcome {
         Outcome::Single(p) => std::slice::from_ref(p),
         Outcome::Group(all) => all.as_slice(),
-    };
-    all.iter()
-        .filter(|p| !p.deduplicated)
-        .map(|p| p.message_id.clone())
-        .collect()
+    }
 }
 
 /// What a redacted value is replaced with: its SHA-256, as the API views
@@ -1687,9 +1978,10 @@ mod tests {
         let (jobs, wake) = s.take_due(now);
         assert_eq!(jobs.len(), 1);
         assert!(wake.is_some_and(|w| w >= now), "{wake:?}");
-        // A key whose period started long ago.
-        // A key whose period started long ago: a new period begins.
+        // A key whose period started long ago (as a pin or a rate reset
+        // would leave it): a new period begins.
         s.flow.get_mut("k").unwrap().period_start = i64::MIN;
+        s.flow_updated("k");
         let (jobs, _) = s.take_due(now);
         assert_eq!(jobs.len(), 1);
     }
@@ -2023,6 +2315,556 @@ mod tests {
         assert!(visited <= 4, "{visited} messages looked at");
     }
 
+    /// A filter from a query string, as the list endpoints read it.
+    fn filter(query: &str) -> Filter {
+        crate::filter::Selection::read(
+            crate::filter::Endpoint::ListDlq,
+            Some(query),
+            &axum::http::HeaderMap::new(),
+            &[],
+        )
+        .unwrap()
+        .filter
+    }
+
+    /// Sequence numbers of a log page, newest first.
+    fn seqs(page: &Page<LogRecord>) -> Vec<u64> {
+        page.items.iter().map(|r| r.seq).collect()
+    }
+
+    #[test]
+    fn a_log_page_starts_at_its_cursor_and_looks_at_its_records_only() {
+        let mut s = store(Limits {
+            max_log_entries: 5000,
+            ..Limits::default()
+        });
+        for _ in 0..3000 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let all: Vec<u64> = s.logs.iter().rev().map(|r| r.seq).collect();
+        assert_eq!(all.len(), 3000);
+        let first = s.log_page(None, 100, |_| true);
+        assert_eq!(seqs(&first), all[..100]);
+        assert_eq!(first.next, Some(all[99]));
+        assert_eq!(
+            first.scanned, 101,
+            "one past the page, to know there is more"
+        );
+        // Deep in the log, a page costs what the first one does.
+        let deep = s.log_page(Some(all[2799]), 100, |_| true);
+        assert_eq!(seqs(&deep), all[2800..2900]);
+        assert_eq!(deep.next, Some(all[2899]));
+        assert_eq!(deep.scanned, 101);
+        let last = s.log_page(deep.next, 100, |_| true);
+        assert_eq!(seqs(&last), all[2900..]);
+        assert_eq!((last.next, last.scanned), (None, 100));
+        // The page shares the messages with the store: nothing is copied
+        // or encoded under the lock.
+        let newest = s.logs.back().unwrap();
+        assert!(Arc::ptr_eq(&first.items[0].info, &newest.info));
+    }
+
+    #[test]
+    fn a_log_filter_looks_at_max_scan_records_per_page_then_gives_a_cursor() {
+        let mut s = store(Limits {
+            max_log_entries: 5000,
+            ..Limits::default()
+        });
+        let labelled = Options {
+            labels: vec!["rare".into()],
+            ..Options::default()
+        };
+        publish(&mut s, delayed(labelled)).unwrap();
+        for _ in 0..2499 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let rare = filter("label=rare");
+        let keep = |r: &LogRecord| rare.matches(&r.info, r.time, None);
+        let mut cursor = None;
+        let mut pages = Vec::new();
+        loop {
+            let page = s.log_page(cursor, 100, keep);
+            assert!(
+                page.scanned <= MAX_SCAN,
+                "{} records looked at",
+                page.scanned
+            );
+            pages.push(page.items.len());
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        // 2,500 records, 1,000 per page: the rare one on the last page.
+        assert_eq!(pages, [0, 0, 1]);
+    }
+
+    /// Fails `n` messages into the DLQ; the first labelled `rare`.
+    fn fill_dlq(s: &mut Store, n: usize) {
+        for i in 0..n {
+            let opts = Options {
+                labels: if i == 0 {
+                    vec!["rare".into()]
+                } else {
+                    Vec::new()
+                },
+                ..body_opts(0)
+            };
+            publish(s, opts).unwrap();
+            fail_all(s, &failing(0, 0));
+        }
+    }
+
+    #[test]
+    fn a_dlq_page_looks_at_max_scan_entries_and_ids_are_looked_up() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        fill_dlq(&mut s, 2500);
+        let all: Vec<u64> = s.dlq.keys().copied().collect();
+        let page = s.dlq_select(&[], &Filter::default(), Some(all[1999]), 100);
+        assert_eq!(page.items, all[2000..2100]);
+        assert_eq!((page.next, page.scanned), (Some(all[2099]), 101));
+        // A filter that skips everything from the cursor on.
+        let rare = filter("label=rare");
+        let page = s.dlq_select(&[], &rare, Some(all[0]), 100);
+        assert!(page.items.is_empty());
+        assert_eq!((page.next, page.scanned), (Some(all[MAX_SCAN]), MAX_SCAN));
+        let page = s.dlq_select(&[], &rare, None, 100);
+        assert_eq!(page.items, [all[0]]);
+        assert_eq!(page.scanned, MAX_SCAN);
+        // Ids are looked up, not searched for: oldest first, unknown ones
+        // skipped, `count` at most with a cursor past it.
+        let id = |i: usize| s.dlq[&all[i]].dlq_id.clone();
+        let ids = vec![id(2400), "dlq_unknown".into(), id(7), id(1200), id(7)];
+        let page = s.dlq_select(&ids, &Filter::default(), None, 100);
+        assert_eq!(page.items, [all[7], all[1200], all[2400]]);
+        assert_eq!((page.next, page.scanned), (None, 5));
+        let page = s.dlq_select(&ids, &Filter::default(), None, 3);
+        assert_eq!((page.items.len(), page.next), (3, None), "exactly a page");
+        let page = s.dlq_select(&ids, &Filter::default(), None, 2);
+        assert_eq!(
+            (page.items, page.next),
+            (vec![all[7], all[1200]], Some(all[1200]))
+        );
+        let page = s.dlq_page(&ids, &Filter::default(), Some(all[1200]), 2);
+        assert_eq!(page.items.len(), 1);
+        assert!(Arc::ptr_eq(&page.items[0].info, &s.dlq[&all[2400]].info));
+    }
+
+    #[test]
+    fn a_cancel_by_filter_goes_in_steps_of_max_scan_messages() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        for _ in 0..2500 {
+            publish(&mut s, delayed(Options::default())).unwrap();
+        }
+        let none = filter("label=none");
+        let mut after = None;
+        let mut steps = 0;
+        loop {
+            let (cancelled, next) = s.cancel_where(&none, usize::MAX, after);
+            assert_eq!(cancelled, 0);
+            steps += 1;
+            match next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(steps, 3);
+        assert_eq!(s.messages.len(), 2500);
+        let every = Filter::default();
+        let (cancelled, next) = s.cancel_where(&every, 10, None);
+        assert_eq!(cancelled, 10);
+        let tenth = *s.order.keys().next().unwrap() - 1;
+        assert_eq!(next, Some(tenth), "goes on after the tenth");
+        let (cancelled, next) = s.cancel_where(&every, usize::MAX, next);
+        assert_eq!(
+            (cancelled, next),
+            (MAX_SCAN as u64, Some(tenth + MAX_SCAN as u64))
+        );
+        assert_eq!(s.messages.len(), 2500 - 10 - MAX_SCAN);
+    }
+
+    #[test]
+    fn an_unused_flow_key_is_evicted_from_the_idle_set() {
+        let mut s = store(Limits {
+            max_messages: 3,
+            ..Limits::default()
+        });
+        let now = now_ms();
+        s.flow_key("a", now).unwrap().pinned_rate = true;
+        s.flow_changed("a");
+        let flow = FlowSpec {
+            key: "b".into(),
+            ..FlowSpec::default()
+        };
+        let busy = publish(
+            &mut s,
+            Options {
+                flow: Some(flow),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        s.flow_key("c", now).unwrap();
+        assert_consistent(&s);
+        // Full: the idle key goes, never the pinned or the busy one.
+        s.flow_key("d", now).unwrap().paused = true;
+        s.flow_changed("d");
+        assert!(!s.flow.contains_key("c"));
+        assert_consistent(&s);
+        let err = s.flow_key("e", now).unwrap_err();
+        assert_eq!(err.status.as_u16(), 412);
+        // Once its message is gone, the busy key may go.
+        s.cancel(&busy.message_ids()[0]);
+        assert_consistent(&s);
+        s.flow_key("e", now).unwrap();
+        assert_eq!(
+            s.flow.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["a", "d", "e"]
+        );
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn a_batch_that_fails_late_forgets_its_deduplication_ids() {
+        let mut s = store(Limits {
+            max_store_bytes: 50_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let with_id = |id: &str| {
+            Arc::new(Options {
+                dedup_id: Some(id.into()),
+                ..Options::default()
+            })
+        };
+        let req = |opts: Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts,
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let kept = s.publish(&req(with_id("kept"))).unwrap();
+        // The byte budget is not checked ahead: the second entry fails late.
+        let big = Arc::new(body_opts(60_000));
+        let (i, _) = s
+            .publish_all(&[req(with_id("taken-back")), req(big)])
+            .unwrap_err();
+        assert_eq!(i, 1);
+        assert_eq!(
+            s.messages.len(),
+            1,
+            "the first entry's message is withdrawn"
+        );
+        let again = s.publish(&req(with_id("taken-back"))).unwrap();
+        assert!(!again.message_ids().is_empty());
+        let Outcome::Single(p) = again else { panic!() };
+        assert!(!p.deduplicated, "its deduplication ID was forgotten");
+        let Outcome::Single(p) = s.publish(&req(with_id("kept"))).unwrap() else {
+            panic!()
+        };
+        assert!(p.deduplicated, "another message's ID is remembered");
+        assert_eq!(p.message_id, kept.message_ids()[0]);
+    }
+
+    #[test]
+    fn bulk_actions_are_looked_up_by_id() {
+        let mut s = store(Limits {
+            max_bulk_actions: 2,
+            ..Limits::default()
+        });
+        let ids: Vec<String> = (0..3)
+            .map(|i| s.record_bulk_action(BTreeMap::new(), i, 0))
+            .collect();
+        assert!(s.bulk_action(&ids[0]).is_none(), "the oldest went");
+        assert_eq!(s.bulk_action(&ids[1]).unwrap().total, 1);
+        assert_eq!(s.bulk_action(&ids[2]).unwrap().id, ids[2]);
+        assert_eq!(s.bulk_ids.len(), 2);
+    }
+
+    #[test]
+    fn a_queue_head_cancelled_while_waiting_for_its_key_lets_the_next_go() {
+        let mut s = store(Limits::default());
+        let now = now_ms();
+        s.flow_key("k", now).unwrap().paused = true;
+        s.flow_updated("k");
+        let enqueue = |s: &mut Store, flow: Option<FlowSpec>| {
+            let opts = Options {
+                flow,
+                ..Options::default()
+            };
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/q",
+                queue: Some("q"),
+                opts: Arc::new(opts),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap()
+            .message_ids()
+            .remove(0)
+        };
+        let first = enqueue(
+            &mut s,
+            Some(FlowSpec {
+                key: "k".into(),
+                ..FlowSpec::default()
+            }),
+        );
+        let second = enqueue(&mut s, None);
+        let (jobs, _) = wake(&mut s);
+        assert!(jobs.is_empty(), "the head waits for its paused key");
+        assert_consistent(&s);
+        s.cancel(&first);
+        assert_consistent(&s);
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].info.id, second);
+        assert!(visited <= 1, "{visited} messages looked at");
+    }
+
+    #[test]
+    fn a_queue_head_waiting_for_its_retry_starts_when_due() {
+        let mut s = store(Limits::default());
+        s.ensure_queue("q", now_ms()).unwrap();
+        s.publish(&NewMessages {
+            destination: "http://127.0.0.1:1/q",
+            queue: Some("q"),
+            opts: Arc::new(Options::default()),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        })
+        .unwrap();
+        let (jobs, _) = wake(&mut s);
+        s.finish(&jobs[0].info.id, failing(0, 0));
+        let now = now_ms();
+        let (jobs, next) = s.take_due(now);
+        assert!(jobs.is_empty());
+        let next = next.expect("a wake when the retry is due");
+        assert!(next > now);
+        // Nothing else happens to the queue: the time alone starts it.
+        let (jobs, _) = s.take_due(next);
+        assert_eq!(jobs.len(), 1);
+    }
+
+    fn keyed(key: &str, parallelism: Option<u32>, rate: Option<u32>) -> Options {
+        Options {
+            flow: Some(FlowSpec {
+                key: key.into(),
+                parallelism,
+                rate,
+                ..FlowSpec::default()
+            }),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_key_lets_one_go_per_period_by_time_alone() {
+        let mut s = store(Limits::default());
+        for _ in 0..3 {
+            publish(&mut s, keyed("r", None, Some(1))).unwrap();
+        }
+        let mut now = now_ms();
+        for period in 0..3 {
+            let (jobs, next) = s.take_due(now);
+            assert_eq!(jobs.len(), 1, "period {period}");
+            assert_consistent(&s);
+            if period < 2 {
+                now = next.expect("a wake at the next period");
+            }
+        }
+        assert_eq!(s.in_flight(), 3);
+    }
+
+    #[test]
+    fn a_key_stopped_by_the_global_parallelism_is_looked_at_again() {
+        let mut s = store(Limits {
+            max_in_flight: 3,
+            ..Limits::default()
+        });
+        for key in ["a", "a", "b", "b"] {
+            publish(&mut s, keyed(key, Some(1), None)).unwrap();
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 2, "one of each key; one of each parked");
+        assert_eq!(s.parked.len(), 2);
+        s.config.limits.max_in_flight = 1;
+        for job in jobs {
+            s.finish(
+                &job.info.id,
+                Reply {
+                    status: 200,
+                    ..Reply::default()
+                },
+            );
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert_consistent(&s);
+        s.finish(
+            &jobs[0].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1, "the other key's message");
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn a_wake_looks_only_at_the_queues_and_keys_that_changed() {
+        let mut s = store(Limits::default());
+        for i in 0..200 {
+            let q = format!("q{i}");
+            for _ in 0..2 {
+                s.publish(&NewMessages {
+                    destination: "http://127.0.0.1:1/q",
+                    queue: Some(&q),
+                    opts: Arc::new(Options::default()),
+                    schedule_id: None,
+                    caller_ip: "127.0.0.1",
+                })
+                .unwrap();
+            }
+            let key = format!("k{i}");
+            for _ in 0..2 {
+                publish(&mut s, keyed(&key, Some(1), None)).unwrap();
+            }
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 100, "the global parallelism");
+        let mut running = jobs;
+        // Deliveries end and start until each queue and key runs one.
+        while s.in_flight() < 400 {
+            s.config.limits.max_in_flight = 400;
+            let (jobs, _) = wake(&mut s);
+            assert!(!jobs.is_empty());
+            running.extend(jobs);
+        }
+        assert_consistent(&s);
+        let (jobs, visited) = wake(&mut s);
+        assert!(jobs.is_empty());
+        assert_eq!(visited, 0, "nothing changed: nothing looked at");
+        // One delivery of a queue ends: its next message starts, and only
+        // that queue is looked at.
+        let done = running.iter().position(|j| j.info.queue.is_some()).unwrap();
+        s.finish(
+            &running[done].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 2, "{visited} messages looked at");
+        // The same for a key.
+        let done = running
+            .iter()
+            .position(|j| j.info.opts.flow.is_some())
+            .unwrap();
+        s.finish(
+            &running[done].info.id,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, visited) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        assert!(visited <= 2, "{visited} messages looked at");
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn at_the_global_parallelism_a_wake_looks_at_what_starts_only() {
+        let mut s = store(Limits {
+            max_in_flight: 10,
+            ..Limits::default()
+        });
+        for i in 0..200 {
+            let q = format!("q{i:03}");
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/q",
+                queue: Some(&q),
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+            publish(&mut s, keyed(&format!("k{i:03}"), Some(1), None)).unwrap();
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 10);
+        assert_consistent(&s);
+        for job in jobs {
+            s.finish(
+                &job.info.id,
+                Reply {
+                    status: 200,
+                    ..Reply::default()
+                },
+            );
+            let (started, visited) = wake(&mut s);
+            assert_eq!(started.len(), 1);
+            assert!(visited <= 2, "{visited} messages looked at");
+            assert_consistent(&s);
+        }
+    }
+
+    #[test]
+    fn at_the_global_parallelism_a_due_message_waits_for_a_delivery_not_a_time() {
+        let mut s = store(Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        });
+        let at = now_ms() / 1000 + 1;
+        for _ in 0..2 {
+            let opts = Options {
+                not_before_secs: Some(at),
+                ..Options::default()
+            };
+            publish(&mut s, opts).unwrap();
+        }
+        let (jobs, wake) = s.take_due(at * 1000);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(wake, None, "no wake at a time already come");
+    }
+
+    #[test]
+    fn a_key_whose_parked_messages_are_cancelled_is_not_looked_at() {
+        let mut s = store(Limits::default());
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let out = publish(&mut s, keyed("k", Some(1), None)).unwrap();
+            ids.push(out.message_ids().remove(0));
+        }
+        let (jobs, _) = wake(&mut s);
+        assert_eq!(jobs.len(), 1);
+        s.finish(&jobs[0].info.id, failing(0, 0));
+        assert!(s.ready_keys.contains("k"));
+        s.cancel(&ids[1]);
+        s.cancel(&ids[2]);
+        assert!(s.ready_keys.is_empty());
+        assert_consistent(&s);
+        // Nothing parked, nothing ready: a key that never had any is not
+        // made ready either.
+        s.flow_updated("k");
+        s.flow_key("other", now_ms()).unwrap();
+        s.flow_updated("other");
+        assert!(s.ready_keys.is_empty());
+        assert_consistent(&s);
+    }
+
     /// The counters and indexes agree with a scan of the messages.
     fn assert_consistent(s: &Store) {
         let mut queues: HashMap<String, Counts> = HashMap::new();
@@ -2052,6 +2894,60 @@ mod tests {
         }
         assert_eq!(queues, s.queue_counts);
         assert_eq!(keys, s.flow_counts);
+        let idle: BTreeSet<String> = s
+            .flow
+            .values()
+            .filter(|f| {
+                !keys.contains_key(&f.key) && !f.paused && !f.pinned_parallelism && !f.pinned_rate
+            })
+            .map(|f| f.key.clone())
+            .collect();
+        assert_eq!(idle, s.idle_keys);
+        // Only keys with parked messages are looked at.
+        for key in &s.ready_keys {
+            assert!(
+                s.parked.contains_key(key),
+                "ready key `{key}` has nothing parked"
+            );
+        }
+        // Nothing waits without a way to be looked at again.
+        let timed =
+            |timers: &BTreeSet<(i64, String)>, name: &str| timers.iter().any(|(_, n)| n == name);
+        let at_max = s.in_flight >= s.config.limits.max_in_flight;
+        for key in s.parked.keys() {
+            let blocked = s.flow.get(key).is_some_and(|f| {
+                f.paused
+                    || f.parallelism
+                        .is_some_and(|p| s.flow_counts(key).running >= p as usize)
+            });
+            assert!(
+                s.ready_keys.contains(key) || timed(&s.key_timers, key) || blocked,
+                "parked key `{key}` is never looked at again"
+            );
+        }
+        // Each message at the head of its queue, not in flight, has a way
+        // to start: its queue is ready or stopped by something whose end
+        // makes it ready, a timer for the queue comes no later than the
+        // message is due, or the queue waits for the message's key.
+        for (name, members) in &s.queue_members {
+            let q = s.queues.get(name);
+            let parallelism = q.map_or(usize::MAX, |q| q.parallelism as usize);
+            let stopped = s.ready_queues.contains(name)
+                || q.is_some_and(|q| q.paused)
+                || s.queue_counts(name).running >= parallelism
+                || at_max;
+            for seq in members.iter().take(parallelism) {
+                let m = &s.messages[&s.order[seq]];
+                let key = m.info.opts.flow.as_ref().map(|f| &f.key);
+                let ok = m.in_flight
+                    || stopped
+                    || s.queue_timers
+                        .iter()
+                        .any(|(t, n)| n == name && (*t <= m.ready_at || key.is_some()))
+                    || key.is_some_and(|k| s.key_waiters.get(k).is_some_and(|w| w.contains(name)));
+                assert!(ok, "queue `{name}`: {} is never looked at again", m.info.id);
+            }
+        }
         assert_eq!(running, s.in_flight);
         let indexed = s.due.len()
             + s.parked.values().map(BTreeSet::len).sum::<usize>()
@@ -2070,15 +2966,24 @@ mod tests {
             max_in_flight: 7,
             ..Limits::default()
         });
-        let flow = |key: &str, parallelism: u32| FlowSpec {
-            key: key.into(),
-            parallelism: Some(parallelism),
-            ..FlowSpec::default()
+        let flow = |i: u32| {
+            let key = match i % 4 {
+                0 => "a",
+                1 => "r",
+                2 => "b",
+                _ => return None,
+            };
+            Some(FlowSpec {
+                key: key.into(),
+                parallelism: (key != "r").then_some(2),
+                rate: (key == "r").then_some(2),
+                ..FlowSpec::default()
+            })
         };
-        for i in 0..60u32 {
+        for i in 0..90u32 {
             let opts = Options {
                 retries: Some(i % 3),
-                flow: (i % 2 == 0).then(|| flow(if i % 4 == 0 { "a" } else { "b" }, 2)),
+                flow: flow(i),
                 ..Options::default()
             };
             let queue = match i % 3 {
@@ -2097,12 +3002,21 @@ mod tests {
             .unwrap();
         }
         s.queues.get_mut("q2").unwrap().parallelism = 3;
+        s.queue_updated("q2");
         assert_consistent(&s);
-        for round in 0..200 {
-            let (jobs, _) = s.take_due(i64::MAX / 2);
+        // Deliveries end a few at a time, others stay in flight across
+        // wakes; a second of simulated time per wake.
+        let start = now_ms();
+        let mut running: Vec<Job> = Vec::new();
+        let mut finished = 0usize;
+        for round in 0..400i64 {
+            let (jobs, _) = s.take_due(start + round * 1000);
             assert_consistent(&s);
-            for (i, job) in jobs.iter().enumerate() {
-                let status = if (i + round) % 2 == 0 { 200 } else { 500 };
+            running.extend(jobs);
+            let keep = running.split_off(running.len().div_ceil(2));
+            for job in std::mem::replace(&mut running, keep) {
+                finished += 1;
+                let status = if finished.is_multiple_of(2) { 200 } else { 500 };
                 s.finish(
                     &job.info.id,
                     Reply {
@@ -2112,13 +3026,24 @@ mod tests {
                 );
                 assert_consistent(&s);
             }
-            if round == 3 {
-                let id = s.order.values().nth(5).cloned().unwrap();
-                s.cancel(&id);
-                s.delete_queue("q1");
-                assert_consistent(&s);
+            let pause = |s: &mut Store, paused: bool| {
+                s.flow.get_mut("a").unwrap().paused = paused;
+                s.flow_updated("a");
+                s.queues.get_mut("q2").unwrap().paused = paused;
+                s.queue_updated("q2");
+            };
+            match round {
+                3 => {
+                    let id = s.order.values().nth(5).cloned().unwrap();
+                    s.cancel(&id);
+                    s.delete_queue("q1");
+                }
+                5 => pause(&mut s, true),
+                9 => pause(&mut s, false),
+                _ => {}
             }
-            if s.messages.is_empty() {
+            assert_consistent(&s);
+            if s.messages.is_empty() && running.is_empty() {
                 break;
             }
         }

@@ -79,7 +79,10 @@ impl Page {
     }
 }
 
-/// `GET /v2/dlq`: oldest first.
+/// `GET /v2/dlq`: oldest first. A filter looks at no more than
+/// [`MAX_SCAN`](crate::store::MAX_SCAN) entries per page: a page may then be
+/// short, even empty, with a cursor to go on from (so may a bulk delete or
+/// retry by filter).
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
@@ -91,14 +94,14 @@ pub(crate) async fn list(
         count,
         after,
     } = Page::read(Endpoint::ListDlq, query.as_deref(), &headers, &[])?;
-    let store = shared.lock();
-    let (page, next) = store.dlq_select(&ids, &filter, after, count);
-    let messages: Vec<Value> = page
-        .iter()
-        .filter_map(|seq| store.dlq.get(seq))
-        .map(views::dlq_message)
-        .collect();
-    Ok(Json(with_cursor(json!({ "messages": messages }), next)))
+    // Under the lock, only the page's entries are picked (cheap clones);
+    // the answer is built once it is released.
+    let page = shared.lock().dlq_page(&ids, &filter, after, count);
+    let messages: Vec<Value> = page.items.iter().map(views::dlq_message).collect();
+    Ok(Json(with_cursor(
+        json!({ "messages": messages }),
+        page.next,
+    )))
 }
 
 /// `DELETE /v2/dlq`: by `dlqIds` (unknown ones are skipped), or up to
@@ -117,8 +120,10 @@ pub(crate) async fn delete_many(
         after,
     } = Page::read(Endpoint::DeleteDlq, query.as_deref(), &headers, &body)?;
     let mut store = shared.lock();
-    let (page, next) = store.dlq_select(&ids, &filter, after, count);
+    let page = store.dlq_select(&ids, &filter, after, count);
+    let next = page.next;
     let ids: Vec<String> = page
+        .items
         .iter()
         .filter_map(|seq| store.dlq.get(seq).map(|e| e.dlq_id.clone()))
         .collect();
@@ -151,8 +156,8 @@ pub(crate) async fn retry_many(
                 ))
             })?;
         }
-        let (page, next) = store.dlq_select(&ids, &filter, after, count);
-        (store.dlq_retry_all(&page, retries)?, next)
+        let page = store.dlq_select(&ids, &filter, after, count);
+        (store.dlq_retry_all(&page.items, retries)?, page.next)
     };
     shared.dispatch.notify_one();
     for published in &responses {
@@ -167,8 +172,8 @@ pub(crate) async fn get(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let store = shared.lock();
-    Ok(Json(views::dlq_message(store.dlq_entry(&id)?)))
+    let entry = shared.lock().dlq_entry(&id)?.clone();
+    Ok(Json(views::dlq_message(&entry)))
 }
 
 /// `DELETE /v2/dlq/{dlqId}`
@@ -189,8 +194,9 @@ pub(crate) async fn retry_one(
     let retries = retries_override(&headers)?;
     let published = {
         let mut store = shared.lock();
-        let (page, _) = store.dlq_select(std::slice::from_ref(&id), &Filter::default(), None, 1);
+        let page = store.dlq_select(std::slice::from_ref(&id), &Filter::default(), None, 1);
         let seq = page
+            .items
             .first()
             .copied()
             .ok_or_else(|| ApiError::not_found(format!("DLQ message `{id}` not found")))?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::ok;
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::model::FlowKey;
+use crate::model::{Counts, FlowKey};
 use crate::options::{check_flow, flow_period_secs};
 use crate::query::Params;
 use crate::state::Shared;
@@ -21,18 +21,27 @@ fn not_found(key: &str) -> ApiError {
     ApiError::not_found(format!("flow control key `{key}` not found"))
 }
 
-/// The view of `f` with its running and waiting message counts.
-fn view(store: &Store, f: &FlowKey) -> Value {
-    let counts = store.flow_counts(&f.key);
+/// Key `f` with its running and waiting message counts (counters kept by
+/// the store: no scan of the messages).
+fn with_counts(store: &Store, f: &FlowKey) -> (FlowKey, Counts) {
+    (f.clone(), store.flow_counts(&f.key))
+}
+
+fn view((f, counts): &(FlowKey, Counts)) -> Value {
     views::flow_key(f, counts.running, counts.waiting)
 }
 
-/// `GET /v2/flowControl`
+/// `GET /v2/flowControl`: the answer built once the store is released.
 pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let store = shared.lock();
-    Json(Value::Array(
-        store.flow.values().map(|f| view(&store, f)).collect(),
-    ))
+    let keys: Vec<(FlowKey, Counts)> = {
+        let store = shared.lock();
+        store
+            .flow
+            .values()
+            .map(|f| with_counts(&store, f))
+            .collect()
+    };
+    Json(Value::Array(keys.iter().map(view).collect()))
 }
 
 /// `GET /v2/flowControl/{flowControlKey}`
@@ -40,9 +49,12 @@ pub(crate) async fn get(
     State(shared): State<Arc<Shared>>,
     Path(key): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let store = shared.lock();
-    let f = store.flow.get(&key).ok_or_else(|| not_found(&key))?;
-    Ok(Json(view(&store, f)))
+    let key = {
+        let store = shared.lock();
+        let f = store.flow.get(&key).ok_or_else(|| not_found(&key))?;
+        with_counts(&store, f)
+    };
+    Ok(Json(view(&key)))
 }
 
 /// Applies `change` to key `key` (created first when `create`), then
@@ -62,6 +74,7 @@ fn update(
             store.flow.get_mut(key).ok_or_else(|| not_found(key))?
         };
         change(f, now);
+        store.flow_updated(key);
     }
     shared.dispatch.notify_one();
     Ok(ok())

@@ -68,7 +68,9 @@ pub(crate) async fn events(
 }
 
 /// One page of log records, newest first, under `key`; `cursor` only when
-/// there is a next page (no field at all on the last one).
+/// there is a next page (no field at all on the last one). A filter looks
+/// at no more than [`MAX_SCAN`](crate::store::MAX_SCAN) records per page: a
+/// page may then be short, even empty, with a cursor to go on from.
 fn log_page(
     shared: &Shared,
     endpoint: Endpoint,
@@ -78,7 +80,7 @@ fn log_page(
 ) -> ApiResult<Json<Value>> {
     let Selection { params, filter, .. } = Selection::read(endpoint, query, headers, &[])?;
     let count = page_size(&params, PAGE)?;
-    let before = cursor(&params)?.unwrap_or(u64::MAX);
+    let before = cursor(&params)?;
     // The SDKs spell it `CANCELED`.
     let state = params
         .one("state")
@@ -91,21 +93,19 @@ fn log_page(
             STATES.join(", ")
         )));
     }
-    let store = shared.lock();
-    let mut matching = store.logs.iter().rev().filter(|r| {
-        r.seq < before
-            && state.is_none_or(|s| r.state.selected_by(s))
+    // Under the lock, only the page's records are picked (cheap clones);
+    // the answer, bodies in base64, is built once it is released.
+    let page = shared.lock().log_page(before, count, |r| {
+        state.is_none_or(|s| r.state.selected_by(s))
             && filter.matches(&r.info, r.time, r.reply.as_ref().map(|x| x.status))
     });
-    let page: Vec<_> = matching.by_ref().take(count).collect();
-    let more = matching.next().is_some();
     let mut answer = serde_json::Map::new();
     answer.insert(
         key.to_owned(),
-        page.iter().map(|r| views::log_entry(r)).collect(),
+        page.items.iter().map(views::log_entry).collect(),
     );
-    if more && let Some(last) = page.last() {
-        answer.insert("cursor".into(), json!(last.seq.to_string()));
+    if let Some(next) = page.next {
+        answer.insert("cursor".into(), json!(next.to_string()));
     }
     Ok(Json(Value::Object(answer)))
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::{decode, destination, json_body, split_path};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
-use crate::filter::{Endpoint, NOT_FILTERS, Selection};
+use crate::filter::{Endpoint, Filter, NOT_FILTERS, Selection};
 use crate::options::{self, Purpose, invalid_queue, valid_name};
 use crate::query::{Params, cursor};
 use crate::state::Shared;
@@ -155,12 +155,13 @@ pub(crate) async fn get(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let store = shared.lock();
-    let slot = store
+    let info = shared
+        .lock()
         .messages
         .get(&id)
+        .map(|slot| Arc::clone(&slot.info))
         .ok_or_else(|| ApiError::not_found(format!("message `{id}` not found")))?;
-    Ok(Json(views::message(&slot.info)))
+    Ok(Json(views::message(&info)))
 }
 
 /// `DELETE /v2/messages/{messageId}`
@@ -179,7 +180,8 @@ pub(crate) async fn cancel_one(
 /// and a JSON body; at most `count` (all the matching ones when not
 /// given). Without a filter, only when asked for on purpose (see
 /// [`Selection::read`]). A filter-based cancel is recorded as a finished
-/// bulk action.
+/// bulk action; it goes through the messages in steps of at most
+/// [`MAX_SCAN`](crate::store::MAX_SCAN), releasing the store between them.
 pub(crate) async fn cancel_many(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
@@ -198,24 +200,50 @@ pub(crate) async fn cancel_many(
         Some(n) => n,
         None => usize::MAX,
     };
-    let mut store = shared.lock();
     let answer = if ids.is_empty() {
         let created_at = now_ms();
-        let cancelled = store.cancel_where(&filter, limit);
-        let action =
-            store.record_bulk_action(params.grouped_except(NOT_FILTERS), cancelled, created_at);
+        let (cancelled, _) = cancel_by_filter(&shared, &filter, limit).await;
+        let cancelled = cancelled as u64;
+        let action = shared.lock().record_bulk_action(
+            params.grouped_except(NOT_FILTERS),
+            cancelled,
+            created_at,
+        );
         if asynchronous {
             json!({ "cancelled": cancelled, "actionId": action })
         } else {
             json!({ "cancelled": cancelled })
         }
     } else {
+        let mut store = shared.lock();
         let cancelled = ids.iter().take(limit).filter(|id| store.cancel(id)).count();
         json!({ "cancelled": cancelled })
     };
-    drop(store);
     shared.dispatch.notify_one();
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// Cancels up to `limit` messages matching `filter`, oldest first, in steps
+/// of at most [`MAX_SCAN`](crate::store::MAX_SCAN) messages looked at, the
+/// store released (and other tasks let run) between them; with the number
+/// cancelled and of steps.
+async fn cancel_by_filter(shared: &Shared, filter: &Filter, limit: usize) -> (usize, usize) {
+    let mut cancelled = 0usize;
+    let mut steps = 0;
+    let mut after = None;
+    while cancelled < limit {
+        if steps > 0 {
+            tokio::task::yield_now().await;
+        }
+        steps += 1;
+        let (n, next) = shared.lock().cancel_where(filter, limit - cancelled, after);
+        cancelled += usize::try_from(n).unwrap_or(usize::MAX);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    (cancelled, steps)
 }
 
 /// `GET /v2/bulkActions`: newest first.
@@ -262,9 +290,86 @@ pub(crate) async fn get_bulk_action(
 ) -> ApiResult<Json<Value>> {
     let store = shared.lock();
     store
-        .bulk_actions
-        .values()
-        .find(|a| a.id == id)
+        .bulk_action(&id)
         .map(|a| Json(views::bulk_action(a)))
         .ok_or_else(|| ApiError::not_found(format!("bulk action `{id}` not found")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{Config, Limits};
+    use crate::model::Options;
+    use crate::signing::SigningKeys;
+    use crate::store::{MAX_SCAN, Store};
+
+    /// A store holding `n` delayed messages, the first half labelled `a`.
+    fn shared(n: usize) -> Shared {
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits: Limits::default(),
+            region: None,
+            cron_seconds: false,
+        };
+        let store = Store::new(config, SigningKeys::generate());
+        let http = crate::delivery::client(std::time::Duration::from_secs(1)).unwrap();
+        let shared = Shared::new(store, http, "token".into());
+        for i in 0..n {
+            let opts = Options {
+                delay_ms: Some(3_600_000),
+                labels: if i < n / 2 {
+                    vec!["a".into()]
+                } else {
+                    Vec::new()
+                },
+                ..Options::default()
+            };
+            shared
+                .lock()
+                .publish(&NewMessages {
+                    destination: "http://127.0.0.1:1/x",
+                    queue: None,
+                    opts: Arc::new(opts),
+                    schedule_id: None,
+                    caller_ip: "127.0.0.1",
+                })
+                .unwrap();
+        }
+        shared
+    }
+
+    fn filter(query: &str) -> Filter {
+        let query = (!query.is_empty()).then_some(query);
+        Selection::read(Endpoint::CancelMessages, query, &HeaderMap::new(), &[])
+            .unwrap()
+            .filter
+    }
+
+    #[tokio::test]
+    async fn a_cancel_by_filter_goes_through_every_step_and_stops_at_its_limit() {
+        let s = shared(5000);
+        // The 2,500 oldest are labelled: five steps of 1,000 look at all.
+        assert_eq!(MAX_SCAN, 1000);
+        assert_eq!(
+            cancel_by_filter(&s, &filter("label=a"), usize::MAX).await,
+            (2500, 5)
+        );
+        assert_eq!(s.lock().messages.len(), 2500);
+        // The limit reached, no further step.
+        assert_eq!(
+            cancel_by_filter(&s, &filter("count=1000"), 1000).await,
+            (1000, 1)
+        );
+        assert_eq!(
+            cancel_by_filter(&s, &filter("count=1"), 1200).await,
+            (1200, 2)
+        );
+        assert_eq!(s.lock().messages.len(), 300);
+        assert_eq!(
+            cancel_by_filter(&s, &filter("count=1"), usize::MAX).await,
+            (300, 1)
+        );
+    }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{json_body, ok};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::model::Queue;
 use crate::options::{invalid_queue, valid_name};
 use crate::state::Shared;
 use crate::views;
@@ -61,19 +62,27 @@ pub(crate) async fn upsert(State(shared): State<Arc<Shared>>, body: Bytes) -> Ap
             }
             q.updated_at = now;
         }
+        store.queue_updated(&req.queue_name);
     }
     shared.dispatch.notify_one();
     Ok(ok())
 }
 
-/// `GET /v2/queues`
+/// `GET /v2/queues`: one counter looked up per queue (no scan of the
+/// messages), the answer built once the store is released.
 pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let store = shared.lock();
-    Json(Value::Array(
+    let queues: Vec<(Queue, usize)> = {
+        let store = shared.lock();
         store
             .queues
             .values()
-            .map(|q| views::queue(q, store.queue_lag(&q.name)))
+            .map(|q| (q.clone(), store.queue_lag(&q.name)))
+            .collect()
+    };
+    Json(Value::Array(
+        queues
+            .iter()
+            .map(|(q, lag)| views::queue(q, *lag))
             .collect(),
     ))
 }
@@ -116,6 +125,7 @@ fn set_paused(shared: &Shared, name: &str, paused: bool) -> ApiResult<Response> 
             .ok_or_else(|| ApiError::not_found(format!("queue `{name}` not found")))?;
         q.paused = paused;
         q.updated_at = now_ms();
+        store.queue_updated(name);
     }
     shared.dispatch.notify_one();
     Ok(ok())

@@ -21,11 +21,12 @@ use crate::scheduler::{next_time, parse_cron};
 use crate::state::Shared;
 use crate::views;
 
-/// `GET /v2/schedules`
+/// `GET /v2/schedules`: the answer (bodies included) built once the store
+/// is released.
 pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let store = shared.lock();
+    let schedules: Vec<Schedule> = shared.lock().schedules.values().cloned().collect();
     Json(Value::Array(
-        store.schedules.values().map(views::schedule).collect(),
+        schedules.iter().map(views::schedule).collect(),
     ))
 }
 
@@ -51,9 +52,8 @@ pub(crate) async fn dispatch(
     };
     match (method, action) {
         (Method::GET, None) => {
-            let store = shared.lock();
-            let s = find(&store.schedules, &id)?;
-            Ok(Json(views::schedule(s)).into_response())
+            let s = find(&shared.lock().schedules, &id)?.clone();
+            Ok(Json(views::schedule(&s)).into_response())
         }
         (Method::DELETE, None) => {
             let removed = shared.lock().schedules.remove(&id);

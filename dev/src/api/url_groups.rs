@@ -35,12 +35,10 @@ fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("URL group `{name}` not found"))
 }
 
-/// `GET /v2/topics`
+/// `GET /v2/topics`: the answer built once the store is released.
 pub(crate) async fn list(State(shared): State<Arc<Shared>>) -> Json<Value> {
-    let store = shared.lock();
-    Json(Value::Array(
-        store.groups.values().map(views::url_group).collect(),
-    ))
+    let groups: Vec<UrlGroup> = shared.lock().groups.values().cloned().collect();
+    Json(Value::Array(groups.iter().map(views::url_group).collect()))
 }
 
 /// `GET /v2/topics/{urlGroupName}`
@@ -48,11 +46,9 @@ pub(crate) async fn get(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let store = shared.lock();
-    store
-        .groups
-        .get(&name)
-        .map(|g| Json(views::url_group(g)))
+    let group = shared.lock().groups.get(&name).cloned();
+    group
+        .map(|g| Json(views::url_group(&g)))
         .ok_or_else(|| not_found(&name))
 }
 
