@@ -1939,4 +1939,351 @@ mod tests {
         assert_eq!(s.in_flight(), 0);
         assert!(s.due.is_empty() && s.parked.is_empty() && s.queue_members.is_empty());
     }
+
+    /// The bytes the store holds, counted afresh: each record's fixed
+    /// cost, and each shared message, options and reply once.
+    fn recount(s: &Store) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        let mut shared = |ptr: usize, bytes: usize| if seen.insert(ptr) { bytes } else { 0 };
+        let mut total = 0;
+        let info = |i: &Arc<MessageInfo>, shared: &mut dyn FnMut(usize, usize) -> usize| {
+            shared(Arc::as_ptr(i) as usize, info_bytes(i))
+                + shared(Arc::as_ptr(&i.opts) as usize, options_bytes(&i.opts))
+        };
+        for slot in s.messages.values() {
+            total += RECORD_BYTES + info(&slot.info, &mut shared);
+        }
+        for r in &s.logs {
+            total += RECORD_BYTES + opt_len(r.error.as_ref()) + info(&r.info, &mut shared);
+            if let Some(reply) = &r.reply {
+                total += shared(Arc::as_ptr(reply) as usize, reply_bytes(reply));
+            }
+        }
+        for e in s.dlq.values() {
+            total += RECORD_BYTES + e.dlq_id.len() + info(&e.info, &mut shared);
+            total += shared(Arc::as_ptr(&e.reply) as usize, reply_bytes(&e.reply));
+        }
+        total
+    }
+
+    #[test]
+    fn the_ledger_matches_a_recount_of_what_is_held() {
+        let mut s = store(Limits::default());
+        let check = |s: &Store, when: &str| assert_eq!(s.bytes(), recount(s), "{when}");
+        let mut header = crate::model::Headers::new();
+        header.insert("X-Order".into(), vec!["42".into(), "43".into()]);
+        let opts = Options {
+            body: Bytes::from_static(b"hello"),
+            header,
+            retries: Some(1),
+            labels: vec!["a".into()],
+            ..Options::default()
+        };
+        let id = publish(&mut s, opts.clone()).unwrap().message_ids()[0].clone();
+        publish(&mut s, opts).unwrap();
+        check(&s, "published");
+        let mut reply = failing(3_000, 2_000);
+        reply.error = Some("refused".into());
+        fail_all(&mut s, &reply);
+        check(&s, "first failures");
+        let (jobs, _) = s.take_due(i64::MAX / 2);
+        for job in jobs {
+            s.finish(&job.info.id, reply.clone());
+        }
+        check(&s, "retried to the DLQ");
+        assert_eq!(s.dlq.len(), 2);
+        let seq = *s.dlq.keys().next().unwrap();
+        s.dlq_retry(seq, None).unwrap();
+        check(&s, "retried from the DLQ");
+        let dlq_id = s.dlq.values().next().unwrap().dlq_id.clone();
+        s.dlq_remove(&dlq_id).unwrap();
+        check(&s, "removed from the DLQ");
+        assert!(!s.cancel(&id));
+        let left = s.messages.keys().next().unwrap().clone();
+        assert!(s.cancel(&left));
+        check(&s, "cancelled");
+        // The replies of the DLQ and the logs count: each 3,000-byte body.
+        fail_all(&mut s, &failing(3_000, 10));
+        assert!(s.bytes() >= 3_000, "{}", s.bytes());
+
+        // Log records with errors, dropped for newer ones, give back what
+        // they took.
+        let mut s = store(Limits {
+            max_log_entries: 2,
+            ..Limits::default()
+        });
+        for _ in 0..3 {
+            publish(&mut s, body_opts(10)).unwrap();
+            fail_all(&mut s, &reply);
+            check(&s, "logs dropped");
+        }
+        assert!(s.logs.iter().any(|r| r.error.is_some()));
+    }
+
+    #[test]
+    fn a_publish_that_just_fits_the_budget_is_accepted() {
+        let opts = body_opts(1000);
+        let url_bytes = "http://127.0.0.1:1/x".len() + "127.0.0.1".len();
+        let need = options_bytes(&opts) + 4 * RECORD_BYTES + 64 + url_bytes;
+        let mut s = store(Limits {
+            max_store_bytes: need,
+            ..Limits::default()
+        });
+        publish(&mut s, opts.clone()).unwrap();
+        let mut s = store(Limits {
+            max_store_bytes: need - 1,
+            ..Limits::default()
+        });
+        let e = publish(&mut s, opts).expect_err("one byte short");
+        assert!(
+            e.message.contains(&format!("{need} more needed")),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn every_string_of_a_message_counts_its_length() {
+        let long = "x".repeat(1000);
+        let text = || Some(long.clone());
+        let headers = || {
+            let mut h = crate::model::Headers::new();
+            h.insert("X-A".into(), vec![long.clone()]);
+            h
+        };
+        // A header: its name, each value with 24 bytes, 48 bytes a name.
+        let one_header = 3 + 1000 + 24 + 48;
+        assert_eq!(headers_bytes(&headers()), one_header);
+        let mut two = headers();
+        two.get_mut("X-A").unwrap().push("yy".into());
+        two.insert("B".into(), vec![String::new()]);
+        assert_eq!(headers_bytes(&two), one_header + 2 + 24 + 1 + 24 + 48);
+
+        let callback = || {
+            Some(CallbackSpec {
+                url: long.clone(),
+                headers: headers(),
+                ..CallbackSpec::default()
+            })
+        };
+        let base = options_bytes(&Options::default());
+        assert_eq!(base, RECORD_BYTES);
+        for (what, o, extra) in [
+            (
+                "body",
+                Options {
+                    body: Bytes::from(long.clone()),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "header",
+                Options {
+                    header: headers(),
+                    ..Options::default()
+                },
+                one_header,
+            ),
+            (
+                "method",
+                Options {
+                    method: long.clone(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "retry delay",
+                Options {
+                    retry_delay: text(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "labels",
+                Options {
+                    labels: vec![long.clone(), "y".into()],
+                    ..Options::default()
+                },
+                1000 + 24 + 1 + 24,
+            ),
+            (
+                "flow key",
+                Options {
+                    flow: Some(FlowSpec {
+                        key: long.clone(),
+                        ..FlowSpec::default()
+                    }),
+                    ..Options::default()
+                },
+                1000 + 32,
+            ),
+            (
+                "deduplication id",
+                Options {
+                    dedup_id: text(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "callback",
+                Options {
+                    callback: callback(),
+                    ..Options::default()
+                },
+                1000 + one_header + 64,
+            ),
+            (
+                "failure callback",
+                Options {
+                    failure_callback: callback(),
+                    ..Options::default()
+                },
+                1000 + one_header + 64,
+            ),
+            (
+                "redacted headers",
+                Options {
+                    redact: crate::model::Redact {
+                        headers: vec![long.clone(), "y".into()],
+                        ..crate::model::Redact::default()
+                    },
+                    ..Options::default()
+                },
+                1000 + 24 + 1 + 24,
+            ),
+        ] {
+            assert_eq!(options_bytes(&o) - base, extra, "{what}");
+        }
+        // Everything at once adds up.
+        let all = Options {
+            body: Bytes::from(long.clone()),
+            header: headers(),
+            method: long.clone(),
+            retry_delay: text(),
+            labels: vec![long.clone()],
+            flow: Some(FlowSpec {
+                key: long.clone(),
+                ..FlowSpec::default()
+            }),
+            dedup_id: text(),
+            callback: callback(),
+            failure_callback: callback(),
+            redact: crate::model::Redact {
+                headers: vec![long.clone()],
+                ..crate::model::Redact::default()
+            },
+            ..Options::default()
+        };
+        assert_eq!(
+            options_bytes(&all) - base,
+            1000 * 4 + one_header + 1024 + 1032 + 2 * (1000 + one_header + 64) + 1024
+        );
+
+        let info = |f: &dyn Fn(&mut MessageInfo)| {
+            let mut i = MessageInfo {
+                id: String::new(),
+                kind: Kind::Message,
+                url: String::new(),
+                topic: None,
+                endpoint: None,
+                queue: None,
+                schedule_id: None,
+                caller_ip: String::new(),
+                created_at: 0,
+                not_before: None,
+                opts: Arc::new(Options::default()),
+            };
+            f(&mut i);
+            info_bytes(&i)
+        };
+        assert_eq!(info(&|_| {}), RECORD_BYTES);
+        type Setter<'a> = (&'static str, &'a dyn Fn(&mut MessageInfo));
+        let setters: [Setter<'_>; 7] = [
+            ("id", &|i| i.id = long.clone()),
+            ("url", &|i| i.url = long.clone()),
+            ("topic", &|i| i.topic = text()),
+            ("endpoint", &|i| i.endpoint = text()),
+            ("queue", &|i| i.queue = text()),
+            ("schedule", &|i| i.schedule_id = text()),
+            ("caller", &|i| i.caller_ip = long.clone()),
+        ];
+        for (what, set) in &setters {
+            assert_eq!(info(set) - RECORD_BYTES, 1000, "{what}");
+        }
+        let every = info(&|i| {
+            for (_, set) in &setters {
+                set(i);
+            }
+        });
+        assert_eq!(every, RECORD_BYTES + 7000);
+
+        let reply = Reply {
+            status: 500,
+            headers: headers(),
+            body: Bytes::from(long.clone()),
+            error: text(),
+        };
+        assert_eq!(reply_bytes(&reply), RECORD_BYTES + 1000 + one_header + 1000);
+        assert_eq!(reply_bytes(&Reply::default()), RECORD_BYTES);
+    }
+
+    #[test]
+    fn options_held_already_cost_nothing_more_to_publish() {
+        let opts = Arc::new(body_opts(60_000));
+        let mut s = store(Limits {
+            max_store_bytes: 100_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let again = |s: &mut Store| {
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: None,
+                opts: Arc::clone(&opts),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+        };
+        again(&mut s).unwrap();
+        // The body is held once: a second message with the same options
+        // (as a schedule's ticks have) fits.
+        again(&mut s).unwrap();
+        assert!(s.bytes() < 70_000, "{}", s.bytes());
+        // Other options of that size do not.
+        assert!(publish(&mut s, body_opts(60_000)).is_err());
+    }
+
+    #[test]
+    fn response_headers_up_to_16_kib_are_kept_whole() {
+        let mut s = store(Limits::default());
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &failing(10, 16 * 1024 - "X-Big".len()));
+        let entry = s.dlq.values().next().unwrap();
+        assert_eq!(entry.reply.headers["X-Big"][0].len(), 16 * 1024 - 5);
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &failing(10, 16 * 1024 - 4));
+        let entry = s.dlq.values().nth(1).unwrap();
+        assert!(
+            entry.reply.headers.is_empty(),
+            "{:?}",
+            entry.reply.headers.keys()
+        );
+        // Together: the first that fit are kept.
+        let mut reply = failing(10, 10_000);
+        reply
+            .headers
+            .insert("X-Bigger".into(), vec!["h".repeat(10_000)]);
+        reply
+            .headers
+            .insert("X-Small".into(), vec!["h".repeat(1_000)]);
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &reply);
+        let entry = s.dlq.values().nth(2).unwrap();
+        let kept: Vec<&String> = entry.reply.headers.keys().collect();
+        assert_eq!(kept, ["X-Big", "X-Small"]);
+    }
 }
