@@ -2034,7 +2034,60 @@ mod tests {
             max_store_bytes: need - 1,
             ..Limits::default()
         });
-        let e = publish(&mut s, opts).expect_err("one byte short");
+        let e = publish(&mut s, opts.clone()).expect_err("one byte short");
+        assert!(
+            e.message.contains(&format!("{need} more needed")),
+            "{}",
+            e.message
+        );
+
+        // To a URL group, in a queue: each endpoint's URL and name, the
+        // group's name, the queue's name count too.
+        let group = |s: &mut Store| {
+            s.groups.insert(
+                "grp".into(),
+                UrlGroup {
+                    name: "grp".into(),
+                    created_at: 0,
+                    updated_at: 0,
+                    endpoints: vec![
+                        crate::model::Endpoint {
+                            name: Some("e1".into()),
+                            url: "http://127.0.0.1:1/a".into(),
+                        },
+                        crate::model::Endpoint {
+                            name: None,
+                            url: "http://127.0.0.1:1/bb".into(),
+                        },
+                    ],
+                },
+            );
+        };
+        let opts = Arc::new(opts);
+        let req = NewMessages {
+            destination: "grp",
+            queue: Some("q"),
+            opts: Arc::clone(&opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let url_bytes = ("http://127.0.0.1:1/a".len() + 3 + 2)
+            + ("http://127.0.0.1:1/bb".len() + 3)
+            + 1
+            + "127.0.0.1".len();
+        let need = options_bytes(&opts) + 2 * (4 * RECORD_BYTES + 64) + url_bytes;
+        let mut s = store(Limits {
+            max_store_bytes: need,
+            ..Limits::default()
+        });
+        group(&mut s);
+        assert_eq!(s.publish(&req).unwrap().message_ids().len(), 2);
+        let mut s = store(Limits {
+            max_store_bytes: need - 1,
+            ..Limits::default()
+        });
+        group(&mut s);
+        let e = s.publish(&req).expect_err("one byte short");
         assert!(
             e.message.contains(&format!("{need} more needed")),
             "{}",
@@ -2285,5 +2338,40 @@ mod tests {
         let entry = s.dlq.values().nth(2).unwrap();
         let kept: Vec<&String> = entry.reply.headers.keys().collect();
         assert_eq!(kept, ["X-Big", "X-Small"]);
+    }
+
+    #[test]
+    fn held_back_messages_let_go_stay_within_the_global_parallelism() {
+        let mut s = store(Limits {
+            max_in_flight: 2,
+            ..Limits::default()
+        });
+        let keyed = || Options {
+            flow: Some(FlowSpec {
+                key: "k".into(),
+                parallelism: Some(1),
+                ..FlowSpec::default()
+            }),
+            ..Options::default()
+        };
+        let first = publish(&mut s, keyed()).unwrap().message_ids()[0].clone();
+        publish(&mut s, keyed()).unwrap();
+        publish(&mut s, keyed()).unwrap();
+        publish(&mut s, Options::default()).unwrap();
+        // One keyed message and the other one start; two are held back.
+        let (jobs, _) = s.take_due(now_ms());
+        assert_eq!((jobs.len(), s.in_flight()), (2, 2));
+        // The key lets more go, but only one fits beside the one running.
+        s.flow.get_mut("k").unwrap().parallelism = Some(5);
+        s.finish(
+            &first,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, _) = s.take_due(now_ms());
+        assert_eq!((jobs.len(), s.in_flight()), (1, 2));
+        assert_consistent(&s);
     }
 }
