@@ -2374,4 +2374,74 @@ mod tests {
         assert_eq!((jobs.len(), s.in_flight()), (1, 2));
         assert_consistent(&s);
     }
+
+    #[test]
+    fn due_messages_start_at_their_time_and_within_the_global_parallelism() {
+        let mut s = store(Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        });
+        publish(&mut s, Options::default()).unwrap();
+        let last = publish(&mut s, Options::default()).unwrap().message_ids()[0].clone();
+        let at = s.messages[&last].ready_at;
+        let (jobs, wake) = s.take_due(at);
+        // One starts; the other is due but waits for room (a finished
+        // delivery wakes the dispatcher), not for a time.
+        assert_eq!((jobs.len(), wake), (1, None));
+        assert_eq!(s.in_flight(), 1);
+        assert!(s.visited >= 1, "the messages looked at are counted");
+
+        // A queue's head starts at its time exactly.
+        let mut s = store(Limits::default());
+        let out = s
+            .publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: Some("q"),
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+        let at = s.messages[&out.message_ids()[0]].ready_at;
+        let (jobs, wake) = s.take_due(at);
+        assert_eq!((jobs.len(), wake), (1, None));
+    }
+
+    #[test]
+    fn a_full_dlq_drops_its_oldest_for_the_newest() {
+        let mut s = store(Limits {
+            max_dlq_entries: 2,
+            ..Limits::default()
+        });
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(publish(&mut s, body_opts(10)).unwrap().message_ids()[0].clone());
+            fail_all(&mut s, &failing(10, 10));
+        }
+        let kept: Vec<&String> = s.dlq.values().map(|e| &e.info.id).collect();
+        assert_eq!(kept, [&ids[1], &ids[2]]);
+        assert_eq!(s.bytes(), recount(&s));
+    }
+
+    #[test]
+    fn a_dlq_retry_past_the_budget_puts_the_entry_back_as_it_was() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, body_opts(1000)).unwrap();
+        fail_all(&mut s, &failing(10, 10));
+        let seq = *s.dlq.keys().next().unwrap();
+        let before = s.bytes();
+        s.config.limits.max_store_bytes = before;
+        let e = s.dlq_retry(seq, None).expect_err("past the budget");
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.dlq.len(), 1);
+        assert_eq!(s.bytes(), before);
+        assert_eq!(s.bytes(), recount(&s));
+        s.config.limits.max_store_bytes = usize::MAX;
+        s.dlq_retry(seq, None).unwrap();
+        assert!(s.dlq.is_empty());
+        assert_eq!(s.bytes(), recount(&s));
+    }
 }
