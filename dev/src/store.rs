@@ -2444,4 +2444,172 @@ mod tests {
         assert!(s.dlq.is_empty());
         assert_eq!(s.bytes(), recount(&s));
     }
+
+    #[test]
+    fn a_callback_that_just_fits_the_budget_is_queued() {
+        let spec = CallbackSpec {
+            url: "http://127.0.0.1:1/callback".into(),
+            ..CallbackSpec::default()
+        };
+        let parent = MessageInfo {
+            id: "msg_parent".into(),
+            kind: Kind::Message,
+            url: "http://127.0.0.1:1/x".into(),
+            topic: None,
+            endpoint: None,
+            queue: None,
+            schedule_id: None,
+            caller_ip: "10.0.0.1".into(),
+            created_at: 0,
+            not_before: None,
+            opts: Arc::new(Options::default()),
+        };
+        let body = Bytes::from_static(b"{}");
+        // The callback's options, as they are made.
+        let mut header = crate::model::Headers::new();
+        header.insert("Content-Type".into(), vec!["application/json".into()]);
+        let opts = Options {
+            method: "POST".into(),
+            header,
+            body: body.clone(),
+            ..Options::default()
+        };
+        let need =
+            options_bytes(&opts) + 4 * RECORD_BYTES + 64 + spec.url.len() + parent.caller_ip.len();
+        for (budget, queued) in [(need, 1), (need - 1, 0)] {
+            let mut s = store(Limits {
+                max_store_bytes: budget,
+                ..Limits::default()
+            });
+            s.add_callback(&parent, &spec, body.clone(), now_ms());
+            assert_eq!(s.messages.len(), queued, "budget {budget}, need {need}");
+        }
+    }
+
+    #[test]
+    fn a_batch_entry_deduplicated_against_a_live_message_takes_no_room() {
+        let mut s = store(Limits {
+            max_messages: 2,
+            ..Limits::default()
+        });
+        let dedup = Arc::new(Options {
+            dedup_id: Some("d".into()),
+            ..Options::default()
+        });
+        let plain = Arc::new(Options::default());
+        let req = |opts: &Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts: Arc::clone(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let first = s.publish(&req(&dedup)).unwrap().message_ids()[0].clone();
+        // One message waits; the batch adds one more, its first entry
+        // being the same message again.
+        let out = s
+            .publish_all(&[req(&dedup), req(&plain)])
+            .unwrap_or_else(|(i, e)| panic!("entry {i}: {}", e.message));
+        assert_eq!(out[0].message_ids(), [first]);
+        assert_eq!(s.messages.len(), 2);
+    }
+
+    #[test]
+    fn a_batch_is_checked_as_a_whole_and_withdrawn_when_a_later_entry_fails() {
+        let req = |opts: &Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts: Arc::clone(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        // A new deduplication ID takes room like any other message: the
+        // check refuses the third entry before anything is created.
+        let mut s = store(Limits {
+            max_messages: 2,
+            ..Limits::default()
+        });
+        let dedup = Arc::new(Options {
+            dedup_id: Some("e".into()),
+            ..Options::default()
+        });
+        let plain = Arc::new(Options::default());
+        let Err((i, e)) = s.publish_all(&[req(&dedup), req(&plain), req(&plain)]) else {
+            panic!("three messages past a limit of two");
+        };
+        assert_eq!(i, 2);
+        assert!(
+            e.message.contains("with the entries before this one"),
+            "{}",
+            e.message
+        );
+        assert!(s.messages.is_empty());
+
+        // Past the byte budget (which the check does not foresee): the
+        // messages made are withdrawn, their deduplication IDs forgotten.
+        let mut s = store(Limits {
+            max_store_bytes: 100_000,
+            ..Limits::default()
+        });
+        let big = Arc::new(Options {
+            dedup_id: Some("big".into()),
+            ..body_opts(60_000)
+        });
+        let other = Arc::new(body_opts(60_000));
+        let keep = Arc::new(Options {
+            dedup_id: Some("keep".into()),
+            ..Options::default()
+        });
+        let kept = s.publish(&req(&keep)).unwrap().message_ids();
+        let Err((i, _)) = s.publish_all(&[req(&big), req(&other)]) else {
+            panic!("120,000 bytes past a budget of 100,000");
+        };
+        assert_eq!(i, 1);
+        assert_eq!(s.messages.keys().collect::<Vec<_>>(), [&kept[0]]);
+        let again = s.publish(&req(&big)).unwrap();
+        assert_eq!(again.to_json()["deduplicated"], false);
+        // Other deduplication IDs are still remembered.
+        let again = s.publish(&req(&keep)).unwrap();
+        assert_eq!(again.to_json()["deduplicated"], true);
+        assert_eq!(again.message_ids(), kept);
+    }
+
+    #[test]
+    fn a_bulk_dlq_retry_that_would_recreate_too_many_queues_retries_nothing() {
+        let mut s = store(Limits {
+            max_queues: 2,
+            ..Limits::default()
+        });
+        let mut dlq_ids = Vec::new();
+        for queue in ["a", "c"] {
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: Some(queue),
+                opts: Arc::new(body_opts(10)),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+            fail_all(&mut s, &failing(10, 10));
+            s.delete_queue(queue);
+            dlq_ids.push(s.dlq.values().last().unwrap().dlq_id.clone());
+        }
+        s.ensure_queue("b", now_ms()).unwrap();
+        let seqs: Vec<u64> = s.dlq.keys().copied().collect();
+        // `a` fits beside `b`; `c` would be a third queue.
+        let e = s.dlq_retry_all(&seqs, None).expect_err("queue limit");
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(
+            e.message.contains(&format!(
+                "DLQ message `{}`: its queue `c` would be created again",
+                dlq_ids[1]
+            )),
+            "{}",
+            e.message
+        );
+        assert_eq!(s.dlq.len(), 2);
+        assert!(s.messages.is_empty());
+        assert!(!s.queues.contains_key("a"));
+        assert_eq!(s.bytes(), recount(&s));
+    }
 }
