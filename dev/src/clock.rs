@@ -75,4 +75,14 @@ mod tests {
         assert!(parse_duration("10000000000000000d", "smhd").is_err());
         assert!(parse_duration("9999999999999999d9999999999999999d", "smhd").is_err());
     }
+
+    #[test]
+    fn only_the_given_units_are_accepted() {
+        for (text, units) in [("1s", "mhd"), ("1m", "shd"), ("1h", "smd"), ("1d", "smh")] {
+            let e = parse_duration(text, units).expect_err(text);
+            assert!(e.contains("unknown unit") && e.contains(units), "{e}");
+            let all = parse_duration(text, "smhd");
+            assert!(all.is_ok(), "{text}: {all:?}");
+        }
+    }
 }

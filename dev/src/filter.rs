@@ -631,4 +631,28 @@ mod tests {
         }
         assert!(Filter::default().matches(&a, 0, None));
     }
+
+    #[test]
+    fn each_bulk_refusal_says_how_its_own_action_is_done_for_everything() {
+        for (endpoint, done, repeat) in [
+            (
+                Endpoint::DeleteDlq,
+                "are deleted per call",
+                "returned `cursor`",
+            ),
+            (
+                Endpoint::RetryDlq,
+                "are retried per call",
+                "returned `cursor`",
+            ),
+            (
+                Endpoint::CancelMessages,
+                "are cancelled per call",
+                "until `cancelled` is 0",
+            ),
+        ] {
+            let m = refusal(endpoint, "", "");
+            assert!(m.contains(done) && m.contains(repeat), "{m}");
+        }
+    }
 }

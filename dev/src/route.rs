@@ -226,6 +226,9 @@ mod tests {
             ("https://a.test/path=http://127.0.0.1:1", "has a path"),
             ("https://a.test?q=1=http://127.0.0.1:1", "the origin"),
             ("https://u:p@a.test=http://127.0.0.1:1", "user information"),
+            ("https://u@a.test=http://127.0.0.1:1", "user information"),
+            ("https://:p@a.test=http://127.0.0.1:1", "user information"),
+            ("https://a.test=http://u@127.0.0.1:1", "user information"),
             ("https://a.test=127.0.0.1:1", "the target"),
             (
                 "https://a.test=http://127.0.0.1:1/?x=1",
@@ -236,5 +239,14 @@ mod tests {
             let err = text.parse::<Route>().unwrap_err().to_string();
             assert!(err.contains(part), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn debug_shows_the_origin_and_the_target() {
+        let r = route("https://App.Example.com=http://127.0.0.1:3000/base/");
+        assert_eq!(
+            format!("{r:?}"),
+            r#"Route { origin: "https://app.example.com", target: "http://127.0.0.1:3000/base" }"#
+        );
     }
 }

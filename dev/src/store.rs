@@ -3051,4 +3051,677 @@ mod tests {
         assert_eq!(s.in_flight(), 0);
         assert!(s.due.is_empty() && s.parked.is_empty() && s.queue_members.is_empty());
     }
+
+    /// The bytes the store holds, counted afresh: each record's fixed
+    /// cost, and each shared message, options and reply once.
+    fn recount(s: &Store) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        let mut shared = |ptr: usize, bytes: usize| if seen.insert(ptr) { bytes } else { 0 };
+        let mut total = 0;
+        let info = |i: &Arc<MessageInfo>, shared: &mut dyn FnMut(usize, usize) -> usize| {
+            shared(Arc::as_ptr(i) as usize, info_bytes(i))
+                + shared(Arc::as_ptr(&i.opts) as usize, options_bytes(&i.opts))
+        };
+        for slot in s.messages.values() {
+            total += RECORD_BYTES + info(&slot.info, &mut shared);
+        }
+        for r in &s.logs {
+            total += RECORD_BYTES + opt_len(r.error.as_ref()) + info(&r.info, &mut shared);
+            if let Some(reply) = &r.reply {
+                total += shared(Arc::as_ptr(reply) as usize, reply_bytes(reply));
+            }
+        }
+        for e in s.dlq.values() {
+            total += RECORD_BYTES + e.dlq_id.len() + info(&e.info, &mut shared);
+            total += shared(Arc::as_ptr(&e.reply) as usize, reply_bytes(&e.reply));
+        }
+        total
+    }
+
+    #[test]
+    fn the_ledger_matches_a_recount_of_what_is_held() {
+        let mut s = store(Limits::default());
+        let check = |s: &Store, when: &str| assert_eq!(s.bytes(), recount(s), "{when}");
+        let mut header = crate::model::Headers::new();
+        header.insert("X-Order".into(), vec!["42".into(), "43".into()]);
+        let opts = Options {
+            body: Bytes::from_static(b"hello"),
+            header,
+            retries: Some(1),
+            labels: vec!["a".into()],
+            ..Options::default()
+        };
+        let id = publish(&mut s, opts.clone()).unwrap().message_ids()[0].clone();
+        publish(&mut s, opts).unwrap();
+        check(&s, "published");
+        let mut reply = failing(3_000, 2_000);
+        reply.error = Some("refused".into());
+        fail_all(&mut s, &reply);
+        check(&s, "first failures");
+        let (jobs, _) = s.take_due(i64::MAX / 2);
+        for job in jobs {
+            s.finish(&job.info.id, reply.clone());
+        }
+        check(&s, "retried to the DLQ");
+        assert_eq!(s.dlq.len(), 2);
+        let seq = *s.dlq.keys().next().unwrap();
+        s.dlq_retry(seq, None).unwrap();
+        check(&s, "retried from the DLQ");
+        let dlq_id = s.dlq.values().next().unwrap().dlq_id.clone();
+        s.dlq_remove(&dlq_id).unwrap();
+        check(&s, "removed from the DLQ");
+        assert!(!s.cancel(&id));
+        let left = s.messages.keys().next().unwrap().clone();
+        assert!(s.cancel(&left));
+        check(&s, "cancelled");
+        // The replies of the DLQ and the logs count: each 3,000-byte body.
+        fail_all(&mut s, &failing(3_000, 10));
+        assert!(s.bytes() >= 3_000, "{}", s.bytes());
+
+        // Log records with errors, dropped for newer ones, give back what
+        // they took.
+        let mut s = store(Limits {
+            max_log_entries: 2,
+            ..Limits::default()
+        });
+        for _ in 0..3 {
+            publish(&mut s, body_opts(10)).unwrap();
+            fail_all(&mut s, &reply);
+            check(&s, "logs dropped");
+        }
+        assert!(s.logs.iter().any(|r| r.error.is_some()));
+    }
+
+    #[test]
+    fn a_publish_that_just_fits_the_budget_is_accepted() {
+        let opts = body_opts(1000);
+        let url_bytes = "http://127.0.0.1:1/x".len() + "127.0.0.1".len();
+        let need = options_bytes(&opts) + 4 * RECORD_BYTES + 64 + url_bytes;
+        let mut s = store(Limits {
+            max_store_bytes: need,
+            ..Limits::default()
+        });
+        publish(&mut s, opts.clone()).unwrap();
+        let mut s = store(Limits {
+            max_store_bytes: need - 1,
+            ..Limits::default()
+        });
+        let e = publish(&mut s, opts.clone()).expect_err("one byte short");
+        assert!(
+            e.message.contains(&format!("{need} more needed")),
+            "{}",
+            e.message
+        );
+
+        // To a URL group, in a queue: each endpoint's URL and name, the
+        // group's name, the queue's name count too.
+        let group = |s: &mut Store| {
+            s.groups.insert(
+                "grp".into(),
+                UrlGroup {
+                    name: "grp".into(),
+                    created_at: 0,
+                    updated_at: 0,
+                    endpoints: vec![
+                        crate::model::Endpoint {
+                            name: Some("e1".into()),
+                            url: "http://127.0.0.1:1/a".into(),
+                        },
+                        crate::model::Endpoint {
+                            name: None,
+                            url: "http://127.0.0.1:1/bb".into(),
+                        },
+                    ],
+                },
+            );
+        };
+        let opts = Arc::new(opts);
+        let req = NewMessages {
+            destination: "grp",
+            queue: Some("q"),
+            opts: Arc::clone(&opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let url_bytes = ("http://127.0.0.1:1/a".len() + 3 + 2)
+            + ("http://127.0.0.1:1/bb".len() + 3)
+            + 1
+            + "127.0.0.1".len();
+        let need = options_bytes(&opts) + 2 * (4 * RECORD_BYTES + 64) + url_bytes;
+        let mut s = store(Limits {
+            max_store_bytes: need,
+            ..Limits::default()
+        });
+        group(&mut s);
+        assert_eq!(s.publish(&req).unwrap().message_ids().len(), 2);
+        let mut s = store(Limits {
+            max_store_bytes: need - 1,
+            ..Limits::default()
+        });
+        group(&mut s);
+        let e = s.publish(&req).expect_err("one byte short");
+        assert!(
+            e.message.contains(&format!("{need} more needed")),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn every_string_of_a_message_counts_its_length() {
+        let long = "x".repeat(1000);
+        let text = || Some(long.clone());
+        let headers = || {
+            let mut h = crate::model::Headers::new();
+            h.insert("X-A".into(), vec![long.clone()]);
+            h
+        };
+        // A header: its name, each value with 24 bytes, 48 bytes a name.
+        let one_header = 3 + 1000 + 24 + 48;
+        assert_eq!(headers_bytes(&headers()), one_header);
+        let mut two = headers();
+        two.get_mut("X-A").unwrap().push("yy".into());
+        two.insert("B".into(), vec![String::new()]);
+        assert_eq!(headers_bytes(&two), one_header + 2 + 24 + 1 + 24 + 48);
+
+        let callback = || {
+            Some(CallbackSpec {
+                url: long.clone(),
+                headers: headers(),
+                ..CallbackSpec::default()
+            })
+        };
+        let base = options_bytes(&Options::default());
+        assert_eq!(base, RECORD_BYTES);
+        for (what, o, extra) in [
+            (
+                "body",
+                Options {
+                    body: Bytes::from(long.clone()),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "header",
+                Options {
+                    header: headers(),
+                    ..Options::default()
+                },
+                one_header,
+            ),
+            (
+                "method",
+                Options {
+                    method: long.clone(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "retry delay",
+                Options {
+                    retry_delay: text(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "labels",
+                Options {
+                    labels: vec![long.clone(), "y".into()],
+                    ..Options::default()
+                },
+                1000 + 24 + 1 + 24,
+            ),
+            (
+                "flow key",
+                Options {
+                    flow: Some(FlowSpec {
+                        key: long.clone(),
+                        ..FlowSpec::default()
+                    }),
+                    ..Options::default()
+                },
+                1000 + 32,
+            ),
+            (
+                "deduplication id",
+                Options {
+                    dedup_id: text(),
+                    ..Options::default()
+                },
+                1000,
+            ),
+            (
+                "callback",
+                Options {
+                    callback: callback(),
+                    ..Options::default()
+                },
+                1000 + one_header + 64,
+            ),
+            (
+                "failure callback",
+                Options {
+                    failure_callback: callback(),
+                    ..Options::default()
+                },
+                1000 + one_header + 64,
+            ),
+            (
+                "redacted headers",
+                Options {
+                    redact: crate::model::Redact {
+                        headers: vec![long.clone(), "y".into()],
+                        ..crate::model::Redact::default()
+                    },
+                    ..Options::default()
+                },
+                1000 + 24 + 1 + 24,
+            ),
+        ] {
+            assert_eq!(options_bytes(&o) - base, extra, "{what}");
+        }
+        // Everything at once adds up.
+        let all = Options {
+            body: Bytes::from(long.clone()),
+            header: headers(),
+            method: long.clone(),
+            retry_delay: text(),
+            labels: vec![long.clone()],
+            flow: Some(FlowSpec {
+                key: long.clone(),
+                ..FlowSpec::default()
+            }),
+            dedup_id: text(),
+            callback: callback(),
+            failure_callback: callback(),
+            redact: crate::model::Redact {
+                headers: vec![long.clone()],
+                ..crate::model::Redact::default()
+            },
+            ..Options::default()
+        };
+        assert_eq!(
+            options_bytes(&all) - base,
+            1000 * 4 + one_header + 1024 + 1032 + 2 * (1000 + one_header + 64) + 1024
+        );
+
+        let info = |f: &dyn Fn(&mut MessageInfo)| {
+            let mut i = MessageInfo {
+                id: String::new(),
+                kind: Kind::Message,
+                url: String::new(),
+                topic: None,
+                endpoint: None,
+                queue: None,
+                schedule_id: None,
+                caller_ip: String::new(),
+                created_at: 0,
+                not_before: None,
+                opts: Arc::new(Options::default()),
+            };
+            f(&mut i);
+            info_bytes(&i)
+        };
+        assert_eq!(info(&|_| {}), RECORD_BYTES);
+        type Setter<'a> = (&'static str, &'a dyn Fn(&mut MessageInfo));
+        let setters: [Setter<'_>; 7] = [
+            ("id", &|i| i.id = long.clone()),
+            ("url", &|i| i.url = long.clone()),
+            ("topic", &|i| i.topic = text()),
+            ("endpoint", &|i| i.endpoint = text()),
+            ("queue", &|i| i.queue = text()),
+            ("schedule", &|i| i.schedule_id = text()),
+            ("caller", &|i| i.caller_ip = long.clone()),
+        ];
+        for (what, set) in &setters {
+            assert_eq!(info(set) - RECORD_BYTES, 1000, "{what}");
+        }
+        let every = info(&|i| {
+            for (_, set) in &setters {
+                set(i);
+            }
+        });
+        assert_eq!(every, RECORD_BYTES + 7000);
+
+        let reply = Reply {
+            status: 500,
+            headers: headers(),
+            body: Bytes::from(long.clone()),
+            error: text(),
+        };
+        assert_eq!(reply_bytes(&reply), RECORD_BYTES + 1000 + one_header + 1000);
+        assert_eq!(reply_bytes(&Reply::default()), RECORD_BYTES);
+    }
+
+    #[test]
+    fn options_held_already_cost_nothing_more_to_publish() {
+        let opts = Arc::new(body_opts(60_000));
+        let mut s = store(Limits {
+            max_store_bytes: 100_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let again = |s: &mut Store| {
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: None,
+                opts: Arc::clone(&opts),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+        };
+        again(&mut s).unwrap();
+        // The body is held once: a second message with the same options
+        // (as a schedule's ticks have) fits.
+        again(&mut s).unwrap();
+        assert!(s.bytes() < 70_000, "{}", s.bytes());
+        // Other options of that size do not.
+        assert!(publish(&mut s, body_opts(60_000)).is_err());
+    }
+
+    #[test]
+    fn response_headers_up_to_16_kib_are_kept_whole() {
+        let mut s = store(Limits::default());
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &failing(10, 16 * 1024 - "X-Big".len()));
+        let entry = s.dlq.values().next().unwrap();
+        assert_eq!(entry.reply.headers["X-Big"][0].len(), 16 * 1024 - 5);
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &failing(10, 16 * 1024 - 4));
+        let entry = s.dlq.values().nth(1).unwrap();
+        assert!(
+            entry.reply.headers.is_empty(),
+            "{:?}",
+            entry.reply.headers.keys()
+        );
+        // Together: the first that fit are kept.
+        let mut reply = failing(10, 10_000);
+        reply
+            .headers
+            .insert("X-Bigger".into(), vec!["h".repeat(10_000)]);
+        reply
+            .headers
+            .insert("X-Small".into(), vec!["h".repeat(1_000)]);
+        publish(&mut s, body_opts(10)).unwrap();
+        fail_all(&mut s, &reply);
+        let entry = s.dlq.values().nth(2).unwrap();
+        let kept: Vec<&String> = entry.reply.headers.keys().collect();
+        assert_eq!(kept, ["X-Big", "X-Small"]);
+    }
+
+    #[test]
+    fn held_back_messages_let_go_stay_within_the_global_parallelism() {
+        let mut s = store(Limits {
+            max_in_flight: 2,
+            ..Limits::default()
+        });
+        let keyed = || Options {
+            flow: Some(FlowSpec {
+                key: "k".into(),
+                parallelism: Some(1),
+                ..FlowSpec::default()
+            }),
+            ..Options::default()
+        };
+        let first = publish(&mut s, keyed()).unwrap().message_ids()[0].clone();
+        publish(&mut s, keyed()).unwrap();
+        publish(&mut s, keyed()).unwrap();
+        publish(&mut s, Options::default()).unwrap();
+        // One keyed message and the other one start; two are held back.
+        let (jobs, _) = s.take_due(now_ms());
+        assert_eq!((jobs.len(), s.in_flight()), (2, 2));
+        // The key lets more go, but only one fits beside the one running.
+        s.flow.get_mut("k").unwrap().parallelism = Some(5);
+        s.finish(
+            &first,
+            Reply {
+                status: 200,
+                ..Reply::default()
+            },
+        );
+        let (jobs, _) = s.take_due(now_ms());
+        assert_eq!((jobs.len(), s.in_flight()), (1, 2));
+        assert_consistent(&s);
+    }
+
+    #[test]
+    fn due_messages_start_at_their_time_and_within_the_global_parallelism() {
+        let mut s = store(Limits {
+            max_in_flight: 1,
+            ..Limits::default()
+        });
+        publish(&mut s, Options::default()).unwrap();
+        let last = publish(&mut s, Options::default()).unwrap().message_ids()[0].clone();
+        let at = s.messages[&last].ready_at;
+        let (jobs, wake) = s.take_due(at);
+        // One starts; the other is due but waits for room (a finished
+        // delivery wakes the dispatcher), not for a time.
+        assert_eq!((jobs.len(), wake), (1, None));
+        assert_eq!(s.in_flight(), 1);
+        assert!(s.visited >= 1, "the messages looked at are counted");
+
+        // A queue's head starts at its time exactly.
+        let mut s = store(Limits::default());
+        let out = s
+            .publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: Some("q"),
+                opts: Arc::new(Options::default()),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+        let at = s.messages[&out.message_ids()[0]].ready_at;
+        let (jobs, wake) = s.take_due(at);
+        assert_eq!((jobs.len(), wake), (1, None));
+    }
+
+    #[test]
+    fn a_full_dlq_drops_its_oldest_for_the_newest() {
+        let mut s = store(Limits {
+            max_dlq_entries: 2,
+            ..Limits::default()
+        });
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(publish(&mut s, body_opts(10)).unwrap().message_ids()[0].clone());
+            fail_all(&mut s, &failing(10, 10));
+        }
+        let kept: Vec<&String> = s.dlq.values().map(|e| &e.info.id).collect();
+        assert_eq!(kept, [&ids[1], &ids[2]]);
+        assert_eq!(s.bytes(), recount(&s));
+    }
+
+    #[test]
+    fn a_dlq_retry_past_the_budget_puts_the_entry_back_as_it_was() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, body_opts(1000)).unwrap();
+        fail_all(&mut s, &failing(10, 10));
+        let seq = *s.dlq.keys().next().unwrap();
+        let before = s.bytes();
+        s.config.limits.max_store_bytes = before;
+        let e = s.dlq_retry(seq, None).expect_err("past the budget");
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.dlq.len(), 1);
+        assert_eq!(s.bytes(), before);
+        assert_eq!(s.bytes(), recount(&s));
+        s.config.limits.max_store_bytes = usize::MAX;
+        s.dlq_retry(seq, None).unwrap();
+        assert!(s.dlq.is_empty());
+        assert_eq!(s.bytes(), recount(&s));
+    }
+
+    #[test]
+    fn a_callback_that_just_fits_the_budget_is_queued() {
+        let spec = CallbackSpec {
+            url: "http://127.0.0.1:1/callback".into(),
+            ..CallbackSpec::default()
+        };
+        let parent = MessageInfo {
+            id: "msg_parent".into(),
+            kind: Kind::Message,
+            url: "http://127.0.0.1:1/x".into(),
+            topic: None,
+            endpoint: None,
+            queue: None,
+            schedule_id: None,
+            caller_ip: "10.0.0.1".into(),
+            created_at: 0,
+            not_before: None,
+            opts: Arc::new(Options::default()),
+        };
+        let body = Bytes::from_static(b"{}");
+        // The callback's options, as they are made.
+        let mut header = crate::model::Headers::new();
+        header.insert("Content-Type".into(), vec!["application/json".into()]);
+        let opts = Options {
+            method: "POST".into(),
+            header,
+            body: body.clone(),
+            ..Options::default()
+        };
+        let need =
+            options_bytes(&opts) + 4 * RECORD_BYTES + 64 + spec.url.len() + parent.caller_ip.len();
+        for (budget, queued) in [(need, 1), (need - 1, 0)] {
+            let mut s = store(Limits {
+                max_store_bytes: budget,
+                ..Limits::default()
+            });
+            s.add_callback(&parent, &spec, body.clone(), now_ms());
+            assert_eq!(s.messages.len(), queued, "budget {budget}, need {need}");
+        }
+    }
+
+    #[test]
+    fn a_batch_entry_deduplicated_against_a_live_message_takes_no_room() {
+        let mut s = store(Limits {
+            max_messages: 2,
+            ..Limits::default()
+        });
+        let dedup = Arc::new(Options {
+            dedup_id: Some("d".into()),
+            ..Options::default()
+        });
+        let plain = Arc::new(Options::default());
+        let req = |opts: &Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts: Arc::clone(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        let first = s.publish(&req(&dedup)).unwrap().message_ids()[0].clone();
+        // One message waits; the batch adds one more, its first entry
+        // being the same message again.
+        let out = s
+            .publish_all(&[req(&dedup), req(&plain)])
+            .unwrap_or_else(|(i, e)| panic!("entry {i}: {}", e.message));
+        assert_eq!(out[0].message_ids(), [first]);
+        assert_eq!(s.messages.len(), 2);
+    }
+
+    #[test]
+    fn a_batch_is_checked_as_a_whole_and_withdrawn_when_a_later_entry_fails() {
+        let req = |opts: &Arc<Options>| NewMessages {
+            destination: "http://127.0.0.1:1/x",
+            queue: None,
+            opts: Arc::clone(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        // A new deduplication ID takes room like any other message: the
+        // check refuses the third entry before anything is created.
+        let mut s = store(Limits {
+            max_messages: 2,
+            ..Limits::default()
+        });
+        let dedup = Arc::new(Options {
+            dedup_id: Some("e".into()),
+            ..Options::default()
+        });
+        let plain = Arc::new(Options::default());
+        let Err((i, e)) = s.publish_all(&[req(&dedup), req(&plain), req(&plain)]) else {
+            panic!("three messages past a limit of two");
+        };
+        assert_eq!(i, 2);
+        assert!(
+            e.message.contains("with the entries before this one"),
+            "{}",
+            e.message
+        );
+        assert!(s.messages.is_empty());
+
+        // Past the byte budget (which the check does not foresee): the
+        // messages made are withdrawn, their deduplication IDs forgotten.
+        let mut s = store(Limits {
+            max_store_bytes: 100_000,
+            ..Limits::default()
+        });
+        let big = Arc::new(Options {
+            dedup_id: Some("big".into()),
+            ..body_opts(60_000)
+        });
+        let other = Arc::new(body_opts(60_000));
+        let keep = Arc::new(Options {
+            dedup_id: Some("keep".into()),
+            ..Options::default()
+        });
+        let kept = s.publish(&req(&keep)).unwrap().message_ids();
+        let Err((i, _)) = s.publish_all(&[req(&big), req(&other)]) else {
+            panic!("120,000 bytes past a budget of 100,000");
+        };
+        assert_eq!(i, 1);
+        assert_eq!(s.messages.keys().collect::<Vec<_>>(), [&kept[0]]);
+        let again = s.publish(&req(&big)).unwrap();
+        assert_eq!(again.to_json()["deduplicated"], false);
+        // Other deduplication IDs are still remembered.
+        let again = s.publish(&req(&keep)).unwrap();
+        assert_eq!(again.to_json()["deduplicated"], true);
+        assert_eq!(again.message_ids(), kept);
+    }
+
+    #[test]
+    fn a_bulk_dlq_retry_that_would_recreate_too_many_queues_retries_nothing() {
+        let mut s = store(Limits {
+            max_queues: 2,
+            ..Limits::default()
+        });
+        let mut dlq_ids = Vec::new();
+        for queue in ["a", "c"] {
+            s.publish(&NewMessages {
+                destination: "http://127.0.0.1:1/x",
+                queue: Some(queue),
+                opts: Arc::new(body_opts(10)),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+            fail_all(&mut s, &failing(10, 10));
+            s.delete_queue(queue);
+            dlq_ids.push(s.dlq.values().last().unwrap().dlq_id.clone());
+        }
+        s.ensure_queue("b", now_ms()).unwrap();
+        let seqs: Vec<u64> = s.dlq.keys().copied().collect();
+        // `a` fits beside `b`; `c` would be a third queue.
+        let e = s.dlq_retry_all(&seqs, None).expect_err("queue limit");
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(
+            e.message.contains(&format!(
+                "DLQ message `{}`: its queue `c` would be created again",
+                dlq_ids[1]
+            )),
+            "{}",
+            e.message
+        );
+        assert_eq!(s.dlq.len(), 2);
+        assert!(s.messages.is_empty());
+        assert!(!s.queues.contains_key("a"));
+        assert_eq!(s.bytes(), recount(&s));
+    }
 }

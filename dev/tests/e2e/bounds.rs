@@ -420,3 +420,48 @@ async fn callbacks_keep_the_redaction_of_their_message() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn past_the_key_limit_an_idle_flow_control_key_goes_never_one_in_use() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .limits(qstash_dev::Limits {
+                max_messages: 2,
+                ..qstash_dev::Limits::default()
+            })
+            .start()
+            .await
+            .expect("start");
+        let sink = Sink::start().await;
+        let path = format!("/v2/publish/{}", sink.url("/a"));
+        let publish = |key: &'static str| {
+            let (server, path) = (&server, path.clone());
+            async move {
+                let headers = [
+                    ("Upstash-Flow-Control-Key", key),
+                    ("Upstash-Flow-Control-Value", "parallelism=1"),
+                    ("Upstash-Delay", "1h"),
+                ];
+                let (status, body) = raw(server, "POST", &path, &headers, "x").await;
+                assert_eq!(status, 200, "{key}: {body}");
+            }
+        };
+        // `used` holds a waiting message; `idle` was paused and resumed:
+        // nothing waits under it and nothing is pinned.
+        publish("used").await;
+        for action in ["pause", "resume"] {
+            let path = format!("/v2/flowControl/idle/{action}");
+            let (status, body) = raw(&server, "POST", &path, &[], "").await;
+            assert_eq!(status, 200, "{action}: {body}");
+        }
+        // A third key makes room by dropping the idle one.
+        publish("new").await;
+        for (key, expected) in [("used", 200), ("new", 200), ("idle", 404)] {
+            let path = format!("/v2/flowControl/{key}");
+            let (status, body) = raw(&server, "GET", &path, &[], "").await;
+            assert_eq!(status, expected, "{key}: {body}");
+        }
+    })
+    .await;
+}

@@ -307,31 +307,40 @@ async fn a_paused_queue_holds_its_messages_until_resumed() {
             .send()
             .await
             .expect("upsert the queue");
-        client
-            .enqueue()
-            .queue_name("held")
-            .destination(sink.url("/held"))
-            .body("wait")
-            .send()
-            .await
-            .expect("enqueue");
+        for _ in 0..2 {
+            client
+                .enqueue()
+                .queue_name("held")
+                .destination(sink.url("/held"))
+                .body("wait")
+                .send()
+                .await
+                .expect("enqueue");
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(sink.count(), 0);
-        let queue = client
-            .get_queue()
-            .queue_name("held")
-            .send()
-            .await
-            .expect("get the queue")
-            .into_inner();
-        assert_eq!((queue.lag, queue.paused), (Some(1), Some(true)));
+        let get_queue = || async {
+            client
+                .get_queue()
+                .queue_name("held")
+                .send()
+                .await
+                .expect("get the queue")
+                .into_inner()
+        };
+        let queue = get_queue().await;
+        assert_eq!((queue.lag, queue.paused), (Some(2), Some(true)));
         client
             .resume_queue()
             .queue_name("held")
             .send()
             .await
             .expect("resume");
-        sink.wait_for(1).await;
+        sink.wait_for(2).await;
+        // Nothing waits any more.
+        while get_queue().await.lag != Some(0) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     })
     .await;
 }

@@ -567,3 +567,30 @@ async fn raw_destinations_and_json_errors_over_plain_http() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn global_parallelism_counts_the_deliveries_in_flight() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_delay(Duration::from_millis(500));
+        let running = || async {
+            let (status, body) =
+                crate::bounds::raw(&server, "GET", "/v2/globalParallelism", &[], "").await;
+            assert_eq!(status, 200, "{body}");
+            body["parallelismCount"].as_u64().expect("parallelismCount")
+        };
+        assert_eq!(running().await, 0);
+        let path = format!("/v2/publish/{}", sink.url("/slow"));
+        let (status, body) = crate::bounds::raw(&server, "POST", &path, &[], "x").await;
+        assert_eq!(status, 200, "{body}");
+        while running().await != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        sink.wait_for(1).await;
+        while running().await != 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
