@@ -3593,7 +3593,8 @@ mod tests {
                 max_store_bytes: budget,
                 ..Limits::default()
             });
-            s.add_callback(&parent, &spec, body.clone(), now_ms());
+            let added = s.add_callback(&parent, &spec, body.clone(), now_ms());
+            assert_eq!(added.is_ok(), queued == 1, "budget {budget}: {added:?}");
             assert_eq!(s.messages.len(), queued, "budget {budget}, need {need}");
         }
     }
