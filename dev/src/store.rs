@@ -1560,10 +1560,26 @@ impl Store {
     /// `retries` overrides the retry budget.
     pub(crate) fn dlq_retry(&mut self, seq: u64, retries: Option<u32>) -> ApiResult<Published> {
         let entry = self
-            .dlq
-            .get(&seq)
-            .cloned()
+            .dlq_take(seq)
             .ok_or_else(|| ApiError::not_found("DLQ message not found"))?;
+        self.publish_retry(&entry, retries).inspect_err(|_| {
+            self.dlq_put_back(seq, entry);
+        })
+    }
+
+    /// Puts back a DLQ entry taken with [`dlq_take`](Self::dlq_take), as it
+    /// was.
+    fn dlq_put_back(&mut self, seq: u64, entry: DlqEntry) {
+        self.ledger.hold_info(&entry.info);
+        self.ledger.hold_reply(&entry.reply);
+        self.ledger.add(RECORD_BYTES + entry.dlq_id.len());
+        self.dlq_ids.insert(entry.dlq_id.clone(), seq);
+        self.dlq.insert(seq, entry);
+    }
+
+    /// Publishes a new copy of the message of a DLQ entry already taken out
+    /// of the DLQ (so that making room cannot drop it).
+    fn publish_retry(&mut self, entry: &DlqEntry, retries: Option<u32>) -> ApiResult<Published> {
         if self.messages.len() >= self.config.limits.max_messages {
             return Err(ApiError::limit(format!(
                 "message limit reached ({}); wait for deliveries or cancel messages",
@@ -1598,16 +1614,8 @@ impl Store {
             url: info.url.clone(),
             deduplicated: false,
         };
-        // The entry's bytes go back before the copy is counted.
-        let entry = self.dlq_take(seq).unwrap_or(entry);
         let need = self.publish_cost(&info.opts, 1, info_bytes(&info));
         if !self.make_room(need) {
-            // Put the entry back as it was.
-            self.ledger.hold_info(&entry.info);
-            self.ledger.hold_reply(&entry.reply);
-            self.ledger.add(RECORD_BYTES + entry.dlq_id.len());
-            self.dlq_ids.insert(entry.dlq_id.clone(), seq);
-            self.dlq.insert(seq, entry);
             return Err(self.over_budget(need));
         }
         self.insert(info, now);
@@ -1769,33 +1777,33 @@ impl Store {
                 new_queues.insert(q);
             }
         }
-        let mut done: Vec<(u64, DlqEntry, Published)> = Vec::with_capacity(seqs.len());
-        for &seq in seqs {
-            let Some(entry) = self.dlq.get(&seq).cloned() else {
-                continue;
-            };
-            match self.dlq_retry(seq, retries) {
-                Ok(published) => done.push((seq, entry, published)),
+        // Every entry leaves the DLQ before any copy is made: making room
+        // for a copy drops the oldest DLQ entries, never one of these.
+        let taken: Vec<(u64, DlqEntry)> = seqs
+            .iter()
+            .filter_map(|&seq| self.dlq_take(seq).map(|e| (seq, e)))
+            .collect();
+        let mut done: Vec<Published> = Vec::with_capacity(taken.len());
+        for (_, entry) in &taken {
+            match self.publish_retry(entry, retries) {
+                Ok(published) => done.push(published),
                 Err(e) => {
+                    let message = format!(
+                        "DLQ message `{}`: {}; nothing was retried",
+                        entry.dlq_id, e.message
+                    );
                     // Retried copies have no deduplication ID to forget.
-                    for (_, _, p) in &done {
+                    for p in &done {
                         self.cancel(&p.message_id);
                     }
-                    for (seq, old, _) in done {
-                        self.dlq_ids.insert(old.dlq_id.clone(), seq);
-                        self.dlq.insert(seq, old);
+                    for (seq, old) in taken {
+                        self.dlq_put_back(seq, old);
                     }
-                    return Err(ApiError::new(
-                        e.status,
-                        format!(
-                            "DLQ message `{}`: {}; nothing was retried",
-                            entry.dlq_id, e.message
-                        ),
-                    ));
+                    return Err(ApiError::new(e.status, message));
                 }
             }
         }
-        Ok(done.into_iter().map(|(_, _, p)| p).collect())
+        Ok(done)
     }
 }
 
@@ -3555,6 +3563,38 @@ mod tests {
         s.dlq_retry(seq, None).unwrap();
         assert!(s.dlq.is_empty());
         assert_eq!(s.bytes(), recount(&s));
+    }
+
+    #[test]
+    fn a_bulk_dlq_retry_at_the_budget_retries_every_entry_or_none() {
+        for budget_slack in [0, 200, 10_000] {
+            let mut s = store(Limits {
+                max_log_entries: 0,
+                ..Limits::default()
+            });
+            publish(&mut s, body_opts(1000)).unwrap();
+            publish(&mut s, body_opts(1000)).unwrap();
+            fail_all(&mut s, &failing(10, 10));
+            let seqs: Vec<u64> = s.dlq.keys().copied().collect();
+            assert_eq!(seqs.len(), 2);
+            s.config.limits.max_store_bytes = s.bytes() + budget_slack;
+            // Making room for the first copy may drop the oldest DLQ entry:
+            // never one this request retries.
+            match s.dlq_retry_all(&seqs, None) {
+                Ok(published) => {
+                    assert_eq!(published.len(), 2, "slack {budget_slack}");
+                    assert!(s.dlq.is_empty());
+                    assert_eq!(s.messages.len(), 2);
+                }
+                Err(e) => {
+                    assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+                    assert_eq!(s.dlq.keys().copied().collect::<Vec<_>>(), seqs);
+                    assert!(s.messages.is_empty());
+                }
+            }
+            assert_eq!(s.bytes(), recount(&s), "slack {budget_slack}");
+            assert_consistent(&s);
+        }
     }
 
     #[test]
