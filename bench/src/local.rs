@@ -357,13 +357,20 @@ pub fn run_section(config: &Config) -> Section {
             "Local QStash: peak heap, {} vs {} publishes",
             small.messages, large.messages
         ),
-        baseline: format!("{} ({})", kib(small.peak_heap), small.messages),
+        baseline: format!(
+            "{} ({}, at most {} undelivered)",
+            kib(small.peak_heap),
+            small.messages,
+            small.backlog
+        ),
         subject: format!(
-            "{} ({}); {} ({})",
+            "{} ({}, at most {} undelivered); {} ({}, {})",
             kib(large.peak_heap),
             large.messages,
+            large.backlog,
             kib(middle.peak_heap),
-            middle.messages
+            middle.messages,
+            middle.backlog
         ),
         ratio: format!("{growth:.2}"),
         target: format!(
@@ -380,7 +387,10 @@ pub fn run_section(config: &Config) -> Section {
              process's, the highest of the runs); the server has its default limits and keeps at \
              most 10,000 undelivered messages and 10,000 log entries. Each size ran {} times, \
              interleaved by size; times and CPU times are medians. A publish refused for want of room (412) is \
-             sent again after a pause (1 ms, doubling to 50 ms) and counted.",
+             sent again after a pause (1 ms, doubling to 50 ms) and counted. The peak heap grows with the \
+             most messages undelivered at once (about 2 KB each with its log record; at most 10,000), \
+             which depends on how far publishing gets ahead of the deliveries, not with the number \
+             published.",
             config.local_reps.max(1)
         )],
     }

@@ -372,4 +372,29 @@ mod tests {
             (300, 1)
         );
     }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_tasks_run_between_the_steps_of_a_cancel() {
+        let s = Arc::new(shared(5000));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = {
+            let (s, done) = (Arc::clone(&s), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    seen.push(s.lock().messages.len());
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        let (cancelled, steps) = cancel_by_filter(&s, &filter("label=a"), usize::MAX).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((cancelled, steps), (2500, 5));
+        let seen = seen.await.unwrap();
+        // The first step ran before anything else, and the others let the
+        // task run in between.
+        assert_eq!(seen.first(), Some(&4000), "{seen:?}");
+        assert!(seen.contains(&3000), "{seen:?}");
+    }
 }
