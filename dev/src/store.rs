@@ -1966,6 +1966,25 @@ mod tests {
         })
     }
 
+    /// Publishes a message with `opts` to the queue `queue`.
+    fn enqueue(store: &mut Store, queue: &str, opts: Options) -> ApiResult<Outcome> {
+        store.publish(&NewMessages {
+            destination: "http://127.0.0.1:1/q",
+            queue: Some(queue),
+            opts: Arc::new(opts),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        })
+    }
+
+    /// The destination's answer to a delivery that succeeded.
+    fn delivered() -> Reply {
+        Reply {
+            status: 200,
+            ..Reply::default()
+        }
+    }
+
     #[test]
     fn a_huge_flow_period_neither_overflows_nor_stalls() {
         let mut s = store(Limits::default());
@@ -2281,14 +2300,7 @@ mod tests {
         let mut s = store(Limits::default());
         s.ensure_queue("q", now_ms()).unwrap();
         for _ in 0..500 {
-            s.publish(&NewMessages {
-                destination: "http://127.0.0.1:1/q",
-                queue: Some("q"),
-                opts: Arc::new(Options::default()),
-                schedule_id: None,
-                caller_ip: "127.0.0.1",
-            })
-            .unwrap();
+            enqueue(&mut s, "q", Options::default()).unwrap();
         }
         let flow = FlowSpec {
             key: "k".into(),
@@ -2311,13 +2323,7 @@ mod tests {
         }
         // One finishes: exactly one more of its kind starts.
         let first = s.order.values().next().cloned().unwrap();
-        s.finish(
-            &first,
-            Reply {
-                status: 200,
-                ..Reply::default()
-            },
-        );
+        s.finish(&first, delivered());
         let (jobs, visited) = wake(&mut s);
         assert_eq!(jobs.len(), 1);
         assert!(visited <= 4, "{visited} messages looked at");
@@ -2607,16 +2613,7 @@ mod tests {
                 flow,
                 ..Options::default()
             };
-            s.publish(&NewMessages {
-                destination: "http://127.0.0.1:1/q",
-                queue: Some("q"),
-                opts: Arc::new(opts),
-                schedule_id: None,
-                caller_ip: "127.0.0.1",
-            })
-            .unwrap()
-            .message_ids()
-            .remove(0)
+            enqueue(s, "q", opts).unwrap().message_ids().remove(0)
         };
         let first = enqueue(
             &mut s,
@@ -2641,14 +2638,7 @@ mod tests {
     fn a_queue_head_waiting_for_its_retry_starts_when_due() {
         let mut s = store(Limits::default());
         s.ensure_queue("q", now_ms()).unwrap();
-        s.publish(&NewMessages {
-            destination: "http://127.0.0.1:1/q",
-            queue: Some("q"),
-            opts: Arc::new(Options::default()),
-            schedule_id: None,
-            caller_ip: "127.0.0.1",
-        })
-        .unwrap();
+        enqueue(&mut s, "q", Options::default()).unwrap();
         let (jobs, _) = wake(&mut s);
         s.finish(&jobs[0].info.id, failing(0, 0));
         let now = now_ms();
@@ -2705,24 +2695,12 @@ mod tests {
         assert_eq!(s.parked.len(), 2);
         s.config.limits.max_in_flight = 1;
         for job in jobs {
-            s.finish(
-                &job.info.id,
-                Reply {
-                    status: 200,
-                    ..Reply::default()
-                },
-            );
+            s.finish(&job.info.id, delivered());
         }
         let (jobs, _) = wake(&mut s);
         assert_eq!(jobs.len(), 1);
         assert_consistent(&s);
-        s.finish(
-            &jobs[0].info.id,
-            Reply {
-                status: 200,
-                ..Reply::default()
-            },
-        );
+        s.finish(&jobs[0].info.id, delivered());
         let (jobs, _) = wake(&mut s);
         assert_eq!(jobs.len(), 1, "the other key's message");
         assert_consistent(&s);
@@ -2734,14 +2712,7 @@ mod tests {
         for i in 0..200 {
             let q = format!("q{i}");
             for _ in 0..2 {
-                s.publish(&NewMessages {
-                    destination: "http://127.0.0.1:1/q",
-                    queue: Some(&q),
-                    opts: Arc::new(Options::default()),
-                    schedule_id: None,
-                    caller_ip: "127.0.0.1",
-                })
-                .unwrap();
+                enqueue(&mut s, &q, Options::default()).unwrap();
             }
             let key = format!("k{i}");
             for _ in 0..2 {
@@ -2765,13 +2736,7 @@ mod tests {
         // One delivery of a queue ends: its next message starts, and only
         // that queue is looked at.
         let done = running.iter().position(|j| j.info.queue.is_some()).unwrap();
-        s.finish(
-            &running[done].info.id,
-            Reply {
-                status: 200,
-                ..Reply::default()
-            },
-        );
+        s.finish(&running[done].info.id, delivered());
         let (jobs, visited) = wake(&mut s);
         assert_eq!(jobs.len(), 1);
         assert!(visited <= 2, "{visited} messages looked at");
@@ -2780,13 +2745,7 @@ mod tests {
             .iter()
             .position(|j| j.info.opts.flow.is_some())
             .unwrap();
-        s.finish(
-            &running[done].info.id,
-            Reply {
-                status: 200,
-                ..Reply::default()
-            },
-        );
+        s.finish(&running[done].info.id, delivered());
         let (jobs, visited) = wake(&mut s);
         assert_eq!(jobs.len(), 1);
         assert!(visited <= 2, "{visited} messages looked at");
@@ -2801,27 +2760,14 @@ mod tests {
         });
         for i in 0..200 {
             let q = format!("q{i:03}");
-            s.publish(&NewMessages {
-                destination: "http://127.0.0.1:1/q",
-                queue: Some(&q),
-                opts: Arc::new(Options::default()),
-                schedule_id: None,
-                caller_ip: "127.0.0.1",
-            })
-            .unwrap();
+            enqueue(&mut s, &q, Options::default()).unwrap();
             publish(&mut s, keyed(&format!("k{i:03}"), Some(1), None)).unwrap();
         }
         let (jobs, _) = wake(&mut s);
         assert_eq!(jobs.len(), 10);
         assert_consistent(&s);
         for job in jobs {
-            s.finish(
-                &job.info.id,
-                Reply {
-                    status: 200,
-                    ..Reply::default()
-                },
-            );
+            s.finish(&job.info.id, delivered());
             let (started, visited) = wake(&mut s);
             assert_eq!(started.len(), 1);
             assert!(visited <= 2, "{visited} messages looked at");
@@ -3483,13 +3429,7 @@ mod tests {
         assert_eq!((jobs.len(), s.in_flight()), (2, 2));
         // The key lets more go, but only one fits beside the one running.
         s.flow.get_mut("k").unwrap().parallelism = Some(5);
-        s.finish(
-            &first,
-            Reply {
-                status: 200,
-                ..Reply::default()
-            },
-        );
+        s.finish(&first, delivered());
         let (jobs, _) = s.take_due(now_ms());
         assert_eq!((jobs.len(), s.in_flight()), (1, 2));
         assert_consistent(&s);
