@@ -58,6 +58,19 @@ pub fn http() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// `GET` of an API `path` on `server`, with its token, read as JSON.
+pub async fn get_json(server: &Server, path: &str) -> serde_json::Value {
+    http()
+        .get(format!("{}{path}", server.url()))
+        .header("Authorization", format!("Bearer {}", server.token()))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// A client of `server`, without client-side retries.
 pub fn client(server: &Server) -> qstash::Client {
     qstash::Client::builder()

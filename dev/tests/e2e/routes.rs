@@ -17,7 +17,6 @@ use common::{bounded, wait_until};
 use qstash::DeliveryVerifier;
 use qstash::axum::Verified;
 use qstash_dev::Server;
-use serde_json::Value;
 
 const ORIGIN: &str = "https://app.example.com";
 
@@ -71,18 +70,6 @@ async fn app_and_server() -> (Handler, String, Server) {
     (handler, local, server)
 }
 
-async fn get_json(server: &Server, path: &str) -> Value {
-    common::http()
-        .get(format!("{}{path}", server.url()))
-        .header("Authorization", format!("Bearer {}", server.token()))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 #[tokio::test]
 async fn an_https_origin_is_delivered_to_a_local_http_receiver_signed_for_the_original_url() {
     bounded(async {
@@ -129,7 +116,7 @@ async fn an_https_origin_is_delivered_to_a_local_http_receiver_signed_for_the_or
             .expect("publish");
         assert_eq!(response.status(), 200);
         let dlq = loop {
-            let dlq = get_json(&server, "/v2/dlq").await;
+            let dlq = common::get_json(&server, "/v2/dlq").await;
             if dlq["messages"].as_array().is_some_and(|m| !m.is_empty()) {
                 break dlq;
             }
@@ -137,7 +124,7 @@ async fn an_https_origin_is_delivered_to_a_local_http_receiver_signed_for_the_or
         };
         assert_eq!(dlq["messages"][0]["url"], published, "{dlq}");
         assert_eq!(dlq["messages"][0]["responseStatus"], 500, "{dlq}");
-        let logs = get_json(&server, "/v2/logs").await;
+        let logs = common::get_json(&server, "/v2/logs").await;
         let entries = logs["logs"].as_array().expect("logs");
         assert!(entries.len() >= 6, "{logs}");
         for entry in entries {

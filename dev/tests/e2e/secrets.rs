@@ -10,18 +10,6 @@ use std::time::Duration;
 use common::{Sink, bounded, server};
 use serde_json::Value;
 
-async fn get(server: &qstash_dev::Server, path: &str) -> Value {
-    common::http()
-        .get(format!("{}{path}", server.url()))
-        .header("Authorization", format!("Bearer {}", server.token()))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 #[tokio::test]
 async fn a_token_in_the_query_never_reaches_the_destination_sub_logs_or_dlq() {
     bounded(async {
@@ -66,13 +54,13 @@ async fn a_token_in_the_query_never_reaches_the_destination_sub_logs_or_dlq() {
             }
         }
         let dlq = loop {
-            let dlq = get(&server, "/v2/dlq").await;
+            let dlq = common::get_json(&server, "/v2/dlq").await;
             if dlq["messages"].as_array().is_some_and(|m| m.len() == 3) {
                 break dlq;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        let logs = get(&server, "/v2/logs").await;
+        let logs = common::get_json(&server, "/v2/logs").await;
         for text in [dlq.to_string(), logs.to_string()] {
             assert!(!text.contains(&token), "{text}");
             assert!(text.contains("a=1&b=%5F"), "{text}");
