@@ -37,14 +37,15 @@ pub(crate) fn mark_everything(op: &Operation, state: &RequestState, url: &mut Ur
     let Some(filters) = op.bulk_filters else {
         return;
     };
-    if !state.everything
-        || url
-            .query_pairs()
-            .any(|(k, _)| k == "count" || filters.contains(&k.as_ref()))
-    {
+    if !state.everything || has_any(url, filters) || has_any(url, &["count"]) {
         return;
     }
     url.query_pairs_mut().append_pair("count", EVERYTHING_COUNT);
+}
+
+/// Whether the query of `url` has a parameter named in `names`.
+fn has_any(url: &Url, names: &[&str]) -> bool {
+    url.query_pairs().any(|(k, _)| names.contains(&k.as_ref()))
 }
 
 fn empty_path_parameter(op: &Operation, url: &Url) -> Option<String> {
@@ -69,11 +70,7 @@ fn empty_path_parameter(op: &Operation, url: &Url) -> Option<String> {
 
 fn unfiltered_bulk(op: &Operation, state: &RequestState, url: &Url) -> Option<String> {
     let filters = op.bulk_filters?;
-    if state.everything
-        || url
-            .query_pairs()
-            .any(|(k, _)| filters.contains(&k.as_ref()))
-    {
+    if state.everything || has_any(url, filters) {
         return None;
     }
     Some(format!(
