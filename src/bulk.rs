@@ -1,8 +1,10 @@
 //! Bulk operations: acting on everything only when asked, and the loops
 //! that repeat a bulk call until the service has nothing left to do.
 //!
-//! `DELETE /v2/dlq`, `POST /v2/dlq/retry` and `DELETE /v2/messages` (the
-//! names table's `bulk` list) act on every item their filters match, and on
+//! `DELETE /v2/dlq`, `POST /v2/dlq/retry` and `DELETE /v2/messages`, and of
+//! the workflow API `DELETE /v2/workflows/runs`, `DELETE /v2/workflows/dlq`,
+//! `POST /v2/workflows/dlq/resume` and `POST /v2/workflows/dlq/restart` (the
+//! names tables' `bulk` lists) act on every item their filters match, and on
 //! every item at all without a filter. The client refuses to send them
 //! without a filter unless the caller asks for everything with `.all()`,
 //! which sends `count` (100, the service's default, unless set) so that the
@@ -17,6 +19,14 @@
 //! println!("{emptied} messages deleted");
 //! # Ok(()) }
 //! ```
+//!
+//! The bulk resume and restart of the workflow DLQ act on at most 50 runs a
+//! call and answer a cursor with the runs they started: `send()` makes one
+//! call, and `send_all()` follows the cursor until the service gives none
+//! (or a call starts no run), returning every new run. A bulk cancel of runs
+//! has no cursor: `send_all()` calls again until a call cancels none (runs
+//! that cannot be cancelled yet are skipped, so a later call may cancel
+//! more).
 
 use futures_util::TryStreamExt;
 
@@ -106,6 +116,65 @@ where
     .await
 }
 
+async fn delete_workflow_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
+where
+    R: CursorRequest<Page = types::DeleteWorkflowDlqEntriesResponse>,
+{
+    page_loop(request, max_calls, 0u64, |total, page| {
+        let n = count(page.deleted);
+        *total += n;
+        usize::try_from(n).unwrap_or(usize::MAX)
+    })
+    .await
+}
+
+async fn resume_workflow_loop(
+    request: builder::ResumeWorkflowDlqEntries<'_>,
+    max_calls: usize,
+) -> Result<BulkProgress<Vec<types::ResumeWorkflowDlqEntriesResponseWorkflowRunsItem>>, Error> {
+    page_loop(request, max_calls, Vec::new(), |all, page| {
+        let n = page.workflow_runs.len();
+        all.extend(page.workflow_runs);
+        n
+    })
+    .await
+}
+
+async fn restart_workflow_loop(
+    request: builder::RestartWorkflowDlqEntries<'_>,
+    max_calls: usize,
+) -> Result<BulkProgress<Vec<types::RestartWorkflowDlqEntriesResponseWorkflowRunsItem>>, Error> {
+    page_loop(request, max_calls, Vec::new(), |all, page| {
+        let n = page.workflow_runs.len();
+        all.extend(page.workflow_runs);
+        n
+    })
+    .await
+}
+
+async fn cancel_workflow_loop(
+    request: builder::CancelWorkflowRuns<'_>,
+    max_calls: usize,
+) -> Result<BulkProgress<u64>, Error> {
+    let mut progress = BulkProgress {
+        done: 0u64,
+        calls: 0,
+        finished: false,
+        next_cursor: None,
+    };
+    while progress.calls < max_calls {
+        let page = request.clone().send().await?.into_inner();
+        progress.calls += 1;
+        let cancelled = count(page.cancelled);
+        progress.done += cancelled;
+        if cancelled == 0 {
+            progress.finished = true;
+            break;
+        }
+    }
+    Ok(progress)
+}
+
 async fn cancel_loop(
     request: builder::CancelMessages<'_>,
     max_calls: usize,
@@ -185,4 +254,32 @@ bulk_loop!(
     cancel_loop,
     "cancels up to `count` matching messages per call, until a call cancels none. With `async_(true)` the service starts a background bulk action instead, and the loop stops after that call.",
     "let cancelled = client.cancel_messages().queue_name(\"orders\").send_all().await?;"
+);
+bulk_loop!(
+    DeleteWorkflowDlqEntries,
+    u64,
+    delete_workflow_loop,
+    "deletes the matching workflow DLQ entries batch after batch, passing the returned cursor back.",
+    "let deleted = client.delete_workflow_dlq_entries().label(\"old\").send_all().await?;"
+);
+bulk_loop!(
+    ResumeWorkflowDlqEntries,
+    Vec<types::ResumeWorkflowDlqEntriesResponseWorkflowRunsItem>,
+    resume_workflow_loop,
+    "resumes the matching failed runs, at most 50 per call, passing the returned cursor back; gives every resumed run.",
+    "let resumed = client.resume_workflow_dlq_entries().label(\"billing\").send_all().await?;"
+);
+bulk_loop!(
+    RestartWorkflowDlqEntries,
+    Vec<types::RestartWorkflowDlqEntriesResponseWorkflowRunsItem>,
+    restart_workflow_loop,
+    "restarts the matching failed runs from their first step, at most 50 per call, passing the returned cursor back; gives every new run.",
+    "let restarted = client.restart_workflow_dlq_entries().all().send_all().await?;"
+);
+bulk_loop!(
+    CancelWorkflowRuns,
+    u64,
+    cancel_workflow_loop,
+    "cancels up to `count` matching runs per call, until a call cancels none.",
+    "let cancelled = client.cancel_workflow_runs().label(\"nightly\").send_all().await?;"
 );

@@ -182,7 +182,7 @@ mod tests {
             };
             assert_eq!(refusal(op, &everything, &url("/v2/x")), None, "{}", op.name);
         }
-        assert_eq!(bulk, 3);
+        assert_eq!(bulk, 7);
         // Other operations are not bulk.
         assert_eq!(
             refusal(

@@ -1,9 +1,10 @@
 //! A Rust client for [Upstash QStash](https://upstash.com/docs/qstash), the
 //! hosted message queue and scheduler.
 //!
-//! The client is generated at build time from the OpenAPI description in
-//! `openapi/qstash/openapi.yaml` (every operation, every parameter, every
-//! type) with a thin hand-written layer on top: configuration and
+//! The client is generated at build time from the OpenAPI descriptions in
+//! `openapi/qstash/openapi.yaml` and `openapi/workflow/openapi.yaml` (every
+//! operation of QStash and of the Upstash Workflow API the same host serves,
+//! every parameter, every type) with a thin hand-written layer on top: configuration and
 //! authentication ([`Client::builder`], [`Client::from_env`]), one error type
 //! ([`Error`]), cursor pagination ([`pagination`]), signature verification
 //! of incoming deliveries ([`Receiver`], with regional keys and dev mode;

@@ -47,15 +47,17 @@ mod tests {
     use super::*;
     use crate::generated::{builder, spec_facts};
 
-    /// The document and names table the crate was built from, normalized.
+    /// The documents and names tables the crate was built from (QStash's
+    /// and Workflow's), merged and normalized.
     fn normalized() -> qstash_codegen::Normalized {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        qstash_codegen::normalize_files(
-            &root.join("openapi/qstash/openapi.yaml"),
-            &root.join("openapi/qstash/operations.yaml"),
-            Some(&root.join("openapi/qstash/errata.yaml")),
-        )
-        .expect("the vendored spec normalizes")
+        let source = |dir: &str| qstash_codegen::Source {
+            spec: root.join(format!("openapi/{dir}/openapi.yaml")),
+            names: root.join(format!("openapi/{dir}/operations.yaml")),
+            errata: Some(root.join(format!("openapi/{dir}/errata.yaml"))),
+        };
+        qstash_codegen::normalize_merged(&source("qstash"), &source("workflow"))
+            .expect("the vendored specs normalize")
     }
 
     #[test]
@@ -81,12 +83,17 @@ mod tests {
             [
                 "cancel_messages",
                 "delete_dlq_messages",
-                "retry_dlq_messages"
+                "retry_dlq_messages",
+                "cancel_workflow_runs",
+                "delete_workflow_dlq_entries",
+                "resume_workflow_dlq_entries",
+                "restart_workflow_dlq_entries"
             ]
         );
+        assert_eq!(normalized().bulk.len(), names.len());
         for (name, filters) in &bulk {
             assert!(filters.contains(&"label"), "{name}: {filters:?}");
-            for paging in ["cursor", "count", "async"] {
+            for paging in ["cursor", "count", "async", "workflowUrlExactMatch"] {
                 assert!(!filters.contains(&paging), "{name}: {filters:?}");
             }
         }
@@ -136,6 +143,33 @@ mod tests {
         }
         for name in ["rotate_signing_keys", "reset_flow_control_rate"] {
             assert_eq!(repeat(name), Repeat::Never, "{name}");
+        }
+        // Starting, resuming or restarting runs, notifying and calling a
+        // failure callback again: never repeated (no evidence yet that the
+        // service drops a repeated one; openapi/workflow/operations.yaml).
+        for name in [
+            "trigger_workflow",
+            "trigger_workflows",
+            "resume_workflow_dlq_entry",
+            "resume_workflow_dlq_entries",
+            "restart_workflow_dlq_entry",
+            "restart_workflow_dlq_entries",
+            "notify_event",
+            "notify_workflow_run",
+            "retry_workflow_failure_callback",
+        ] {
+            assert_eq!(repeat(name), Repeat::Never, "{name}");
+        }
+        // DELETE and GET of the workflow API, and the flow control POSTs
+        // both tables call idempotent.
+        for name in [
+            "cancel_workflow_run",
+            "cancel_workflow_runs",
+            "delete_workflow_dlq_entries",
+            "list_workflow_logs",
+            "pin_flow_control_key",
+        ] {
+            assert_eq!(repeat(name), Repeat::Always, "{name}");
         }
         assert_eq!(builder::Publish::OPERATION.repeat, Repeat::IfDeduplicated);
         assert_eq!(builder::PauseSchedule::OPERATION.method, "PATCH");

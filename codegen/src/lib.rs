@@ -12,7 +12,11 @@
 //! 3. [`generate`] runs progenitor and formats the code with prettyplease.
 //!
 //! [`facts`] compares two documents fact by fact (the maintainer's `diff`
-//! and the drift test).
+//! and the drift test). [`normalize_merged`] makes one client of two
+//! documents (QStash's and Workflow's, served by the same host): each
+//! corrected by its own errata, named by its own names table, then
+//! [`merge`]d (operations both state must state the same facts) and
+//! normalized as one.
 
 pub mod build_script;
 pub mod document;
@@ -21,6 +25,7 @@ pub mod facts;
 mod generate;
 pub mod idents;
 mod jsonpath;
+pub mod merge;
 pub mod names;
 mod net;
 pub mod pagination;
@@ -73,7 +78,80 @@ pub struct Normalized {
     /// String enums only responses use: generated to accept unlisted values.
     pub response_enums: Vec<passes::response_enums::TolerantEnum>,
     /// What each erratum did, when errata were applied ([`normalize_files`]).
+    /// For two documents ([`normalize_merged`]), the first document's.
     pub errata: Vec<errata::Outcome>,
+    /// For a client of two documents ([`normalize_merged`]): what merging
+    /// them did, and the second document's errata.
+    pub merge: Option<Box<MergeInfo>>,
+}
+
+/// What [`normalize_merged`] learned beyond one document's normalization.
+#[derive(Debug, Clone)]
+pub struct MergeInfo {
+    /// What merging did: operations and components stated in both,
+    /// renamed components, what came from the second document.
+    pub merged: merge::Merged,
+    /// What each erratum of the second document did.
+    pub second_errata: Vec<errata::Outcome>,
+}
+
+/// Where one document of a client comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The OpenAPI document.
+    pub spec: std::path::PathBuf,
+    /// Its names table.
+    pub names: std::path::PathBuf,
+    /// Its errata, if applied.
+    pub errata: Option<std::path::PathBuf>,
+}
+
+/// The prefix a component of the second document takes when the first has
+/// a different one of the same name (`WorkflowFlowControlKey`).
+pub const SECOND_PREFIX: &str = "Workflow";
+
+fn read_names(path: &Path) -> Result<Names, Refusal> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Refusal::new("", format!("cannot read the names table: {e}")).in_file(path))?;
+    Names::parse(&text).map_err(|r| r.in_file(path))
+}
+
+/// Makes one client of two documents: each is read and corrected by its
+/// own errata, the names tables are joined ([`Names::merge`]), the
+/// documents are merged ([`merge::merge`], components of the second that
+/// clash renamed with [`SECOND_PREFIX`]) and the result normalized.
+///
+/// Every refusal names the file it comes from (both files, with a pointer
+/// in each, when the documents disagree).
+pub fn normalize_merged(first: &Source, second: &Source) -> Result<Normalized, Refusal> {
+    let names = read_names(&first.names)?
+        .merge(&read_names(&second.names)?)
+        .map_err(|r| r.in_file(&second.names))?;
+    let (doc_a, errata_a) = load_corrected(&first.spec, first.errata.as_deref())?;
+    let (doc_b, errata_b) = load_corrected(&second.spec, second.errata.as_deref())?;
+    let mut report = Report::default();
+    let merged = merge::merge(
+        merge::Input {
+            file: &first.spec,
+            doc: &doc_a,
+        },
+        merge::Input {
+            file: &second.spec,
+            doc: &doc_b,
+        },
+        SECOND_PREFIX,
+        &mut report,
+    )?;
+    let mut normalized =
+        normalize(merged.document.clone(), &names).map_err(|r| merged.locate(r))?;
+    report.extend(std::mem::take(&mut normalized.report));
+    normalized.report = report;
+    normalized.errata = errata_a;
+    normalized.merge = Some(Box::new(MergeInfo {
+        merged,
+        second_errata: errata_b,
+    }));
+    Ok(normalized)
 }
 
 /// Runs every pass over a parsed document.
@@ -132,6 +210,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         property_aliases,
         response_enums,
         errata: Vec::new(),
+        merge: None,
     })
 }
 
@@ -207,10 +286,7 @@ pub fn normalize_files(
     names: &Path,
     errata: Option<&Path>,
 ) -> Result<Normalized, Refusal> {
-    let names_text = std::fs::read_to_string(names).map_err(|e| {
-        Refusal::new("", format!("cannot read the names table: {e}")).in_file(names)
-    })?;
-    let names = Names::parse(&names_text).map_err(|r| r.in_file(names))?;
+    let names = read_names(names)?;
     let (doc, outcomes) = load_corrected(spec, errata)?;
     let mut normalized = normalize(doc, &names).map_err(|r| r.in_file(spec))?;
     normalized.errata = outcomes;

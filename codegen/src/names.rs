@@ -113,6 +113,81 @@ impl Names {
         })
     }
 
+    /// One table for a client generated from two documents: every name of
+    /// both, and the union of their `bulk` and `retry` lists.
+    ///
+    /// An operation named in both must have the same name in both, and no
+    /// name may stand for two operations; either is refused at the entry of
+    /// `other` (the caller names its file). `bulk.not_filters` are joined:
+    /// a parameter that selects nothing in one table's bulk operations
+    /// selects nothing in the other's either (paging, call options).
+    pub fn merge(&self, other: &Names) -> Result<Names, Refusal> {
+        let mut merged = self.clone();
+        for (op, name) in &other.by_operation {
+            let at = crate::report::pointer(["operations", op]);
+            if let Some(mine) = self.by_operation.get(op)
+                && mine != name
+            {
+                return Err(Refusal::new(
+                    at,
+                    format!(
+                        "`{op}` is `{name}` here and `{mine}` in the other table: one operation has one name"
+                    ),
+                ));
+            }
+            if let Some((mine, _)) = self
+                .by_operation
+                .iter()
+                .find(|(k, n)| *n == name && *k != op)
+            {
+                return Err(Refusal::new(
+                    at,
+                    format!("`{name}` names `{op}` here and `{mine}` in the other table"),
+                ));
+            }
+            merged.by_operation.insert(op.clone(), name.clone());
+        }
+        let join = |mine: &mut Vec<String>, theirs: &[String]| {
+            for t in theirs {
+                if !mine.contains(t) {
+                    mine.push(t.clone());
+                }
+            }
+        };
+        join(&mut merged.bulk.operations, &other.bulk.operations);
+        join(&mut merged.bulk.not_filters, &other.bulk.not_filters);
+        join(&mut merged.retry.idempotent, &other.retry.idempotent);
+        join(
+            &mut merged.retry.creates_messages,
+            &other.retry.creates_messages,
+        );
+        if let Some((i, name)) = other
+            .retry
+            .idempotent
+            .iter()
+            .enumerate()
+            .find(|(_, n)| merged.retry.creates_messages.contains(n))
+        {
+            return Err(Refusal::new(
+                crate::report::pointer(["retry", "idempotent", &i.to_string()]),
+                format!("`{name}` is idempotent here and creates messages in the other table"),
+            ));
+        }
+        if let Some((i, name)) = other
+            .retry
+            .creates_messages
+            .iter()
+            .enumerate()
+            .find(|(_, n)| self.retry.idempotent.contains(n))
+        {
+            return Err(Refusal::new(
+                crate::report::pointer(["retry", "creates_messages", &i.to_string()]),
+                format!("`{name}` creates messages here and is idempotent in the other table"),
+            ));
+        }
+        Ok(merged)
+    }
+
     /// Which operations may be sent again after a failure.
     pub fn retry(&self) -> &Retry {
         &self.retry
@@ -275,6 +350,52 @@ mod tests {
         for name in ["generate", "try_again", "list_v2_things", "get", "yield_x"] {
             assert!(is_method_name(name), "{name}");
         }
+    }
+
+    #[test]
+    fn two_tables_merge_into_one() {
+        let a = Names::parse(
+            "operations: {\"GET /a\": x, \"POST /s\": s}\nbulk: {operations: [x], not_filters: [cursor]}\nretry: {idempotent: [s]}\n",
+        )
+        .unwrap();
+        let b = Names::parse(
+            "operations: {\"DELETE /b\": y, \"POST /s\": s}\nbulk: {operations: [y], not_filters: [cursor, count]}\n",
+        )
+        .unwrap();
+        let m = a.merge(&b).unwrap();
+        assert_eq!(m.get(&key("get", "/a")), Some("x"));
+        assert_eq!(m.get(&key("delete", "/b")), Some("y"));
+        assert_eq!(m.get(&key("post", "/s")), Some("s"));
+        assert_eq!(m.bulk().operations, ["x", "y"]);
+        assert_eq!(m.bulk().not_filters, ["cursor", "count"]);
+        assert_eq!(m.retry().idempotent, ["s"]);
+    }
+
+    #[test]
+    fn merged_tables_keep_one_name_per_operation() {
+        let a = Names::parse("operations: {\"GET /a\": x}\n").unwrap();
+        // The same operation under another name.
+        let err = a
+            .merge(&Names::parse("operations: {\"GET /a\": z}\n").unwrap())
+            .unwrap_err();
+        assert_eq!(err.pointer, "/operations/GET ~1a");
+        assert!(err.construct.contains("`z` here and `x`"), "{err}");
+        // The same name for another operation.
+        let err = a
+            .merge(&Names::parse("operations: {\"GET /b\": x}\n").unwrap())
+            .unwrap_err();
+        assert_eq!(err.pointer, "/operations/GET ~1b");
+        assert!(
+            err.construct
+                .contains("`x` names `GET /b` here and `GET /a`"),
+            "{err}"
+        );
+        // Retry kinds that contradict.
+        let a = Names::parse("operations: {\"POST /a\": x}\nretry: {idempotent: [x]}\n").unwrap();
+        let b =
+            Names::parse("operations: {\"POST /a\": x}\nretry: {creates_messages: [x]}\n").unwrap();
+        let err = a.merge(&b).unwrap_err();
+        assert_eq!(err.pointer, "/retry/creates_messages/0");
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! An operation is paginated when it takes a `cursor` query parameter and its
 //! success body is an object with a `cursor` property. Its items are the one
 //! array property of that body whose items are a component schema; an
-//! operation without one (bulk delete returns a count) pages without items.
+//! operation without one (bulk delete returns a count) pages without items,
+//! and so does one whose items are written out in place (the bulk resume of
+//! the workflow DLQ answers new run IDs): its pages are followed (bulk loops
+//! need that), but it gets no item stream, whose item type would be a name
+//! the generator makes up.
 
 use serde_json::Value;
 
@@ -22,6 +26,9 @@ pub struct Paginated {
     pub cursor_required: bool,
     /// The items: Rust field name and Rust item type.
     pub items: Option<(String, String)>,
+    /// Items written out in place rather than a component schema: the
+    /// Rust field name (the operation pages without items).
+    pub inline_items: Option<String>,
 }
 
 /// A paginated operation whose page shape the layer cannot follow.
@@ -95,16 +102,14 @@ pub fn find(doc: &Value) -> (Vec<Paginated>, Vec<Unsupported>) {
             .iter()
             .filter(|(_, v)| v.get("type").and_then(Value::as_str) == Some("array"))
             .collect();
+        let mut inline_items = None;
         let items = match arrays.as_slice() {
             [] => None,
             [(field, array)] => match array.get("items").and_then(schema_ref_name) {
                 Some(item) => Some((crate::passes::parameters::rust_name(field), type_name(item))),
                 None => {
-                    unsupported.push(Unsupported {
-                        operation: key.clone(),
-                        reason: format!("the items of `{field}` are not a component schema"),
-                    });
-                    continue;
+                    inline_items = Some(crate::passes::parameters::rust_name(field));
+                    None
                 }
             },
             _ => {
@@ -125,6 +130,7 @@ pub fn find(doc: &Value) -> (Vec<Paginated>, Vec<Unsupported>) {
             page_type,
             cursor_required,
             items,
+            inline_items,
         });
     }
     (found, unsupported)
@@ -174,11 +180,25 @@ mod tests {
     }
 
     #[test]
+    fn items_written_in_place_page_without_an_item_stream() {
+        let (found, unsupported) = find(&doc(json!({"type": "object", "properties": {
+            "cursor": {"type": "string"},
+            "workflowRuns": {"type": "array", "items": {"type": "object"}}}})));
+        assert!(unsupported.is_empty(), "{unsupported:?}");
+        assert_eq!(found[0].items, None);
+        assert_eq!(found[0].inline_items.as_deref(), Some("workflow_runs"));
+    }
+
+    #[test]
     fn shapes_the_layer_cannot_follow_are_named() {
         let (found, unsupported) = find(&doc(json!({"type": "object", "properties": {
-            "cursor": {"type": "string"}, "a": {"type": "array", "items": {"type": "string"}}}})));
+            "cursor": {"type": "integer"}, "a": {"type": "array", "items": {"type": "string"}}}})));
         assert!(found.is_empty());
         assert_eq!(unsupported[0].operation.label(), "GET /v2/dlq");
-        assert!(unsupported[0].reason.contains("not a component schema"));
+        assert!(unsupported[0].reason.contains("not a string"));
+        let (found, unsupported) = find(&doc(json!({"type": "object", "properties": {
+            "cursor": {"type": "string"}, "a": {"type": "array"}, "b": {"type": "array"}}})));
+        assert!(found.is_empty());
+        assert!(unsupported[0].reason.contains("several array"));
     }
 }

@@ -41,6 +41,11 @@ impl Report {
         });
     }
 
+    /// Appends every change of `later`, in order.
+    pub fn extend(&mut self, later: Report) {
+        self.changes.extend(later.changes);
+    }
+
     /// All changes, in order.
     pub fn changes(&self) -> &[Change] {
         &self.changes

@@ -17,7 +17,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn report_lists_operations_and_changes() {
-    let (code, out, err) = run(&["report"]);
+    let (code, out, err) = run(&["report", "openapi/qstash/openapi.yaml"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.starts_with("# openapi/qstash/openapi.yaml: 42 operations"),
@@ -54,7 +54,7 @@ fn report_lists_operations_and_changes() {
 
     // Without the errata the published description shows through: POST,
     // which the names table (named after the errata) does not know.
-    let (code, out, err) = run(&["report", "--no-errata"]);
+    let (code, out, err) = run(&["report", "openapi/qstash/openapi.yaml", "--no-errata"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("# Errata: not applied (--no-errata)"));
     assert!(
@@ -62,6 +62,126 @@ fn report_lists_operations_and_changes() {
             .any(|l| l.starts_with("POST /v2/schedules/{scheduleId}/pause ")
                 && l.contains("not in the names table"))
     );
+}
+
+#[test]
+fn report_by_default_covers_the_client_of_both_documents() {
+    let (code, out, err) = run(&["report"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("# openapi/qstash/openapi.yaml and openapi/workflow/openapi.yaml, one client: 60 operations (18 from the second, 10 in both)"),
+        "{out}"
+    );
+    assert!(!out.contains("not in the names table"), "{out}");
+    let line = |prefix: &str, suffix: &str| {
+        out.lines()
+            .any(|l| l.starts_with(prefix) && l.ends_with(suffix))
+    };
+    for (op, name) in [
+        ("POST /v2/trigger/{workflowUrl}", "trigger_workflow"),
+        ("POST /v2/batch/trigger", "trigger_workflows"),
+        ("DELETE /v2/workflows/runs", "cancel_workflow_runs"),
+        ("POST /v2/notify/{eventId}", "notify_event"),
+        ("GET /v2/workflows/logs", "list_workflow_logs"),
+    ] {
+        assert!(
+            line(&format!("{op} "), &format!(" {name}  [workflow]")),
+            "{op}:\n{out}"
+        );
+    }
+    assert!(line("GET /v2/dlq ", " list_dlq_messages"), "{out}");
+    assert!(
+        line("GET /v2/flowControl ", " list_flow_control_keys  [both]"),
+        "{out}"
+    );
+    // The verdict on each operation and component both documents state.
+    assert!(
+        out.contains("\n# Operations stated in both documents: 10 "),
+        "{out}"
+    );
+    for (op, name) in [
+        ("GET /v2/flowControl ", "list_flow_control_keys"),
+        (
+            "POST /v2/flowControl/{flowControlKey}/resetRate ",
+            "reset_flow_control_rate",
+        ),
+        ("GET /v2/globalParallelism ", "get_global_parallelism"),
+        ("GET /v2/keys ", "get_signing_keys"),
+        ("POST /v2/keys/rotate ", "rotate_signing_keys"),
+    ] {
+        assert!(
+            line(op, &format!(" {name}  same facts in both")),
+            "{op}:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("\nschemas/FlowControlKey  same facts in both: one component\n"),
+        "{out}"
+    );
+    // Both documents' errata, every one applied.
+    for errata in [
+        "# Errata from openapi/qstash/errata.yaml: 32 applied, 0 already true upstream, 0 target missing",
+        "# Errata from openapi/workflow/errata.yaml: 7 applied, 0 already true upstream, 0 target missing",
+    ] {
+        assert!(out.lines().any(|l| l == errata), "{errata}:\n{out}");
+    }
+    // Paging, bulk operations, and the changes, each with its document.
+    assert!(
+        line(
+            "GET /v2/workflows/logs ",
+            " list_workflow_logs  runs: WorkflowRun"
+        ),
+        "{out}"
+    );
+    assert!(
+        line(
+            "POST /v2/workflows/dlq/resume ",
+            "(items written in place, `workflow_runs`: pages only)"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("DELETE /v2/workflows/runs ")
+                && l.contains("cancel_workflow_runs  filters: workflowRunIds, workflowUrl,")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("[merge] /paths/~1v2~1keys/get: stated in openapi/workflow/openapi.yaml too, with the same facts")),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(
+            |l| l.starts_with("[parameters] /paths/~1v2~1trigger~1{workflowUrl}/post")
+                && l.ends_with("  (openapi/workflow/openapi.yaml)")
+        ),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(
+            |l| l.starts_with("[parameters] /paths/~1v2~1publish~1{destination}/post")
+                && l.ends_with("  (openapi/qstash/openapi.yaml)")
+        ),
+        "{out}"
+    );
+
+    // The published Workflow description, without its errata, states the
+    // flow control key otherwise than QStash's: refused, naming both.
+    let (code, _, err) = run(&["report", "--no-errata"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "openapi/qstash/openapi.yaml: at /components/schemas/FlowControlKey/properties"
+        ) && err.contains("`GET /v2/flowControl` is stated in both documents with different facts")
+            && err.contains(
+                "in openapi/workflow/openapi.yaml: at /components/schemas/FlowControlKey/properties"
+            ),
+        "{err}"
+    );
+
+    // Another Workflow document, as QSTASH_WORKFLOW_OPENAPI_SPEC gives it.
+    let (code, other, err) = run(&["report", "--workflow", "openapi/workflow/openapi.yaml"]);
+    assert_eq!((code, other), (0, out), "{err}");
 }
 
 #[test]
@@ -186,7 +306,7 @@ fn report_on_the_workflow_description_applies_its_errata() {
     // Every erratum applies to our description.
     assert!(
         out.lines().any(|l| l
-            == "# Errata from openapi/workflow/errata.yaml: 5 applied, 0 already true upstream, 0 target missing"),
+            == "# Errata from openapi/workflow/errata.yaml: 7 applied, 0 already true upstream, 0 target missing"),
         "{out}"
     );
     assert!(

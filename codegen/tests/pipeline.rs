@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use qstash_codegen::build_script::{BuildPaths, build};
+use qstash_codegen::build_script::{BuildPaths, Overrides, build};
 use qstash_codegen::{Names, Settings, document, generate, normalize, normalize_files};
 
 fn root() -> PathBuf {
@@ -232,9 +232,14 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
         default_spec: root().join("openapi/qstash/openapi.yaml"),
         names: root().join("openapi/qstash/operations.yaml"),
         errata: errata.clone(),
+        workflow: None,
         out_file: dir.join("client.rs"),
     };
-    let lines = build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    let overrides = Overrides {
+        spec: Some(spec.clone()),
+        workflow_spec: None,
+    };
+    let lines = build(&paths, &overrides, &Settings::default()).unwrap();
     let rerun: Vec<_> = lines
         .iter()
         .filter(|l| l.starts_with("cargo::rerun-if"))
@@ -269,7 +274,7 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
         .unwrap()
         .set_modified(long_ago)
         .unwrap();
-    build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    build(&paths, &overrides, &Settings::default()).unwrap();
     let after = std::fs::metadata(dir.join("client.rs"))
         .unwrap()
         .modified()
@@ -277,7 +282,7 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
     assert_eq!(after, long_ago, "an unchanged client was rewritten");
     // A changed one is.
     std::fs::write(dir.join("client.rs"), "stale").unwrap();
-    build(&paths, Some(spec.clone()), &Settings::default()).unwrap();
+    build(&paths, &overrides, &Settings::default()).unwrap();
     assert!(
         std::fs::read_to_string(dir.join("client.rs"))
             .unwrap()
@@ -290,7 +295,7 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
         "openapi: 3.1.0\npaths: {}\ncomponents: {schemas: {N: {type: 'null'}}}\n",
     )
     .unwrap();
-    let err = build(&paths, Some(spec.clone()), &Settings::default()).unwrap_err();
+    let err = build(&paths, &overrides, &Settings::default()).unwrap_err();
     assert!(err.contains(&spec.display().to_string()), "{err}");
     assert!(err.contains("/components/schemas/N/type"), "{err}");
     assert!(err.contains("only allows null"), "{err}");
@@ -306,7 +311,7 @@ fn build_script_writes_the_client_and_declares_its_inputs() {
         "overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n  - target: $.a\n    description: d\n    remove: true\n  - target: '$.b['\n    description: d\n    remove: true\n",
     )
     .unwrap();
-    let err = build(&paths, Some(spec.clone()), &Settings::default()).unwrap_err();
+    let err = build(&paths, &overrides, &Settings::default()).unwrap_err();
     assert!(err.starts_with(&errata.display().to_string()), "{err}");
     assert!(err.contains("/actions/1/target"), "{err}");
     assert!(err.contains("not a JSONPath"), "{err}");
@@ -420,4 +425,236 @@ fn workflow_documents_with_their_errata_generate_every_named_operation() {
             );
         }
     }
+}
+
+fn qstash_source() -> qstash_codegen::Source {
+    qstash_codegen::Source {
+        spec: root().join("openapi/qstash/openapi.yaml"),
+        names: root().join("openapi/qstash/operations.yaml"),
+        errata: Some(errata()),
+    }
+}
+
+fn workflow_source() -> qstash_codegen::Source {
+    qstash_codegen::Source {
+        spec: root().join("openapi/workflow/openapi.yaml"),
+        names: root().join("openapi/workflow/operations.yaml"),
+        errata: Some(root().join("openapi/workflow/errata.yaml")),
+    }
+}
+
+/// Our two descriptions make one client: every operation named by its own
+/// table, the ten both state once, one `FlowControlKey`.
+#[test]
+fn the_two_vendored_documents_make_one_client() {
+    let n = qstash_codegen::normalize_merged(&qstash_source(), &workflow_source())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n.operations.len(), 42 + 28 - 10);
+    assert!(
+        n.unknown_operations.is_empty(),
+        "{:?}",
+        n.unknown_operations
+    );
+    assert!(n.stale_names.is_empty(), "{:?}", n.stale_names);
+    let m = n.merge.as_deref().unwrap();
+    assert_eq!(m.merged.shared.len(), 10);
+    assert!(m.merged.renamed.is_empty(), "{:?}", m.merged.renamed);
+    assert!(
+        m.merged
+            .same_components
+            .contains(&("schemas".into(), "FlowControlKey".into()))
+    );
+    let tally = qstash_codegen::errata::Tally::of(&m.second_errata);
+    assert_eq!((tally.applied, tally.missing), (7, 0), "{tally}");
+    let name = |label: &str| {
+        n.operations
+            .iter()
+            .find(|(k, _)| k.label() == label)
+            .map(|(_, name)| name.as_str())
+    };
+    assert_eq!(
+        name("POST /v2/trigger/{workflowUrl}"),
+        Some("trigger_workflow")
+    );
+    assert_eq!(
+        name("DELETE /v2/workflows/dlq"),
+        Some("delete_workflow_dlq_entries")
+    );
+    assert_eq!(name("GET /v2/dlq"), Some("list_dlq_messages"));
+    let bulk: Vec<&str> = n.bulk.iter().map(|b| b.method.as_str()).collect();
+    assert_eq!(
+        bulk,
+        [
+            "cancel_messages",
+            "delete_dlq_messages",
+            "retry_dlq_messages",
+            "cancel_workflow_runs",
+            "delete_workflow_dlq_entries",
+            "resume_workflow_dlq_entries",
+            "restart_workflow_dlq_entries"
+        ]
+    );
+    let cancel = n
+        .bulk
+        .iter()
+        .find(|b| b.method == "cancel_workflow_runs")
+        .unwrap();
+    assert!(cancel.filters.contains(&"label".to_string()));
+    for not_a_filter in ["count", "workflowUrlExactMatch", "cursor"] {
+        assert!(!cancel.filters.contains(&not_a_filter.to_string()));
+    }
+    // Trigger and notify are never sent twice.
+    for name in [
+        "trigger_workflow",
+        "trigger_workflows",
+        "notify_event",
+        "notify_workflow_run",
+    ] {
+        assert!(!n.idempotent.contains(&name.to_string()), "{name}");
+        assert!(!n.creates_messages.contains(&name.to_string()), "{name}");
+    }
+    let code = generate(&n, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+    for method in [
+        "trigger_workflow",
+        "cancel_workflow_runs",
+        "notify_event",
+        "list_workflow_logs",
+        "publish",
+    ] {
+        assert!(
+            code.contains(&format!("pub fn {method}(&self)")),
+            "{method}"
+        );
+    }
+}
+
+/// The published Workflow description (without our errata) states the flow
+/// control key otherwise than QStash's: the build is refused, naming both.
+#[test]
+fn a_genuinely_conflicting_pair_is_refused_naming_both_documents() {
+    let mut published = workflow_source();
+    published.errata = None;
+    let err = qstash_codegen::normalize_merged(&qstash_source(), &published).unwrap_err();
+    let text = err.to_string();
+    let qstash = root().join("openapi/qstash/openapi.yaml");
+    let workflow = root().join("openapi/workflow/openapi.yaml");
+    assert_eq!(err.file.as_deref(), Some(qstash.as_path()));
+    assert!(
+        err.pointer
+            .starts_with("/components/schemas/FlowControlKey/properties"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`GET /v2/flowControl` is stated in both documents with different facts"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "in {}: at /components/schemas/FlowControlKey/properties",
+            workflow.display()
+        )),
+        "{text}"
+    );
+}
+
+/// A names table that gives an operation both documents state another
+/// name is refused in that table's file.
+#[test]
+fn names_tables_that_disagree_are_refused_in_the_second_table() {
+    let dir = std::env::temp_dir().join(format!("qstash-merge-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = dir.join("operations.yaml");
+    let text = std::fs::read_to_string(root().join("openapi/workflow/operations.yaml"))
+        .unwrap()
+        .replace(": get_signing_keys", ": read_signing_keys");
+    std::fs::write(&table, text).unwrap();
+    let mut second = workflow_source();
+    second.names = table.clone();
+    let err = qstash_codegen::normalize_merged(&qstash_source(), &second).unwrap_err();
+    assert_eq!(err.file.as_deref(), Some(table.as_path()));
+    assert_eq!(err.pointer, "/operations/GET ~1v2~1keys");
+    assert!(
+        err.construct
+            .contains("`read_signing_keys` here and `get_signing_keys`"),
+        "{err}"
+    );
+}
+
+/// `build` with a Workflow document: both documents' rerun lines and
+/// variable, the override, and warnings naming the right table.
+#[test]
+fn build_merges_the_workflow_document() {
+    let dir = std::env::temp_dir().join(format!("qstash-build-wf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wf = dir.join("workflow.yaml");
+    let text = std::fs::read_to_string(root().join("openapi/workflow/openapi.yaml")).unwrap();
+    let text = text.replacen(
+        "  /v2/waiters/{eventId}:",
+        "  /v2/workflows/brand-new:\n    get:\n      responses:\n        \"200\":\n          description: ok\n  /v2/waiters/{eventId}:",
+        1,
+    );
+    std::fs::write(&wf, text).unwrap();
+    let paths = BuildPaths {
+        default_spec: root().join("openapi/qstash/openapi.yaml"),
+        names: root().join("openapi/qstash/operations.yaml"),
+        errata: errata(),
+        workflow: Some(qstash_codegen::build_script::DocumentPaths {
+            default_spec: root().join("openapi/workflow/openapi.yaml"),
+            names: root().join("openapi/workflow/operations.yaml"),
+            errata: root().join("openapi/workflow/errata.yaml"),
+        }),
+        out_file: dir.join("client.rs"),
+    };
+    let overrides = Overrides {
+        spec: None,
+        workflow_spec: Some(wf.clone()),
+    };
+    let lines = build(&paths, &overrides, &Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+    for expected in [
+        "cargo::rerun-if-env-changed=QSTASH_OPENAPI_SPEC".to_string(),
+        "cargo::rerun-if-env-changed=QSTASH_WORKFLOW_OPENAPI_SPEC".to_string(),
+        format!(
+            "cargo::rerun-if-changed={}",
+            root().join("openapi/workflow/errata.yaml").display()
+        ),
+        format!(
+            "cargo::rerun-if-changed={}",
+            root().join("openapi/workflow/operations.yaml").display()
+        ),
+        format!("cargo::rerun-if-changed={}", wf.display()),
+    ] {
+        assert!(lines.contains(&expected), "{expected}: {lines:?}");
+    }
+    let warnings: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("cargo::warning="))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{lines:?}");
+    assert!(
+        warnings[0].contains("`GET /v2/workflows/brand-new` is not in")
+            && warnings[0].contains("openapi/workflow/operations.yaml"),
+        "{warnings:?}"
+    );
+    let code = std::fs::read_to_string(dir.join("client.rs")).unwrap();
+    assert!(code.contains(&format!("and {}", wf.display())), "header");
+    assert!(code.contains("pub fn notify_event(&self)"));
+    assert!(code.contains("pub fn get_workflows_brand_new(&self)"));
+
+    // A conflicting Workflow document fails the build naming both files.
+    let text = std::fs::read_to_string(&wf).unwrap().replacen(
+        "  /v2/globalParallelism:\n    get:",
+        "  /v2/globalParallelism:\n    get:\n      deprecated: true",
+        1,
+    );
+    std::fs::write(&wf, text).unwrap();
+    let err = build(&paths, &overrides, &Settings::default()).unwrap_err();
+    assert!(
+        err.contains("`GET /v2/globalParallelism` is stated in both documents"),
+        "{err}"
+    );
+    assert!(err.contains(&wf.display().to_string()), "{err}");
+    assert!(
+        err.contains("openapi/qstash/openapi.yaml: at /paths/~1v2~1globalParallelism/get"),
+        "{err}"
+    );
 }

@@ -51,16 +51,18 @@ pub async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
         .expect("request recording is on")
 }
 
-/// The vendored description, corrected by the errata and normalized with
-/// the names table: what the crate was built from.
+/// The vendored descriptions (QStash's and Workflow's), each corrected by
+/// its errata and named by its table, merged and normalized: what the
+/// crate was built from.
 pub fn vendored_spec() -> qstash_codegen::Normalized {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    qstash_codegen::normalize_files(
-        &root.join("openapi/qstash/openapi.yaml"),
-        &root.join("openapi/qstash/operations.yaml"),
-        Some(&root.join("openapi/qstash/errata.yaml")),
-    )
-    .expect("the vendored spec normalizes")
+    let source = |dir: &str| qstash_codegen::Source {
+        spec: root.join(format!("openapi/{dir}/openapi.yaml")),
+        names: root.join(format!("openapi/{dir}/operations.yaml")),
+        errata: Some(root.join(format!("openapi/{dir}/errata.yaml"))),
+    };
+    qstash_codegen::normalize_merged(&source("qstash"), &source("workflow"))
+        .expect("the vendored specs normalize")
 }
 
 /// The decoded query pairs of a request, in order.

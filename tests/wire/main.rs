@@ -22,3 +22,4 @@ mod receiver;
 mod request_state;
 mod tower_layer;
 mod wire_safety;
+mod workflow;

@@ -595,7 +595,8 @@ async fn list_bulk_actions_stream_skips_empty_pages_while_a_cursor_remains() {
 
 #[tokio::test]
 async fn every_paginated_operation_of_the_spec_is_covered_here() {
-    // A new paginated operation must get a stream test in this file.
+    // A new paginated operation must get a stream test in this file (the
+    // workflow ones: in `workflow.rs`).
     let n = common::vendored_spec();
     let paginated: Vec<&str> = n.paginated.iter().map(|p| p.method.as_str()).collect();
     assert_eq!(
@@ -605,7 +606,12 @@ async fn every_paginated_operation_of_the_spec_is_covered_here() {
             "list_dlq_messages",
             "delete_dlq_messages",
             "retry_dlq_messages",
-            "list_logs"
+            "list_logs",
+            "list_workflow_logs",
+            "list_workflow_dlq",
+            "delete_workflow_dlq_entries",
+            "resume_workflow_dlq_entries",
+            "restart_workflow_dlq_entries"
         ]
     );
     assert!(n.unsupported_pagination.is_empty());
