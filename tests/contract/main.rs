@@ -24,6 +24,13 @@
 //! errata, when it exists (SKIPPED otherwise): the same client, generated
 //! from our spec, judged by the real contract as corrected. Prism's logs go to target/tmp/prism-*.log.
 //!
+//! The Workflow document gets the same two runs (tests/contract/workflow.rs:
+//! openapi/workflow/openapi.yaml and ../shared/workflow-openapi/upstream/latest.yaml,
+//! with openapi/workflow/errata.yaml and its names table), on this machinery:
+//! `start_run` and `finish_run` take the document whose errata and names
+//! apply, and `call_minimal` knows the operations of both documents (one
+//! client).
+//!
 //! Needs Node.js and `npm ci` (scripts/test runs it): without
 //! node_modules/.bin/prism the tests fail and say so.
 
@@ -32,6 +39,7 @@ mod common;
 mod prism;
 mod proxy;
 mod spec;
+mod workflow;
 
 // The spec against the upstream documents (../shared).
 mod drift;
@@ -1354,7 +1362,9 @@ async fn pagination(run: &mut Run) {
 // --- Every operation: token as a query parameter; every documented error ---------------
 
 /// Calls the operation named `method` with its required parameters only;
-/// `None` for an operation this suite does not know yet.
+/// `None` for an operation this suite does not know yet. The operations of
+/// both documents: those only the Workflow document states are in
+/// `workflow::call_minimal`.
 async fn call_minimal(c: &Client, method: &str) -> Option<Result<u16, qstash::Error>> {
     macro_rules! status {
         ($call:expr) => {
@@ -1490,7 +1500,8 @@ async fn call_minimal(c: &Client, method: &str) -> Option<Result<u16, qstash::Er
         "get_signing_keys" => status!(c.get_signing_keys().send()),
         "rotate_signing_keys" => status!(c.rotate_signing_keys().send()),
         "list_logs" => status!(c.list_logs().send()),
-        _ => None,
+        // One client: the Workflow document's own operations.
+        _ => workflow::call_minimal(c, method).await,
     }
 }
 
