@@ -394,8 +394,7 @@ async fn dlq(run: &mut Run) {
             .dlq_id("dlq_1")
             .send()
             .await
-            .map(|r| r.status().as_u16())
-            .map_err(qstash::Error::from),
+            .map(|r| r.status().as_u16()),
     );
     run.ok(
         "delete_workflow_dlq_entry",
