@@ -61,8 +61,12 @@ pub struct Operation {
     pub body_media: Vec<String>,
     /// Documented 2xx statuses.
     pub success: Vec<u16>,
+    /// Documented 3xx statuses (the client takes none as a success).
+    pub redirects: Vec<u16>,
     /// Documented 4xx/5xx statuses.
     pub errors: Vec<u16>,
+    /// Those of `errors` documented without a body (no `content`).
+    pub errors_without_body: Vec<u16>,
 }
 
 impl Operation {
@@ -239,6 +243,20 @@ impl Spec {
                 params,
                 body_media,
                 success: statuses(op, 200..=299),
+                redirects: statuses(op, 300..=399),
+                errors_without_body: statuses(op, 400..=599)
+                    .into_iter()
+                    .filter(|s| {
+                        let Some(r) = op.get("responses").and_then(|r| r.get(s.to_string())) else {
+                            return false;
+                        };
+                        document::resolve(&raw, r, &item_at).is_ok_and(|(r, _)| {
+                            r.get("content")
+                                .and_then(Value::as_object)
+                                .is_none_or(|c| c.is_empty())
+                        })
+                    })
+                    .collect(),
                 errors: statuses(op, 400..=599),
                 key,
             });
