@@ -107,9 +107,9 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
     Ok(())
 }
 
-/// Said on every raw `upstash_*` header setter, which the layer's typed
-/// message options cover.
-const RAW_HEADER_NOTE: &str = "The raw header value, sent as given. `.options(MessageOptions)` sets the same settings typed and checked before sending (durations, flow control, callbacks, forwarded headers).";
+/// Said on every raw `upstash_*` header setter: the layer's typed options
+/// cover them on the builders that take options.
+const RAW_HEADER_NOTE: &str = "The raw header value, sent as given. Where the builder has `.options(...)` (`MessageOptions`; `WorkflowOptions` when starting a workflow run), that sets the same settings typed and checked before sending (durations, flow control, callbacks, forwarded headers).";
 
 /// `Self { client: client, ... }` in `new` gets `request_state: Default::default()`,
 /// and its `x was not initialized` messages say what to do.
@@ -469,7 +469,7 @@ mod tests {
         });
         let code = shaped(file).unwrap();
         assert!(
-            code.contains("///Delayofthemessage.//////Therawheadervalue,sentasgiven.`.options(MessageOptions)`"),
+            code.contains("///Delayofthemessage.//////Therawheadervalue,sentasgiven.Wherethebuilderhas`.options(...)`(`MessageOptions`;`WorkflowOptions`whenstartingaworkflowrun)"),
             "{code}"
         );
         assert_eq!(code.matches("Therawheadervalue").count(), 1, "{code}");

@@ -33,9 +33,8 @@
 //!   description (upstream's), not a pass.
 //! - The wildcard header families of `trigger_workflow`
 //!   (`Upstash-Forward-*`, `Upstash-Failure-Callback-Forward-*`) have no
-//!   builder method and no layer option (`MessageOptions` is for publish,
-//!   enqueue and schedules); they are sent as default headers of the
-//!   `reqwest::Client` given to the client, as a user would have to.
+//!   generated setter; they are sent through the layer's
+//!   `.options(WorkflowOptions)`, and the recorder checks they went out.
 //! - Prism's static answers: the bulk DLQ delete and the bulk cancel answer
 //!   a negative count (`-9007199254740991`, the schema's smallest integer),
 //!   which the bulk loops take as nothing done, so `send_all` stops after
@@ -46,7 +45,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use qstash::types;
-use qstash::{AuthMode, Client};
+use qstash::{AuthMode, Client, WorkflowOptions};
 
 use super::{
     Run, body_kinds, check_body_sent, check_cursor_chain, check_repeated_query, documented_errors,
@@ -99,17 +98,8 @@ async fn run_workflow_contract(label: &str, spec_file: &Path) {
 
 async fn runs(run: &mut Run) {
     let c = run.bearer();
-    // The wildcard families: no builder method, so default headers.
-    let forwarding = run.client(
-        AuthMode::Bearer,
-        &[
-            ("Upstash-Forward-X-Order-Source", "contract-test"),
-            ("Upstash-Failure-Callback-Forward-X-Trace", "trace-2"),
-        ],
-    );
     for (i, (media, body)) in body_kinds().into_iter().enumerate() {
-        let client = if i == 1 { &forwarding } else { &c };
-        let mut trigger = client
+        let mut trigger = c
             .trigger_workflow()
             .workflow_url(WORKFLOW_URL)
             .content_type(media)
@@ -126,6 +116,14 @@ async fn runs(run: &mut Run) {
                 .upstash_failure_callback("https://example.com/failure")
                 .upstash_retry_delay("pow(2, retried) * 1000");
         }
+        if i == 1 {
+            // The wildcard families: no generated setter, the layer's options.
+            trigger = trigger.options(
+                WorkflowOptions::new()
+                    .forward_header("X-Order-Source", "contract-test")
+                    .failure_callback_forward_header("X-Trace", "trace-2"),
+            );
+        }
         let step = format!("trigger_workflow ({media})");
         if let Some(r) = run.ok(&step, trigger.send()).await
             && r.workflow_run_id.is_none()
@@ -138,28 +136,20 @@ async fn runs(run: &mut Run) {
         }
     }
 
-    let items = vec![
-        types::TriggerWorkflowsBodyItem {
-            destination: WORKFLOW_URL.into(),
-            body: Some(r#"{"user": 42}"#.into()),
-            headers: HashMap::from([
-                ("Content-Type".to_string(), "application/json".to_string()),
-                (
-                    "Upstash-Workflow-RunId".to_string(),
-                    "wfr_user-42".to_string(),
-                ),
-            ]),
-        },
-        types::TriggerWorkflowsBodyItem {
-            destination: "https://app.example.com/api/billing".into(),
-            body: None,
-            headers: HashMap::new(),
-        },
+    let items = [
+        qstash::WorkflowTrigger::new(WORKFLOW_URL)
+            .payload(qstash::Body::json(&serde_json::json!({"user": 42})).expect("json"))
+            .options(
+                WorkflowOptions::new()
+                    .run_id("wfr_user-42")
+                    .label("nightly"),
+            ),
+        qstash::WorkflowTrigger::new("https://app.example.com/api/billing"),
     ];
     if let Some(r) = run
         .ok(
             "trigger_workflows",
-            c.trigger_workflows().body(items).send(),
+            c.trigger_workflows().runs(items).send(),
         )
         .await
         && r.is_empty()

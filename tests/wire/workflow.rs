@@ -618,3 +618,127 @@ async fn a_rate_limited_trigger_is_retried() {
     assert_eq!(run.workflow_run_id.as_deref(), Some("wfr_1"));
     assert_eq!(requests(&server).await.len(), 2);
 }
+
+#[tokio::test]
+async fn trigger_options_send_every_declared_header_including_the_wildcard_families() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/batch/trigger"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{}, {}])))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    let options = qstash::WorkflowOptions::new()
+        .run_id("wfr_user-42")
+        .forward_header("X-Tenant", "acme")
+        .delay(Duration::from_secs(90))
+        .retries(2)
+        .retry_delay("1000 * (1 + retried)")
+        .flow_control(qstash::FlowControl::new("tenant-acme").parallelism(3))
+        .label("onboarding")
+        .label("beta")
+        .failure_callback("https://app.example/api/failed")
+        .failure_callback_forward_header("X-Alert", "ops");
+    bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/api/onboard")
+            .payload(qstash::Body::json(&json!({"user": 42})).unwrap())
+            .options(options.clone())
+            .send(),
+    )
+    .await
+    .unwrap();
+    bounded(
+        c.trigger_workflows()
+            .runs([
+                qstash::WorkflowTrigger::new("https://app.example/api/onboard")
+                    .payload(qstash::Body::text("in"))
+                    .options(options),
+                qstash::WorkflowTrigger::new("https://app.example/api/billing"),
+            ])
+            .send(),
+    )
+    .await
+    .unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 2);
+    let expected = [
+        ("upstash-workflow-runid", "wfr_user-42"),
+        ("upstash-forward-x-tenant", "acme"),
+        ("upstash-delay", "90s"),
+        ("upstash-retries", "2"),
+        ("upstash-retry-delay", "1000 * (1 + retried)"),
+        ("upstash-flow-control-key", "tenant-acme"),
+        ("upstash-flow-control-value", "parallelism=3"),
+        ("upstash-label", "onboarding,beta"),
+        ("upstash-failure-callback", "https://app.example/api/failed"),
+        ("upstash-failure-callback-forward-x-alert", "ops"),
+        ("content-type", "application/json"),
+    ];
+    let single = &seen[0];
+    assert_eq!(single.body, br#"{"user":42}"#);
+    for (name, value) in expected {
+        let got: Vec<&str> = single
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(got, [value], "{name}");
+    }
+    let batch: Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(seen[1].url.path(), "/v2/batch/trigger");
+    let mut headers = expected.map(|(k, v)| (k.to_string(), json!(v))).to_vec();
+    headers.pop();
+    headers.push(("content-type".into(), json!("text/plain; charset=utf-8")));
+    assert_eq!(
+        batch,
+        json!([
+            {
+                "destination": "https://app.example/api/onboard",
+                "body": "in",
+                "headers": serde_json::Map::from_iter(headers),
+            },
+            {"destination": "https://app.example/api/billing"},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn invalid_trigger_options_are_refused_before_sending_naming_the_option() {
+    let server = open_server().await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    let err = bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/api/onboard")
+            .body("x")
+            .options(qstash::WorkflowOptions::new().failure_callback("not a url"))
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, qstash::Error::InvalidOption { option, .. } if option == "failure_callback"),
+        "{err:?}"
+    );
+    let err = bounded(
+        c.trigger_workflows()
+            .runs([
+                qstash::WorkflowTrigger::new("https://app.example/a"),
+                qstash::WorkflowTrigger::new("https://app.example/b")
+                    .options(qstash::WorkflowOptions::new().label("a,b")),
+            ])
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, qstash::Error::InvalidOption { option, .. } if option == "run 1: label"),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 0, "nothing was sent");
+}
