@@ -122,7 +122,9 @@ pub use receiver::{
     REGION_HEADER, Receiver, Region, SIGNATURE_HEADER, TokenPart, VerifyError,
 };
 pub use retry::RetryPolicy;
-pub use workflow::{WorkflowOptions, WorkflowTrigger};
+pub use workflow::WorkflowOptions;
+#[cfg(qstash_operation = "trigger_workflows")]
+pub use workflow::WorkflowTrigger;
 
 /// The README's usage example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

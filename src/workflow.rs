@@ -8,7 +8,9 @@
 //! [`MessageOptions`]' checks and header formats; what a run does not take
 //! (callbacks, timeouts, deduplication, ...) it does not offer.
 //! [`WorkflowTrigger`] is one run of `trigger_workflows` (the batch
-//! trigger, whose entries carry the same headers in the body).
+//! trigger, whose entries carry the same headers in the body); it exists
+//! when the Workflow document states that operation (the oldest upstream
+//! versions do not: see `qstash_operation` in `MAINTAINING.md`).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -35,16 +37,19 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(qstash_operation = "trigger_workflows")]
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
 use crate::Error;
-use crate::generated::{builder, types};
-use crate::message::{
-    Body, Callback, FlowControl, Headers, MessageOptions, Target, invalid, non_empty,
-};
+use crate::generated::builder;
+#[cfg(qstash_operation = "trigger_workflows")]
+use crate::generated::types;
+#[cfg(qstash_operation = "trigger_workflows")]
+use crate::message::invalid;
+use crate::message::{Body, Callback, FlowControl, Headers, MessageOptions, Target, non_empty};
 
 /// Every option of starting a workflow run. Unset options are not sent, so
 /// the service's defaults apply.
@@ -210,6 +215,7 @@ impl<'a> builder::TriggerWorkflow<'a> {
     }
 }
 
+#[cfg(qstash_operation = "trigger_workflows")]
 /// One run of a batch trigger (`trigger_workflows`): the workflow's URL, an
 /// input and options.
 ///
@@ -239,6 +245,7 @@ pub struct WorkflowTrigger {
     options: WorkflowOptions,
 }
 
+#[cfg(qstash_operation = "trigger_workflows")]
 impl WorkflowTrigger {
     /// A run of the workflow served at `workflow_url`.
     pub fn new(workflow_url: impl Into<String>) -> Self {
@@ -305,6 +312,7 @@ impl WorkflowTrigger {
     }
 }
 
+#[cfg(qstash_operation = "trigger_workflows")]
 impl<'a> builder::TriggerWorkflows<'a> {
     /// The runs to start, each with its own input and options, in order;
     /// `send` answers one result per run, in the same order. An invalid
@@ -419,6 +427,7 @@ mod tests {
         }
     }
 
+    #[cfg(qstash_operation = "trigger_workflows")]
     #[test]
     fn a_batch_run_carries_its_headers_and_body() {
         let item = WorkflowTrigger::new("https://app.example.com/wf")

@@ -342,6 +342,7 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
             }
             None => quote!(::std::option::Option::None),
         };
+        let success_redirects = success_redirects(&n.document, key);
         consts.extend(quote! {
             impl<'a> builder::#builder<'a> {
                 /// What the API description and the names table say of this
@@ -352,6 +353,7 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
                     path: #path,
                     repeat: #module::Repeat::#repeat,
                     bulk_filters: #bulk,
+                    success_redirects: &[#(#success_redirects),*],
                 };
             }
         });
@@ -362,6 +364,29 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
         pub const OPERATIONS: &[#module::Operation] = &[#(#list),*];
     };
     Ok((consts, list))
+}
+
+/// The 3xx statuses documented for an operation that documents no 2xx
+/// (`2XX` included): the description's word for its success. Empty when it
+/// documents a 2xx, or no 3xx.
+pub(crate) fn success_redirects(
+    doc: &serde_json::Value,
+    key: &crate::document::OperationKey,
+) -> Vec<u16> {
+    let Some(responses) = crate::document::operation(doc, key)
+        .and_then(|op| op.get("responses"))
+        .and_then(serde_json::Value::as_object)
+    else {
+        return Vec::new();
+    };
+    if responses.keys().any(|k| k.starts_with('2')) {
+        return Vec::new();
+    }
+    responses
+        .keys()
+        .filter_map(|k| k.parse::<u16>().ok())
+        .filter(|s| (300..=399).contains(s))
+        .collect()
 }
 
 /// Code generated for the hand-written layer: what the spec says about
@@ -520,4 +545,33 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             pub const UNSUPPORTED_PAGINATION: &[(&str, &str)] = &[#(#unsupported),*];
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::OperationKey;
+    use serde_json::json;
+
+    fn key(path: &str) -> OperationKey {
+        OperationKey {
+            method: "delete".into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn a_documented_3xx_is_the_success_only_without_a_2xx() {
+        let doc = json!({"paths": {
+            "/only-302": {"delete": {"responses": {"302": {}, "400": {}, "404": {}}}},
+            "/both": {"delete": {"responses": {"200": {}, "302": {}}}},
+            "/range": {"delete": {"responses": {"2XX": {}, "301": {}}}},
+            "/none": {"delete": {"responses": {"404": {}}}},
+        }});
+        assert_eq!(success_redirects(&doc, &key("/only-302")), [302]);
+        assert!(success_redirects(&doc, &key("/both")).is_empty());
+        assert!(success_redirects(&doc, &key("/range")).is_empty());
+        assert!(success_redirects(&doc, &key("/none")).is_empty());
+        assert!(success_redirects(&doc, &key("/missing")).is_empty());
+    }
 }

@@ -110,7 +110,7 @@ pub struct Source {
 /// a different one of the same name (`WorkflowFlowControlKey`).
 pub const SECOND_PREFIX: &str = "Workflow";
 
-fn read_names(path: &Path) -> Result<Names, Refusal> {
+pub(crate) fn read_names(path: &Path) -> Result<Names, Refusal> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Refusal::new("", format!("cannot read the names table: {e}")).in_file(path))?;
     Names::parse(&text).map_err(|r| r.in_file(path))

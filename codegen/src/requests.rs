@@ -183,10 +183,14 @@ fn our_message(text: &str) -> Option<String> {
 /// .map_err(|e| transport::refused(&Self::OPERATION, e))?;
 /// let response = transport::send(client, request, &Self::OPERATION, &request_state).await?;
 /// match response.status().as_u16() {
-///     200..=299 => <decode, JSON by transport::json>,
+///     status if (200..=299).contains(&status)
+///         || Self::OPERATION.success_redirects.contains(&status) => <decode, JSON by transport::json>,
 ///     _ => Err(transport::unexpected(response)),
 /// }
 /// ```
+///
+/// (`success_redirects`: the 3xx statuses the description documents for an
+/// operation that documents no 2xx; empty for every other operation.)
 fn shape_send(f: &mut syn::ImplItemFn, transport: &Transport) -> Result<(), &'static str> {
     let module = &transport.module;
     let error = &transport.error;
@@ -229,7 +233,8 @@ fn shape_send(f: &mut syn::ImplItemFn, transport: &Transport) -> Result<(), &'st
         .map_err(|e| #module::refused(&Self::OPERATION, e))?;
         let response = #module::send(client, request, &Self::OPERATION, &request_state).await?;
         match response.status().as_u16() {
-            200..=299 => #decode,
+            status if (200..=299).contains(&status)
+                || Self::OPERATION.success_redirects.contains(&status) => #decode,
             _ => Err(#module::unexpected(response)),
         }
     });
@@ -438,7 +443,7 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.contains("200..=299=>crate::transport::json(client,response).await,_=>Err(crate::transport::unexpected(response)),}"),
+            code.contains("statusif(200..=299).contains(&status)||Self::OPERATION.success_redirects.contains(&status)=>{crate::transport::json(client,response).await}_=>Err(crate::transport::unexpected(response)),}"),
             "{code}"
         );
         for gone in [
@@ -482,7 +487,7 @@ mod tests {
         )))))
         .unwrap();
         assert!(
-            code.contains("200..=299=>Ok(ResponseValue::empty(response)),_=>"),
+            code.contains("Self::OPERATION.success_redirects.contains(&status)=>{Ok(ResponseValue::empty(response))}_=>"),
             "{code}"
         );
     }

@@ -742,3 +742,34 @@ async fn invalid_trigger_options_are_refused_before_sending_naming_the_option() 
     );
     assert_eq!(requests(&server).await.len(), 0, "nothing was sent");
 }
+
+#[tokio::test]
+async fn a_documented_302_is_the_success_of_cancelling_a_failure_callback_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/workflows/dlq/callback/dlq_1"))
+        .respond_with(ResponseTemplate::new(302))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/workflows/dlq/dlq_1"))
+        .respond_with(ResponseTemplate::new(302))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    // The description documents 302 (and no 2xx) as this operation's success.
+    let cancelled = bounded(c.cancel_workflow_failure_callback().dlq_id("dlq_1").send())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status().as_u16(), 302);
+    // Where the description documents a 2xx, a 3xx is still unexpected.
+    let err = bounded(c.delete_workflow_dlq_entry().dlq_id("dlq_1").send())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, qstash::Error::UnexpectedStatus(s) if s.as_u16() == 302),
+        "{err:?}"
+    );
+}
