@@ -132,6 +132,7 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
             let transport = crate::requests::Transport {
                 module: path_tokens(module, "transport module")?,
                 error: layer.error.clone(),
+                optional_bodies: optional_bodies(normalized),
             };
             crate::requests::apply(&mut file, &transport)?;
         }
@@ -364,6 +365,22 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
         pub const OPERATIONS: &[#module::Operation] = &[#(#list),*];
     };
     Ok((consts, list))
+}
+
+/// The builders of the operations whose request body is not required.
+fn optional_bodies(n: &Normalized) -> Vec<String> {
+    n.operations
+        .iter()
+        .filter(|(key, _)| {
+            crate::document::operation(&n.document, key)
+                .and_then(|op| op.get("requestBody"))
+                .and_then(|body| crate::document::resolve(&n.document, body, "").ok())
+                .is_some_and(|(body, _)| {
+                    body.get("required") != Some(&serde_json::Value::Bool(true))
+                })
+        })
+        .map(|(_, name)| crate::idents::pascal(name))
+        .collect()
 }
 
 /// The 3xx statuses documented for an operation that documents no 2xx

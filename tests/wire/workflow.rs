@@ -773,3 +773,48 @@ async fn a_documented_302_is_the_success_of_cancelling_a_failure_callback_only()
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_optional_body_may_be_left_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/notify/order-42-paid"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/notify/wfr_1/order-42-paid"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/trigger/https:%2F%2Fapp.example%2Fwf"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"workflowRunId": "wfr_2"})))
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    // The description does not require a body for these: none is needed.
+    bounded(c.notify_event().event_id("order-42-paid").send())
+        .await
+        .unwrap();
+    bounded(
+        c.notify_workflow_run()
+            .workflow_run_id("wfr_1")
+            .event_id("order-42-paid")
+            .send(),
+    )
+    .await
+    .unwrap();
+    bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/wf")
+            .send(),
+    )
+    .await
+    .unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 3);
+    for r in &seen {
+        assert!(r.body.is_empty(), "{}: {:?}", r.url, r.body);
+    }
+}
