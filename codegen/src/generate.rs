@@ -301,8 +301,9 @@ fn all_methods(n: &Normalized) -> TokenStream {
             .map(|f| format!("`{f}`"))
             .collect::<Vec<_>>()
             .join(", ");
+        let count = b.all_count;
         let doc = format!(
-            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. On the wire it carries `count` (100, the service's default per call, unless set), as the JS SDK's `{{ all: true }}` does. Combines with every other setter and terminal, in any order."
+            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. On the wire it carries `count` ({count} unless set: what this operation takes per call), as the JS SDK's `{{ all: true }}` does. Combines with every other setter and terminal, in any order."
         );
         out.extend(quote! {
             impl<'a> builder::#builder<'a> {
@@ -336,12 +337,16 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
         } else {
             quote!(Never)
         };
-        let bulk = match n.bulk.iter().find(|b| &b.method == name) {
+        let (bulk, all_count) = match n.bulk.iter().find(|b| &b.method == name) {
             Some(b) => {
                 let filters = &b.filters;
-                quote!(::std::option::Option::Some(&[#(#filters),*]))
+                let count = b.all_count;
+                (
+                    quote!(::std::option::Option::Some(&[#(#filters),*])),
+                    quote!(#count),
+                )
             }
-            None => quote!(::std::option::Option::None),
+            None => (quote!(::std::option::Option::None), quote!(0)),
         };
         let success_redirects = success_redirects(&n.document, key);
         consts.extend(quote! {
@@ -354,6 +359,7 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
                     path: #path,
                     repeat: #module::Repeat::#repeat,
                     bulk_filters: #bulk,
+                    all_count: #all_count,
                     success_redirects: &[#(#success_redirects),*],
                 };
             }

@@ -670,3 +670,44 @@ fn build_merges_the_workflow_document() {
         "{err}"
     );
 }
+
+/// `.all()` sends the names table's count for an operation, 100 otherwise;
+/// a count above the `count` parameter's maximum is refused at it.
+#[test]
+fn all_sends_a_count_the_operation_takes() {
+    let doc = |maximum: &str| {
+        document::parse(&format!(
+            r#"{{"openapi": "3.0.3", "info": {{"title": "t", "version": "1"}}, "paths": {{
+              "/a": {{"delete": {{"parameters": [
+                {{"in": "query", "name": "label", "schema": {{"type": "string"}}}},
+                {{"in": "query", "name": "count", "schema": {{"type": "integer"{maximum}}}}}],
+                "responses": {{"200": {{"description": "ok"}}}}}}}},
+              "/b": {{"delete": {{"parameters": [
+                {{"in": "query", "name": "label", "schema": {{"type": "string"}}}}],
+                "responses": {{"200": {{"description": "ok"}}}}}}}}}}}}"#
+        ))
+        .unwrap()
+    };
+    let names = |counts: &str| {
+        Names::parse(&format!(
+            "operations: {{\"DELETE /a\": a, \"DELETE /b\": b}}\nbulk: {{operations: [a, b], not_filters: [count]{counts}}}\n"
+        ))
+        .unwrap()
+    };
+    let n = normalize(doc(""), &names(", all_count: {a: 50}")).unwrap();
+    let counts: Vec<(&str, u32)> = n
+        .bulk
+        .iter()
+        .map(|b| (b.method.as_str(), b.all_count))
+        .collect();
+    assert_eq!(counts, [("a", 50), ("b", 100)]);
+    assert_eq!(n.bulk[0].filters, ["label"]);
+    let err = normalize(doc(r#", "maximum": 50"#), &names("")).unwrap_err();
+    assert_eq!(err.pointer, "/paths/~1a/delete/parameters/1");
+    assert!(
+        err.construct
+            .contains("count 100, above the parameter's maximum 50"),
+        "{err}"
+    );
+    normalize(doc(r#", "maximum": 50"#), &names(", all_count: {a: 50}")).unwrap();
+}
