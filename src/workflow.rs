@@ -72,7 +72,8 @@ impl WorkflowOptions {
         Self::default()
     }
 
-    /// The new run's id (`Upstash-Workflow-RunId`), sent as given; without
+    /// The new run's id (`Upstash-Workflow-RunId`), sent as given (workflow-js
+    /// prefixes `wfr_` to an id it is given; this client does not); without
     /// it the service makes one up.
     pub fn run_id(mut self, id: impl Into<String>) -> Self {
         self.run_id = Some(id.into());

@@ -7,7 +7,8 @@
 //! document with its own names table and errata. Every operation of the
 //! document is called through the public API: the generated builders with
 //! every parameter, the three documented body media types of
-//! `trigger_workflow`, `notify_event` and `notify_workflow_run`, the layer's
+//! `trigger_workflow`, `notify_event` and `notify_workflow_run` (and each
+//! without its optional body), the layer's
 //! page streams of the paginated lists (`list_workflow_logs`,
 //! `list_workflow_dlq`, `delete_workflow_dlq_entries`), its bulk loops
 //! (`send_all`) and `.all()` on the four bulk operations; then every
@@ -463,6 +464,26 @@ async fn events(run: &mut Run) {
         .await;
         check_body_sent(run, &step, media, &body);
     }
+    // The description does not require a body: none is sent, and Prism
+    // finds nothing to object to.
+    run.ok(
+        "notify_event (no body)",
+        c.notify_event().event_id("user-42-verified").send(),
+    )
+    .await;
+    run.ok(
+        "notify_workflow_run (no body)",
+        c.notify_workflow_run()
+            .workflow_run_id("wfr_user-42")
+            .event_id("user-42-verified")
+            .send(),
+    )
+    .await;
+    run.ok(
+        "trigger_workflow (no body)",
+        c.trigger_workflow().workflow_url(WORKFLOW_URL).send(),
+    )
+    .await;
     run.ok(
         "list_waiters",
         c.list_waiters().event_id("user-42-verified").send(),
