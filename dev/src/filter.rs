@@ -234,11 +234,9 @@ impl Endpoint {
             Self::DeleteWorkflowDlq => Some(("dlqIds", "delete", "workflow DLQ entry")),
             Self::ResumeWorkflowDlq => Some(("dlqIds", "resume", "workflow DLQ entry")),
             Self::RestartWorkflowDlq => Some(("dlqIds", "restart", "workflow DLQ entry")),
-            Self::ListDlq
-            | Self::Logs
-            | Self::Events
-            | Self::RunLogs
-            | Self::ListWorkflowDlq => None,
+            Self::ListDlq | Self::Logs | Self::Events | Self::RunLogs | Self::ListWorkflowDlq => {
+                None
+            }
         }
     }
 }

@@ -106,7 +106,10 @@ pub(crate) fn router(shared: Arc<Shared>, max_body: usize) -> Router {
             "/v2/workflows/dlq/resume/{dlq_id}",
             post(workflows::dlq_resume_one),
         )
-        .route("/v2/workflows/dlq/restart", post(workflows::dlq_restart_many))
+        .route(
+            "/v2/workflows/dlq/restart",
+            post(workflows::dlq_restart_many),
+        )
         .route(
             "/v2/workflows/dlq/restart/{dlq_id}",
             post(workflows::dlq_restart_one),

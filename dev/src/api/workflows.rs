@@ -19,17 +19,17 @@ use serde_json::{Map, Value, json};
 use super::{destination, json_body, ok, split_path};
 use crate::clock::{now_ms, parse_duration};
 use crate::error::{ApiError, ApiResult};
+use crate::filter::{Endpoint, Selection};
 use crate::ids::new_id;
 use crate::model::{DlqEntry, Options};
 use crate::options::{self, MAX_DELAY_MS, Purpose, is_url};
 use crate::query::{Params, cursor, page_size};
-use crate::filter::{Endpoint, Selection};
 use crate::state::Shared;
+use crate::store::NewMessages;
 use crate::store::workflow::{
     CREATED_AT_HEADER, INIT_HEADER, RUN_ID_HEADER, Run, STATES, URL_HEADER, WaitRequest, Waited,
     Waiter, check_id, run_id_of, set_header,
 };
-use crate::store::NewMessages;
 use crate::views;
 
 /// Runs per page of the logs (default and maximum), as the service pages
@@ -941,10 +941,13 @@ struct WaitBody {
 fn wait_timeout_ms(timeout: Option<&Value>) -> ApiResult<u64> {
     let ms = match timeout {
         None | Some(Value::Null) => DEFAULT_WAIT_MS,
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|s| s.checked_mul(1000))
-            .ok_or_else(|| ApiError::bad_request(format!("`timeout`: `{n}` is not a number of seconds")))?,
+        Some(Value::Number(n)) => {
+            n.as_u64()
+                .and_then(|s| s.checked_mul(1000))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("`timeout`: `{n}` is not a number of seconds"))
+                })?
+        }
         Some(Value::String(s)) => parse_duration(s, "smhd")
             .map_err(|e| ApiError::bad_request(format!("`timeout`: {e}")))?,
         Some(other) => {
@@ -1001,8 +1004,9 @@ pub(crate) async fn wait(
         .to_owned();
     let mut timeout_headers = HeaderMap::new();
     for (name, values) in &req.timeout_headers {
-        let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ApiError::bad_request(format!("`timeoutHeaders`: invalid name `{name}`")))?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ApiError::bad_request(format!("`timeoutHeaders`: invalid name `{name}`"))
+        })?;
         for v in values {
             let v = HeaderValue::from_str(v).map_err(|_| {
                 ApiError::bad_request(format!("`timeoutHeaders`: invalid value for `{name}`"))
@@ -1058,7 +1062,9 @@ pub(crate) async fn waiters(
 ) -> ApiResult<Json<Value>> {
     let event_id = check_id("event id", &event_id)?;
     let waiters = shared.lock().wf_waiters(event_id);
-    Ok(Json(Value::Array(waiters.iter().map(waiter_view).collect())))
+    Ok(Json(Value::Array(
+        waiters.iter().map(waiter_view).collect(),
+    )))
 }
 
 /// `POST /v2/notify/{eventId}`: every current waiter gets the body,

@@ -45,7 +45,9 @@ pub(crate) const MAX_STEPS: usize = 100;
 pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= MAX_ID_LEN
-        && !id.chars().any(|c| c.is_control() || c.is_whitespace() || c == '/')
+        && !id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/')
 }
 
 /// `id` if it may be a run or event id (see [`valid_id`]); 400 naming the
@@ -584,11 +586,10 @@ impl Store {
             Fate::Retry { at } => self.wf_step(seq, &info.id, StepState::Retry, Some(*at)),
             Fate::Delivered => {
                 self.wf_step(seq, &info.id, StepState::Success, None);
-                let done = self
-                    .wf
-                    .runs
-                    .get(&seq)
-                    .is_some_and(|r| r.is_active() && r.pending.is_empty() && r.waiters.is_empty());
+                let done =
+                    self.wf.runs.get(&seq).is_some_and(|r| {
+                        r.is_active() && r.pending.is_empty() && r.waiters.is_empty()
+                    });
                 if done {
                     let response = settled
                         .reply
@@ -807,7 +808,9 @@ impl Store {
         let wseq = self.seq();
         let (step_id, name, step_type) = (
             step.get("stepId").and_then(Value::as_i64),
-            step.get("stepName").and_then(Value::as_str).map(str::to_owned),
+            step.get("stepName")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             step.get("stepType")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
@@ -1062,10 +1065,7 @@ impl Store {
             .ok_or_else(|| ApiError::not_found("DLQ entry not found"))?;
         let old_id = run_id_of(&entry.info.opts)
             .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "DLQ entry `{}` is no workflow run",
-                    entry.dlq_id
-                ))
+                ApiError::bad_request(format!("DLQ entry `{}` is no workflow run", entry.dlq_id))
             })?
             .to_owned();
         let (url, template) = if restart {
@@ -1185,7 +1185,9 @@ impl Store {
             .get(&seq)
             .and_then(|r| r.failure.clone())
             .ok_or_else(|| {
-                ApiError::not_found(format!("DLQ entry `{dlq_id}`: its run has no failure callback"))
+                ApiError::not_found(format!(
+                    "DLQ entry `{dlq_id}`: its run has no failure callback"
+                ))
             })?;
         if failure.state != CallbackState::InProgress || !self.cancel(&failure.message_id) {
             return Err(ApiError::bad_request(format!(
@@ -1221,7 +1223,8 @@ impl Store {
                 .and_then(|id| self.wf.run_ids.get(id))
                 .and_then(|s| self.wf.runs.get(s))
         };
-        let is_run = |e: &DlqEntry| e.info.kind == Kind::Message && run_id_of(&e.info.opts).is_some();
+        let is_run =
+            |e: &DlqEntry| e.info.kind == Kind::Message && run_id_of(&e.info.opts).is_some();
         if ids.is_empty() {
             let start = cursor.map_or(0, |c| c.saturating_add(1));
             return super::pick(
@@ -1259,9 +1262,9 @@ impl Store {
             .get(dlq_id)
             .copied()
             .filter(|seq| {
-                self.dlq
-                    .get(seq)
-                    .is_some_and(|e| e.info.kind == Kind::Message && run_id_of(&e.info.opts).is_some())
+                self.dlq.get(seq).is_some_and(|e| {
+                    e.info.kind == Kind::Message && run_id_of(&e.info.opts).is_some()
+                })
             })
             .ok_or_else(|| ApiError::not_found(format!("workflow DLQ entry `{dlq_id}` not found")))
     }
