@@ -1294,3 +1294,250 @@ pub(crate) fn event_body(step: &Map<String, Value>, data: &[u8]) -> Bytes {
     step.insert("waitTimeout".into(), json!(false));
     Bytes::from(Value::Object(step).to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::store::tests::{publish, store};
+
+    fn opts(run: &str, init: bool) -> Options {
+        let mut o = Options {
+            method: "POST".into(),
+            ..Options::default()
+        };
+        set_header(&mut o, RUN_ID_HEADER, run.to_owned());
+        set_header(&mut o, INIT_HEADER, init.to_string());
+        o
+    }
+
+    fn reply(status: u16, body: &'static str) -> Reply {
+        Reply {
+            status,
+            body: Bytes::from_static(body.as_bytes()),
+            ..Reply::default()
+        }
+    }
+
+    fn state(s: &Store, id: &str) -> RunState {
+        s.run(id).expect("the run").state
+    }
+
+    /// Starts the deliveries due (far in the future: retries included).
+    fn due(s: &mut Store) -> Vec<String> {
+        let (jobs, _) = s.take_due(i64::MAX / 4);
+        jobs.into_iter().map(|j| j.info.id.clone()).collect()
+    }
+
+    fn wait_req(run: &str, event: &str, timeout_ms: u64) -> WaitRequest {
+        let mut step = Map::new();
+        step.insert("stepName".into(), json!("w"));
+        WaitRequest {
+            event_id: event.into(),
+            run_id: run.into(),
+            url: "http://127.0.0.1:1/wf".into(),
+            timeout_ms,
+            timeout_url: "http://127.0.0.1:1/timeout".into(),
+            opts: opts(run, false),
+            timeout_opts: opts(run, false),
+            step,
+            caller_ip: "127.0.0.1".into(),
+        }
+    }
+
+    #[test]
+    fn a_run_goes_on_while_a_step_is_queued_and_succeeds_with_its_last_delivery() {
+        let mut s = store(Limits::default());
+        publish(&mut s, opts("wfr_a", true)).unwrap();
+        assert_eq!(state(&s, "wfr_a"), RunState::Started);
+        let first = due(&mut s);
+        // The endpoint queues its next step before it answers.
+        publish(&mut s, opts("wfr_a", false)).unwrap();
+        s.finish(&first[0], reply(200, "step 1"));
+        assert_eq!(state(&s, "wfr_a"), RunState::Started);
+        let second = due(&mut s);
+        s.finish(&second[0], reply(200, "done"));
+        let run = s.run("wfr_a").unwrap();
+        assert_eq!(run.state, RunState::Success);
+        assert_eq!(run.response.as_deref(), Some("done"));
+        assert!(run.completed_at.is_some());
+        let states: Vec<_> = run.steps.iter().map(|st| st.state).collect();
+        assert_eq!(states, [StepState::Success, StepState::Success]);
+        assert_eq!(run.steps[0].name.as_deref(), Some("init"));
+        // A message without the init header for an unknown run starts none.
+        publish(&mut s, opts("wfr_other", false)).unwrap();
+        assert!(s.run("wfr_other").is_none());
+    }
+
+    #[test]
+    fn a_run_waiting_for_an_event_does_not_succeed_until_notified() {
+        let mut s = store(Limits::default());
+        publish(&mut s, opts("wfr_w", true)).unwrap();
+        let first = due(&mut s);
+        s.wf_wait(wait_req("wfr_w", "e", 60_000)).unwrap();
+        s.finish(&first[0], reply(200, ""));
+        assert_eq!(state(&s, "wfr_w"), RunState::Started);
+        assert_eq!(s.wf_waiters("e").len(), 1);
+        let notified = s
+            .wf_notify("e", None, &Bytes::from_static(b"data"))
+            .unwrap();
+        assert_eq!(notified.len(), 1);
+        assert!(s.wf_waiters("e").is_empty());
+        let delivery = due(&mut s);
+        assert_eq!(delivery, [notified[0].message_id.clone()]);
+        s.finish(&delivery[0], reply(200, "out"));
+        assert_eq!(state(&s, "wfr_w"), RunState::Success);
+        let wait = s
+            .run("wfr_w")
+            .unwrap()
+            .steps
+            .iter()
+            .find(|st| st.wait_event_id.is_some())
+            .cloned()
+            .unwrap();
+        assert_eq!(wait.state, StepState::Success);
+        assert_eq!(wait.wait_timeout, Some(false));
+        // Nobody waits now: nothing is notified.
+        assert!(s.wf_notify("e", None, &Bytes::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_step_failing_for_good_fails_the_run_and_cancels_the_rest() {
+        let mut s = store(Limits::default());
+        let mut failing = opts("wfr_f", true);
+        failing.retries = Some(0);
+        publish(&mut s, failing).unwrap();
+        let mut later = opts("wfr_f", false);
+        later.delay_ms = Some(3_600_000);
+        publish(&mut s, later).unwrap();
+        s.wf_wait(wait_req("wfr_f", "e", 60_000)).unwrap();
+        let (jobs, _) = s.take_due(now_ms());
+        assert_eq!(jobs.len(), 1);
+        s.finish(&jobs[0].info.id, reply(500, "boom"));
+        let run = s.run("wfr_f").unwrap();
+        assert_eq!(run.state, RunState::Failed);
+        let dlq_id = run.dlq_id.clone().expect("a DLQ entry");
+        assert!(s.dlq_entry(&dlq_id).is_ok());
+        assert!(s.messages.is_empty(), "the delayed step is cancelled");
+        assert!(s.wf_waiters("e").is_empty(), "the waiter is dropped");
+        let states: Vec<_> = run.steps.iter().map(|st| st.state).collect();
+        assert_eq!(
+            states,
+            [StepState::Failed, StepState::Canceled, StepState::Canceled]
+        );
+        assert!(run.pending.is_empty() && run.waiters.is_empty());
+    }
+
+    #[test]
+    fn cancel_ends_a_run_once_and_cancel_false_completes_it() {
+        let mut s = store(Limits::default());
+        publish(&mut s, opts("wfr_c", true)).unwrap();
+        assert!(s.wf_cancel("wfr_c").unwrap());
+        assert_eq!(state(&s, "wfr_c"), RunState::Canceled);
+        assert!(s.messages.is_empty());
+        assert!(!s.wf_cancel("wfr_c").unwrap());
+        assert_eq!(s.wf_cancel("wfr_x").unwrap_err().status.as_u16(), 404);
+        // A cancelled run does not succeed afterwards.
+        assert!(!s.wf_complete("wfr_c", "r".into()).unwrap());
+        assert_eq!(state(&s, "wfr_c"), RunState::Canceled);
+
+        publish(&mut s, opts("wfr_d", true)).unwrap();
+        let running = due(&mut s);
+        assert!(s.wf_complete("wfr_d", "result".into()).unwrap());
+        assert_eq!(state(&s, "wfr_d"), RunState::Success);
+        assert_eq!(s.run("wfr_d").unwrap().response.as_deref(), Some("result"));
+        // The delivery in flight ends as it ends; the run stays succeeded.
+        s.finish(&running[0], reply(500, ""));
+        assert_eq!(state(&s, "wfr_d"), RunState::Success);
+        assert!(s.messages.is_empty(), "not retried");
+    }
+
+    #[test]
+    fn the_run_limit_drops_the_oldest_ended_run_and_refuses_when_all_go_on() {
+        let mut s = store(Limits {
+            max_workflow_runs: 2,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let empty = s.bytes();
+        publish(&mut s, opts("wfr_1", true)).unwrap();
+        publish(&mut s, opts("wfr_2", true)).unwrap();
+        let e = publish(&mut s, opts("wfr_3", true)).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412);
+        assert!(e.message.contains("workflow run limit"), "{}", e.message);
+        assert!(s.run("wfr_3").is_none());
+        s.wf_cancel("wfr_1").unwrap();
+        publish(&mut s, opts("wfr_3", true)).unwrap();
+        assert!(s.run("wfr_1").is_none(), "the ended run went");
+        assert!(s.run("wfr_2").is_some() && s.run("wfr_3").is_some());
+        // Every byte comes back once the runs and their messages are gone.
+        s.wf_cancel("wfr_2").unwrap();
+        s.wf_cancel("wfr_3").unwrap();
+        s.wf_room(2).unwrap();
+        assert!(s.wf.runs.is_empty());
+        assert_eq!(s.bytes(), empty);
+    }
+
+    #[test]
+    fn a_wait_times_out_into_a_call_of_its_timeout_url_and_waiters_are_bounded() {
+        let mut s = store(Limits {
+            max_workflow_waiters: 1,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_t", true)).unwrap();
+        due(&mut s);
+        let before = s.bytes();
+        let Waited::Waiting { deadline } = s.wf_wait(wait_req("wfr_t", "e", 1_000)).unwrap() else {
+            panic!("waiting");
+        };
+        assert!(s.bytes() > before);
+        let e = s.wf_wait(wait_req("wfr_t", "f", 1_000)).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412);
+        // Not before its time; the dispatcher is told when.
+        let (jobs, wake) = s.take_due(deadline - 1);
+        assert!(jobs.is_empty());
+        assert_eq!(wake, Some(deadline));
+        let (jobs, _) = s.take_due(deadline);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].info.url, "http://127.0.0.1:1/timeout");
+        let body: Value = serde_json::from_slice(&jobs[0].info.opts.body).unwrap();
+        assert_eq!(body["waitTimeout"], true);
+        assert_eq!(body["waitEventId"], "e");
+        assert!(s.wf_waiters("e").is_empty());
+        let run = s.run("wfr_t").unwrap();
+        let wait = run.steps.iter().find(|st| st.wait_event_id.is_some()).unwrap();
+        assert_eq!(wait.wait_timeout, Some(true));
+        // The timeout call is a step of the run: it goes on.
+        assert_eq!(run.steps.back().unwrap().message_id, jobs[0].info.id);
+        assert_eq!(run.state, RunState::Started);
+        // An unknown or ended run waits for nothing.
+        assert_eq!(
+            s.wf_wait(wait_req("wfr_x", "e", 1))
+                .unwrap_err()
+                .status
+                .as_u16(),
+            404
+        );
+        s.wf_cancel("wfr_t").unwrap();
+        assert_eq!(
+            s.wf_wait(wait_req("wfr_t", "e", 1))
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
+    }
+
+    #[test]
+    fn ids_are_bounded() {
+        assert!(valid_id("wfr_abc-1.2:x@y"));
+        assert!(valid_id(&"a".repeat(MAX_ID_LEN)));
+        assert!(!valid_id(&"a".repeat(MAX_ID_LEN + 1)));
+        assert!(!valid_id(""));
+        assert!(!valid_id("a b"));
+        assert!(!valid_id("a/b"));
+        assert!(!valid_id("a\nb"));
+        let e = check_id("event id", &"x".repeat(300)).unwrap_err();
+        assert!(e.message.contains("256 bytes"), "{}", e.message);
+    }
+}
