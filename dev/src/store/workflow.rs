@@ -229,7 +229,8 @@ impl Run {
             + self.id.len()
             + self.url.len()
             + self.caller_ip.len()
-            + self.pending.iter().map(|p| p.len() + 32).sum::<usize>()
+            // Constant time: a run may have thousands of messages queued.
+            + self.pending.len() * 64
             + self.waiters.len() * 16
             + self.steps.iter().map(Step::bytes).sum::<usize>()
             + opt_len(self.response.as_ref())
@@ -693,6 +694,16 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(format!("workflow run `{id}` not found")))?;
         if !self.wf.runs.get(&seq).is_some_and(Run::is_active) {
             return Ok(false);
+        }
+        // Kept as a destination's answer is: up to `max_response_bytes`.
+        let mut response = response;
+        let max = self.config.limits.max_response_bytes;
+        if response.len() > max {
+            let mut end = max;
+            while !response.is_char_boundary(end) {
+                end -= 1;
+            }
+            response.truncate(end);
         }
         self.wf_update(seq, |run| run.response = Some(response));
         self.wf_end(seq, RunState::Success);
@@ -1446,6 +1457,16 @@ mod tests {
         assert!(s.wf_complete("wfr_d", "result".into()).unwrap());
         assert_eq!(state(&s, "wfr_d"), RunState::Success);
         assert_eq!(s.run("wfr_d").unwrap().response.as_deref(), Some("result"));
+        let mut small = store(Limits {
+            max_response_bytes: 4,
+            ..Limits::default()
+        });
+        publish(&mut small, opts("wfr_e", true)).unwrap();
+        small.wf_complete("wfr_e", "ab\u{e9}cd".into()).unwrap();
+        assert_eq!(
+            small.run("wfr_e").unwrap().response.as_deref(),
+            Some("ab\u{e9}")
+        );
         // The delivery in flight ends as it ends; the run stays succeeded.
         s.finish(&running[0], reply(500, ""));
         assert_eq!(state(&s, "wfr_d"), RunState::Success);
@@ -1505,7 +1526,11 @@ mod tests {
         assert_eq!(body["waitEventId"], "e");
         assert!(s.wf_waiters("e").is_empty());
         let run = s.run("wfr_t").unwrap();
-        let wait = run.steps.iter().find(|st| st.wait_event_id.is_some()).unwrap();
+        let wait = run
+            .steps
+            .iter()
+            .find(|st| st.wait_event_id.is_some())
+            .unwrap();
         assert_eq!(wait.wait_timeout, Some(true));
         // The timeout call is a step of the run: it goes on.
         assert_eq!(run.steps.back().unwrap().message_id, jobs[0].info.id);
