@@ -413,7 +413,8 @@ impl Store {
     /// Whether publishing `opts` would start a run (the first call of a run
     /// not known yet).
     pub(crate) fn wf_starts_run(&self, opts: &Options) -> bool {
-        is_init(opts) && run_id_of(opts).is_some_and(|id| !self.wf.run_ids.contains_key(id))
+        is_init(opts)
+            && run_id_of(opts).is_some_and(|id| valid_id(id) && !self.wf.run_ids.contains_key(id))
     }
 
     /// Records a new run, started by the first call `init` (room was made
@@ -500,7 +501,9 @@ impl Store {
         let init = is_init(&info.opts);
         let seq = match self.wf.run_ids.get(id) {
             Some(seq) => *seq,
-            None if init => {
+            // A run id past the bounds of one starts no run: the message is
+            // delivered as any other.
+            None if init && valid_id(id) => {
                 if self.wf_room(1).is_err() {
                     tracing::warn!(target: "qstash_dev::workflows", run = id, "workflow run not recorded: the run limit is reached");
                     return;
@@ -565,6 +568,15 @@ impl Store {
     pub(super) fn wf_message_cancelled(&mut self, info: &MessageInfo) {
         if let Some(seq) = self.run_seq_of(info) {
             self.wf_step(seq, &info.id, StepState::Canceled, None);
+        }
+        if info.kind == Kind::Callback
+            && let Some(seq) = self.wf.failure_calls.remove(&info.id)
+        {
+            self.wf_update(seq, |run| {
+                if let Some(f) = &mut run.failure {
+                    f.state = CallbackState::Canceled;
+                }
+            });
         }
     }
 
@@ -940,8 +952,9 @@ impl Store {
     }
 
     /// Notifies event `event_id` with `data`: every waiter of it (or the
-    /// one of run `run_id`) gets it, delivered to its URL. All or none:
-    /// 412 when the messages do not fit.
+    /// one of run `run_id`) gets it, delivered to its URL. 412, nobody
+    /// notified, when the messages do not fit in the message limit or the
+    /// byte budget.
     pub(crate) fn wf_notify(
         &mut self,
         event_id: &str,
@@ -967,6 +980,20 @@ impl Store {
                 seqs.len(),
                 limits.max_messages
             )));
+        }
+        // The room for every delivery is made first: past the byte budget,
+        // nobody is notified.
+        let need = seqs
+            .iter()
+            .filter_map(|s| self.wf.waiters.get(s))
+            .map(|w| {
+                super::options_bytes(&w.opts)
+                    .saturating_add(data.len() + 256)
+                    .saturating_add(4 * RECORD_BYTES + 64 + w.url.len() + w.caller_ip.len())
+            })
+            .fold(0usize, usize::saturating_add);
+        if !self.make_room(need) {
+            return Err(self.over_budget(need));
         }
         let mut out = Vec::with_capacity(seqs.len());
         for wseq in seqs {
@@ -1206,15 +1233,8 @@ impl Store {
                 failure.state.as_str()
             )));
         }
-        // Cancelled at once unless in flight; one in flight ends as it ends.
-        if !self.messages.contains_key(&failure.message_id) {
-            self.wf.failure_calls.remove(&failure.message_id);
-            self.wf_update(seq, |run| {
-                if let Some(f) = &mut run.failure {
-                    f.state = CallbackState::Canceled;
-                }
-            });
-        }
+        // Cancelled at once unless in flight (then `CALLBACK_CANCELED`, see
+        // `wf_message_cancelled`); one in flight ends as it ends.
         Ok(())
     }
 
@@ -1551,6 +1571,67 @@ mod tests {
                 .as_u16(),
             400
         );
+    }
+
+    #[test]
+    fn a_failure_callback_is_tracked_and_its_call_cancelled() {
+        let mut s = store(Limits::default());
+        let mut failing = opts("wfr_cb", true);
+        failing.retries = Some(0);
+        failing.failure_callback = Some(crate::model::CallbackSpec {
+            url: "http://127.0.0.1:1/failed".into(),
+            ..crate::model::CallbackSpec::default()
+        });
+        publish(&mut s, failing).unwrap();
+        let first = due(&mut s);
+        s.finish(&first[0], reply(500, ""));
+        let run = s.run("wfr_cb").unwrap();
+        let dlq_id = run.dlq_id.clone().unwrap();
+        let call = run.failure.clone().expect("a failure callback");
+        assert_eq!(call.state, CallbackState::InProgress);
+        assert!(s.messages.contains_key(&call.message_id));
+        let e = s.wf_retry_failure_call(&dlq_id).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400, "only a failed call is made again");
+        s.wf_cancel_failure_call(&dlq_id).unwrap();
+        assert!(!s.messages.contains_key(&call.message_id));
+        let state = s.run("wfr_cb").unwrap().failure.clone().unwrap().state;
+        assert_eq!(state, CallbackState::Canceled);
+        assert_eq!(
+            s.wf_cancel_failure_call(&dlq_id)
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
+    }
+
+    #[test]
+    fn notify_past_the_byte_budget_notifies_nobody() {
+        let mut s = store(Limits {
+            max_store_bytes: 64 * 1024,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_n", true)).unwrap();
+        for event in ["e", "e"] {
+            s.wf_wait(wait_req("wfr_n", event, 60_000)).unwrap();
+        }
+        let data = Bytes::from(vec![b'x'; 40 * 1024]);
+        let e = s.wf_notify("e", None, &data).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412);
+        assert_eq!(s.wf_waiters("e").len(), 2, "nobody was notified");
+        assert_eq!(s.messages.len(), 1);
+        let small = Bytes::from_static(b"ok");
+        assert_eq!(s.wf_notify("e", None, &small).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_publish_with_a_run_id_past_its_bounds_starts_no_run() {
+        let mut s = store(Limits::default());
+        let long = "r".repeat(MAX_ID_LEN + 1);
+        publish(&mut s, opts(&long, true)).unwrap();
+        assert!(s.wf.runs.is_empty());
+        assert_eq!(s.messages.len(), 1, "delivered as any other message");
     }
 
     #[test]
