@@ -261,8 +261,7 @@ async fn deliver(
     let mut headers = Headers::new();
     for (name, value) in response.headers() {
         headers
-            .entry(canonical(name.as_str()))
-            .or_default()
+            .values_mut(canonical(name.as_str()))
             .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
     }
     let status = response.status().as_u16();

@@ -6,8 +6,109 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 
-/// Header names to values, as the API shows them.
-pub(crate) type Headers = BTreeMap<String, Vec<String>>;
+/// Header names to values, as the API shows them: sorted by name, each
+/// name once.
+///
+/// A sorted `Vec` rather than a `BTreeMap`: a message usually carries one
+/// or two headers, and a map's first node alone (room for eleven entries)
+/// would cost more than the rest of the message. Every message the store
+/// holds has one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Headers(Vec<(String, Vec<String>)>);
+
+impl Headers {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// The values of `name`, created empty if absent.
+    pub(crate) fn values_mut(&mut self, name: String) -> &mut Vec<String> {
+        let at = match self.0.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (name, Vec::new()));
+                at
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// Sets the values of `name`, replacing any.
+    pub(crate) fn insert(&mut self, name: String, values: Vec<String>) {
+        *self.values_mut(name) = values;
+    }
+
+    /// The values of `name`.
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<&Vec<String>> {
+        self.0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|at| &self.0[at].1)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Names and values, by name.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+
+    /// Names, in order.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(n, _)| n)
+    }
+
+    /// Keeps the names (and their values, which `keep` may trim) for which
+    /// `keep` answers `true`, in order.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&String, &mut Vec<String>) -> bool) {
+        self.0.retain_mut(|(n, v)| keep(n, v));
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a String, &'a Vec<String>);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Vec<String>)>,
+        fn(&'a (String, Vec<String>)) -> (&'a String, &'a Vec<String>),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+}
+
+impl FromIterator<(String, Vec<String>)> for Headers {
+    /// A later value of a name replaces an earlier one, as in a map.
+    fn from_iter<I: IntoIterator<Item = (String, Vec<String>)>>(iter: I) -> Self {
+        let mut headers = Self::new();
+        for (name, values) in iter {
+            headers.insert(name, values);
+        }
+        headers
+    }
+}
+
+#[cfg(test)]
+impl std::ops::Index<&str> for Headers {
+    type Output = Vec<String>;
+
+    fn index(&self, name: &str) -> &Vec<String> {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no header `{name}`"))
+    }
+}
+
+/// As a JSON object of names to arrays of values.
+impl serde::Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
 
 /// Settings of a callback or failure callback.
 #[derive(Clone, Debug, Default)]
@@ -51,11 +152,13 @@ pub(crate) struct Options {
     pub(crate) not_before_secs: Option<i64>,
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) labels: Vec<String>,
-    pub(crate) flow: Option<FlowSpec>,
+    /// Boxed, as the callbacks: most messages have none, and every
+    /// message holds its options.
+    pub(crate) flow: Option<Box<FlowSpec>>,
     pub(crate) dedup_id: Option<String>,
     pub(crate) content_dedup: bool,
-    pub(crate) callback: Option<CallbackSpec>,
-    pub(crate) failure_callback: Option<CallbackSpec>,
+    pub(crate) callback: Option<Box<CallbackSpec>>,
+    pub(crate) failure_callback: Option<Box<CallbackSpec>>,
     pub(crate) redact: Redact,
 }
 
@@ -283,4 +386,79 @@ pub(crate) struct BulkAction {
     pub(crate) total: u64,
     pub(crate) processed: u64,
     pub(crate) filter: BTreeMap<String, Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Headers;
+
+    fn names(h: &Headers) -> Vec<&str> {
+        h.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn headers_stay_sorted_by_name_with_each_name_once() {
+        let mut h = Headers::new();
+        assert!(h.is_empty());
+        h.values_mut("X-B".into()).push("1".into());
+        h.values_mut("Content-Type".into())
+            .push("text/plain".into());
+        h.values_mut("X-B".into()).push("2".into());
+        h.values_mut("X-A".into()).push("3".into());
+        assert_eq!(names(&h), ["Content-Type", "X-A", "X-B"]);
+        assert_eq!(h["X-B"], ["1", "2"]);
+        assert_eq!(h.get("X-C"), None);
+        assert!(!h.is_empty());
+        // Byte order, as the map it replaces: upper case first.
+        h.insert("A".into(), vec!["4".into()]);
+        h.insert("a".into(), vec!["5".into()]);
+        assert_eq!(names(&h), ["A", "Content-Type", "X-A", "X-B", "a"]);
+    }
+
+    #[test]
+    fn insert_and_collect_replace_the_values_of_a_name() {
+        let mut h = Headers::new();
+        h.values_mut("X-A".into()).push("old".into());
+        h.insert("X-A".into(), vec!["new".into()]);
+        assert_eq!(h["X-A"], ["new"]);
+        let collected: Headers = [
+            ("X-Z".to_owned(), vec!["1".to_owned()]),
+            ("X-Y".to_owned(), vec!["2".to_owned()]),
+            ("X-Z".to_owned(), vec!["3".to_owned()]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(names(&collected), ["X-Y", "X-Z"]);
+        assert_eq!(collected["X-Z"], ["3"]);
+        let pairs: Vec<(&String, &Vec<String>)> = (&collected).into_iter().collect();
+        assert_eq!(pairs, collected.iter().collect::<Vec<_>>());
+        assert_eq!(pairs.len(), 2);
+    }
+
+    #[test]
+    fn retain_keeps_in_order_what_it_is_told_and_trims_values() {
+        let mut h: Headers = ["A", "B", "C"]
+            .into_iter()
+            .map(|n| (n.to_owned(), vec!["x".to_owned(), "yy".to_owned()]))
+            .collect();
+        h.retain(|name, values| {
+            values.retain(|v| v.len() == 1);
+            name != "B"
+        });
+        assert_eq!(names(&h), ["A", "C"]);
+        assert_eq!(h["C"], ["x"]);
+    }
+
+    #[test]
+    fn headers_serialize_as_an_object_of_arrays() {
+        let mut h = Headers::new();
+        h.values_mut("X-B".into()).push("2".into());
+        h.values_mut("X-A".into())
+            .extend(["1".to_owned(), "3".to_owned()]);
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"X-A":["1","3"],"X-B":["2"]}"#
+        );
+        assert_eq!(serde_json::to_string(&Headers::new()).unwrap(), "{}");
+    }
 }

@@ -323,7 +323,7 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
             continue;
         };
         if !rest.is_empty() {
-            target.entry(canonical(rest)).or_default().push(value);
+            target.values_mut(canonical(rest)).push(value);
         }
     }
 
@@ -404,11 +404,12 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
                     .collect()
             })
             .unwrap_or_default(),
-        flow,
+        flow: flow.map(Box::new),
         dedup_id: text(headers, "upstash-deduplication-id")?,
         content_dedup,
-        callback: callback(headers, "upstash-callback", &callback_forward)?,
-        failure_callback: callback(headers, "upstash-failure-callback", &failure_forward)?,
+        callback: callback(headers, "upstash-callback", &callback_forward)?.map(Box::new),
+        failure_callback: callback(headers, "upstash-failure-callback", &failure_forward)?
+            .map(Box::new),
         redact: redact(text(headers, "upstash-redact-fields")?)?,
     })
 }

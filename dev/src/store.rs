@@ -249,8 +249,8 @@ fn options_bytes(o: &Options) -> usize {
         + o.labels.iter().map(|l| l.len() + 24).sum::<usize>()
         + o.flow.as_ref().map_or(0, |f| f.key.len() + 32)
         + opt_len(o.dedup_id.as_ref())
-        + callback(o.callback.as_ref())
-        + callback(o.failure_callback.as_ref())
+        + callback(o.callback.as_deref())
+        + callback(o.failure_callback.as_deref())
         + o.redact.headers.iter().map(|h| h.len() + 24).sum::<usize>()
 }
 
@@ -2035,7 +2035,7 @@ mod tests {
         };
         for _ in 0..2 {
             let opts = Options {
-                flow: Some(flow.clone()),
+                flow: Some(Box::new(flow.clone())),
                 ..Options::default()
             };
             publish(&mut s, opts).unwrap();
@@ -2112,11 +2112,11 @@ mod tests {
         )
     }
 
-    fn callback(url: &str) -> Option<CallbackSpec> {
-        Some(CallbackSpec {
+    fn callback(url: &str) -> Option<Box<CallbackSpec>> {
+        Some(Box::new(CallbackSpec {
             url: url.into(),
             ..CallbackSpec::default()
-        })
+        }))
     }
 
     #[test]
@@ -2283,10 +2283,10 @@ mod tests {
             ..Limits::default()
         });
         let opts = Options {
-            callback: Some(CallbackSpec {
+            callback: Some(Box::new(CallbackSpec {
                 url: "http://127.0.0.1:1/cb".into(),
                 ..CallbackSpec::default()
-            }),
+            })),
             ..body_opts(max)
         };
         publish(&mut s, opts).unwrap();
@@ -2348,7 +2348,7 @@ mod tests {
         };
         for _ in 0..500 {
             let opts = Options {
-                flow: Some(flow.clone()),
+                flow: Some(Box::new(flow.clone())),
                 ..Options::default()
             };
             publish(&mut s, opts).unwrap();
@@ -2558,7 +2558,7 @@ mod tests {
         let busy = publish(
             &mut s,
             Options {
-                flow: Some(flow),
+                flow: Some(Box::new(flow)),
                 ..Options::default()
             },
         )
@@ -2649,7 +2649,7 @@ mod tests {
         s.flow_updated("k");
         let enqueue = |s: &mut Store, flow: Option<FlowSpec>| {
             let opts = Options {
-                flow,
+                flow: flow.map(Box::new),
                 ..Options::default()
             };
             enqueue(s, "q", opts).unwrap().message_ids().remove(0)
@@ -2692,12 +2692,12 @@ mod tests {
 
     fn keyed(key: &str, parallelism: Option<u32>, rate: Option<u32>) -> Options {
         Options {
-            flow: Some(FlowSpec {
+            flow: Some(Box::new(FlowSpec {
                 key: key.into(),
                 parallelism,
                 rate,
                 ..FlowSpec::default()
-            }),
+            })),
             ..Options::default()
         }
     }
@@ -2976,7 +2976,7 @@ mod tests {
         for i in 0..90u32 {
             let opts = Options {
                 retries: Some(i % 3),
-                flow: flow(i),
+                flow: flow(i).map(Box::new),
                 ..Options::default()
             };
             let queue = match i % 3 {
@@ -3213,16 +3213,16 @@ mod tests {
         let one_header = 3 + 1000 + 24 + 48;
         assert_eq!(headers_bytes(&headers()), one_header);
         let mut two = headers();
-        two.get_mut("X-A").unwrap().push("yy".into());
+        two.values_mut("X-A".into()).push("yy".into());
         two.insert("B".into(), vec![String::new()]);
         assert_eq!(headers_bytes(&two), one_header + 2 + 24 + 1 + 24 + 48);
 
         let callback = || {
-            Some(CallbackSpec {
+            Some(Box::new(CallbackSpec {
                 url: long.clone(),
                 headers: headers(),
                 ..CallbackSpec::default()
-            })
+            }))
         };
         let base = options_bytes(&Options::default());
         assert_eq!(base, RECORD_BYTES);
@@ -3270,10 +3270,10 @@ mod tests {
             (
                 "flow key",
                 Options {
-                    flow: Some(FlowSpec {
+                    flow: Some(Box::new(FlowSpec {
                         key: long.clone(),
                         ..FlowSpec::default()
-                    }),
+                    })),
                     ..Options::default()
                 },
                 1000 + 32,
@@ -3323,10 +3323,10 @@ mod tests {
             method: long.clone(),
             retry_delay: text(),
             labels: vec![long.clone()],
-            flow: Some(FlowSpec {
+            flow: Some(Box::new(FlowSpec {
                 key: long.clone(),
                 ..FlowSpec::default()
-            }),
+            })),
             dedup_id: text(),
             callback: callback(),
             failure_callback: callback(),
@@ -3428,7 +3428,7 @@ mod tests {
         assert!(
             entry.reply.headers.is_empty(),
             "{:?}",
-            entry.reply.headers.keys()
+            entry.reply.headers.keys().collect::<Vec<_>>()
         );
         // Together: the first that fit are kept.
         let mut reply = failing(10, 10_000);
@@ -3452,11 +3452,11 @@ mod tests {
             ..Limits::default()
         });
         let keyed = || Options {
-            flow: Some(FlowSpec {
+            flow: Some(Box::new(FlowSpec {
                 key: "k".into(),
                 parallelism: Some(1),
                 ..FlowSpec::default()
-            }),
+            })),
             ..Options::default()
         };
         let first = publish(&mut s, keyed()).unwrap().message_ids()[0].clone();

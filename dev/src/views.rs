@@ -92,7 +92,7 @@ pub(crate) fn message(info: &MessageInfo) -> Value {
         m.insert("failureCallback".into(), json!(cb.url));
         m.insert("failureCallbackHeader".into(), json!(cb.headers));
     }
-    put_flow(&mut m, opts.flow.as_ref());
+    put_flow(&mut m, opts.flow.as_deref());
     Value::Object(m)
 }
 
@@ -230,7 +230,7 @@ pub(crate) fn schedule(s: &Schedule) -> Value {
     put_opt(&mut m, "lastScheduleTime", s.last_time);
     put_opt(&mut m, "nextScheduleTime", s.next_time);
     put_opt(&mut m, "error", s.error.clone());
-    put_flow(&mut m, opts.flow.as_ref());
+    put_flow(&mut m, opts.flow.as_deref());
     Value::Object(m)
 }
 
@@ -333,7 +333,7 @@ mod tests {
             period_secs: None,
         };
         let opts = || Options {
-            flow: Some(flow.clone()),
+            flow: Some(Box::new(flow.clone())),
             ..Options::default()
         };
         for v in [
@@ -346,11 +346,11 @@ mod tests {
             assert!(v.get("rate").is_none(), "{v}");
         }
         let v = super::message(&message(Options {
-            flow: Some(FlowSpec {
+            flow: Some(Box::new(FlowSpec {
                 rate: Some(3),
                 period_secs: Some(5403),
                 ..flow.clone()
-            }),
+            })),
             ..Options::default()
         }));
         assert_eq!(v["rate"], 3);

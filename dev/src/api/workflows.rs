@@ -769,7 +769,8 @@ fn overrides(headers: &HeaderMap) -> ApiResult<impl Fn(&mut Options)> {
         if given[4] {
             opts.labels.clone_from(&o.labels);
             if opts.labels.is_empty() {
-                opts.header.remove("Upstash-Label");
+                opts.header
+                    .retain(|name, _| !name.eq_ignore_ascii_case("Upstash-Label"));
             } else {
                 let labels = opts.labels.join(",");
                 set_header(opts, "Upstash-Label", labels);

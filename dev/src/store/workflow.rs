@@ -1578,10 +1578,10 @@ mod tests {
         let mut s = store(Limits::default());
         let mut failing = opts("wfr_cb", true);
         failing.retries = Some(0);
-        failing.failure_callback = Some(crate::model::CallbackSpec {
+        failing.failure_callback = Some(Box::new(crate::model::CallbackSpec {
             url: "http://127.0.0.1:1/failed".into(),
             ..crate::model::CallbackSpec::default()
-        });
+        }));
         publish(&mut s, failing).unwrap();
         let first = due(&mut s);
         s.finish(&first[0], reply(500, ""));
