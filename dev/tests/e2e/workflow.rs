@@ -339,6 +339,26 @@ async fn runs_are_cancelled_one_by_one_and_in_bulk_and_never_all_by_accident() {
         .await;
         assert_eq!(answer, json!({ "cancelled": 1 }));
         assert_eq!(run(&server, &d).await["workflowState"], "RUN_CANCELED");
+        // Matched whole when asked: a prefix then selects nothing.
+        let e = trigger(&server, &url, &later, "e").await;
+        let exact =
+            |u: &str| format!("/v2/workflows/runs?workflowUrl={u}&workflowUrlExactMatch=true");
+        let (status, answer) = call(&server, "DELETE", &exact(&sink.url("/")), &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer, json!({ "cancelled": 0 }));
+        let (_, answer) = call(&server, "DELETE", &exact(&url), &[], "").await;
+        assert_eq!(answer, json!({ "cancelled": 1 }));
+        assert_eq!(run(&server, &e).await["workflowState"], "RUN_CANCELED");
+        // `workflowUrlExactMatch` alone is no filter.
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs?workflowUrlExactMatch=true",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
         // Nothing was ever delivered.
         assert_eq!(sink.count(), 0);
     })
@@ -576,6 +596,19 @@ async fn a_failing_run_goes_to_the_workflow_dlq_and_is_restarted_resumed_or_dele
             .to_owned();
         let (status, answer) = call(&server, "DELETE", "/v2/workflows/dlq", &[], "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        for (action, done) in [("resume", "resumed"), ("restart", "restarted")] {
+            let (status, answer) = call(
+                &server,
+                "POST",
+                &format!("/v2/workflows/dlq/{action}"),
+                &[],
+                "",
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+            let text = answer["error"].as_str().unwrap();
+            assert!(text.contains(&format!("are {done} per call")), "{text}");
+        }
         sink.set_status(200);
         let (status, answer) = call(
             &server,
@@ -701,6 +734,19 @@ async fn workflow_inputs_past_their_bounds_are_refused_naming_the_limit() {
             .unwrap();
         let sink = Sink::start().await;
         let url = sink.url("/wf");
+        // Two new runs where one fits: refused before any is started.
+        let batch = json!([{"destination": url}, {"destination": url}]).to_string();
+        let (status, answer) = call(&server, "POST", "/v2/batch/trigger", &[], batch).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        let text = answer["error"].as_str().unwrap();
+        assert!(
+            text.starts_with("batch entry 0: workflow run limit"),
+            "{text}"
+        );
+        assert_eq!(
+            get_json(&server, "/v2/workflows/logs").await["runs"],
+            json!([])
+        );
         let long = "r".repeat(300);
         let (status, answer) = call(
             &server,
