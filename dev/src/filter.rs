@@ -105,6 +105,8 @@ const RUN_LOG_FILTERS: &[&str] = &[
     "workflowCreatedAt",
     "workflowRuns",
     "state",
+    "messageId",
+    "failureFunctionState",
     "fromDate",
     "toDate",
     "label",
@@ -112,8 +114,11 @@ const RUN_LOG_FILTERS: &[&str] = &[
     "callerIp",
 ];
 
-/// The filters of the workflow DLQ list.
+/// The filters of the workflow DLQ list (`url` and `responseStatus`: of
+/// the failed call, as workflow-js's list filters have them).
 const WORKFLOW_DLQ_LIST_FILTERS: &[&str] = &[
+    "url",
+    "responseStatus",
     "fromDate",
     "toDate",
     "workflowUrl",

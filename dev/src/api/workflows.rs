@@ -261,6 +261,12 @@ struct RunFilter {
     flow_keys: Vec<String>,
     caller_ips: Vec<String>,
     failure_states: Vec<String>,
+    /// Runs with a step carried by one of these messages.
+    message_ids: Vec<String>,
+    /// DLQ entries whose failed call went to one of these URLs.
+    call_urls: Vec<String>,
+    /// DLQ entries whose failed call was answered with one of these.
+    response_statuses: Vec<u16>,
 }
 
 impl RunFilter {
@@ -295,6 +301,14 @@ impl RunFilter {
         };
         let mut run_ids = p.list("workflowRunId");
         run_ids.extend(p.list("workflowRunIds"));
+        let mut response_statuses = Vec::new();
+        for s in p.list("responseStatus") {
+            response_statuses.push(
+                s.parse().map_err(|_| {
+                    ApiError::bad_request(format!("invalid `responseStatus`: `{s}`"))
+                })?,
+            );
+        }
         Ok(Self {
             urls: p.list("workflowUrl"),
             exact,
@@ -308,6 +322,9 @@ impl RunFilter {
             flow_keys: p.list("flowControlKey"),
             caller_ips: p.list("callerIp"),
             failure_states: p.list("failureFunctionState"),
+            message_ids: p.list("messageId"),
+            call_urls: p.list("url"),
+            response_statuses,
         })
     }
 
@@ -350,12 +367,20 @@ impl RunFilter {
                     .failure
                     .as_ref()
                     .is_some_and(|f| self.failure_states.iter().any(|s| s == f.state.as_str())))
+            && (self.message_ids.is_empty()
+                || run
+                    .steps
+                    .iter()
+                    .any(|st| self.message_ids.contains(&st.message_id)))
     }
 
     /// Whether workflow DLQ entry `entry` (of run `run`, if remembered)
     /// passes.
     fn matches_entry(&self, entry: &DlqEntry, run: Option<&Run>) -> bool {
-        match run {
+        let call = (self.call_urls.is_empty() || self.call_urls.contains(&entry.info.url))
+            && (self.response_statuses.is_empty()
+                || self.response_statuses.contains(&entry.reply.status));
+        call && match run {
             Some(run) => self.matches(run, entry.info.created_at),
             // A run no longer remembered: judged by its failed message.
             None => {

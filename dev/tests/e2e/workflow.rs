@@ -553,6 +553,26 @@ async fn a_failing_run_goes_to_the_workflow_dlq_and_is_restarted_resumed_or_dele
         assert_eq!(sdk["messages"][0]["dlqId"], dlq_id.as_str());
         let none = get_json(&server, "/v2/workflows/dlq?label=other").await;
         assert_eq!(none["messages"], json!([]));
+        // workflow-js's list filters: the failed call's URL and status.
+        let by_call = get_json(
+            &server,
+            &format!("/v2/dlq?source=workflow&url={url}&responseStatus=500"),
+        )
+        .await;
+        assert_eq!(by_call["messages"][0]["dlqId"], dlq_id.as_str());
+        let other = get_json(&server, "/v2/dlq?source=workflow&responseStatus=502").await;
+        assert_eq!(other["messages"], json!([]));
+        let by_message = get_json(
+            &server,
+            &format!(
+                "/v2/workflows/events?groupBy=workflowRunId&messageId={}",
+                list["messages"][0]["messageId"].as_str().unwrap()
+            ),
+        )
+        .await;
+        assert_eq!(by_message["runs"][0]["workflowRunId"], id.as_str());
+        let failing_runs = get_json(&server, "/v2/workflows/logs?messageId=msg_none").await;
+        assert_eq!(failing_runs["runs"], json!([]));
         let one = get_json(&server, &format!("/v2/workflows/dlq/{dlq_id}")).await;
         assert_eq!(one["workflowRunId"], id.as_str());
 
