@@ -427,24 +427,7 @@ pub(crate) async fn cancel_many(
     let mut cancelled = 0usize;
     if ids.is_empty() {
         let filter = RunFilter::read(&params, true)?;
-        let mut after = None;
-        let mut steps = 0;
-        while cancelled < limit {
-            if steps > 0 {
-                tokio::task::yield_now().await;
-            }
-            steps += 1;
-            let (n, next) = shared.lock().wf_cancel_where(
-                |run| filter.matches(run, run.created_at),
-                limit - cancelled,
-                after,
-            );
-            cancelled += n;
-            match next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        cancelled = cancel_by_filter(&shared, &filter, limit).await.0;
     } else {
         let mut store = shared.lock();
         for id in ids.iter().take(limit) {
@@ -457,6 +440,33 @@ pub(crate) async fn cancel_many(
     shared.dispatch.notify_one();
     tracing::debug!(target: "qstash_dev::workflows", cancelled, "workflow runs cancelled");
     Ok(Json(json!({ "cancelled": cancelled })))
+}
+
+/// Cancels up to `limit` runs still going that `filter` selects, oldest
+/// first, in steps of at most [`MAX_SCAN`](crate::store::MAX_SCAN) runs
+/// looked at, the store released (and other tasks let run) between them;
+/// with the number cancelled and of steps.
+async fn cancel_by_filter(shared: &Shared, filter: &RunFilter, limit: usize) -> (usize, usize) {
+    let mut cancelled = 0usize;
+    let mut steps = 0;
+    let mut after = None;
+    while cancelled < limit {
+        if steps > 0 {
+            tokio::task::yield_now().await;
+        }
+        steps += 1;
+        let (n, next) = shared.lock().wf_cancel_where(
+            |run| filter.matches(run, run.created_at),
+            limit - cancelled,
+            after,
+        );
+        cancelled += n;
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    (cancelled, steps)
 }
 
 // --- Logs ---------------------------------------------------------------------
@@ -1148,4 +1158,166 @@ pub(crate) async fn notify_run(
     shared.dispatch.notify_one();
     tracing::debug!(target: "qstash_dev::workflows", run = %run_id, event = %event_id, "event notified to a run");
     Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{Config, Limits};
+    use crate::store::Store;
+    use crate::store::workflow::INIT_HEADER;
+
+    fn store(limits: Limits) -> Store {
+        let config = Config {
+            retry_delay_scale: 1.0,
+            limits,
+            region: None,
+            cron_seconds: false,
+        };
+        Store::new(config, SigningKeys::generate())
+    }
+
+    use crate::signing::SigningKeys;
+
+    /// The first call of run `id`, labelled `label`, delayed by `delay_ms`.
+    fn first(id: &str, label: &str, delay_ms: Option<u64>) -> Options {
+        let mut o = Options {
+            method: "POST".into(),
+            delay_ms,
+            retries: Some(0),
+            labels: vec![label.to_owned()],
+            ..Options::default()
+        };
+        set_header(&mut o, RUN_ID_HEADER, id.to_owned());
+        set_header(&mut o, INIT_HEADER, "true".to_owned());
+        o
+    }
+
+    fn start(store: &mut Store, id: &str, label: &str, delay_ms: Option<u64>) {
+        store
+            .publish(&NewMessages {
+                destination: "http://127.0.0.1:1/wf",
+                queue: None,
+                opts: Arc::new(first(id, label, delay_ms)),
+                schedule_id: None,
+                caller_ip: "10.0.0.1",
+            })
+            .unwrap();
+    }
+
+    /// `n` runs going, the first half labelled `a`.
+    fn shared(n: usize) -> Shared {
+        let mut s = store(Limits::default());
+        for i in 0..n {
+            let label = if i < n / 2 { "a" } else { "b" };
+            start(&mut s, &format!("wfr_{i}"), label, Some(3_600_000));
+        }
+        let http = crate::delivery::client(std::time::Duration::from_secs(1)).unwrap();
+        Shared::new(s, http, "token".into())
+    }
+
+    fn filter(query: &str) -> RunFilter {
+        RunFilter::read(&Params::parse(Some(query)), true).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_cancel_by_filter_goes_through_every_step_and_stops_at_its_limit() {
+        let s = shared(5000);
+        assert_eq!(crate::store::MAX_SCAN, 1000);
+        assert_eq!(
+            cancel_by_filter(&s, &filter("label=a"), usize::MAX).await,
+            (2500, 5)
+        );
+        assert_eq!(s.lock().wf.active.len(), 2500);
+        // The limit reached in the second step: no further step.
+        assert_eq!(
+            cancel_by_filter(&s, &filter("label=b"), 1200).await,
+            (1200, 2)
+        );
+        assert_eq!(s.lock().wf.active.len(), 1300);
+        assert_eq!(
+            cancel_by_filter(&s, &filter("label=b"), usize::MAX).await,
+            (1300, 2)
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_tasks_run_between_the_steps_of_a_cancel() {
+        let s = Arc::new(shared(3000));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = {
+            let (s, done) = (Arc::clone(&s), Arc::clone(&done));
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    seen.push(s.lock().wf.active.len());
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        };
+        let (cancelled, steps) = cancel_by_filter(&s, &filter("label=a,b"), usize::MAX).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((cancelled, steps), (3000, 3));
+        let seen = seen.await.unwrap();
+        assert_eq!(seen.first(), Some(&2000), "{seen:?}");
+        assert!(seen.contains(&1000), "{seen:?}");
+    }
+
+    #[test]
+    fn a_dlq_entry_whose_run_was_forgotten_is_judged_by_its_failed_call() {
+        let mut s = store(Limits {
+            max_workflow_runs: 1,
+            ..Limits::default()
+        });
+        start(&mut s, "wfr_old", "a", None);
+        let (jobs, _) = s.take_due(i64::MAX / 4);
+        s.finish(
+            &jobs[0].info.id,
+            crate::model::Reply {
+                status: 500,
+                ..crate::model::Reply::default()
+            },
+        );
+        start(&mut s, "wfr_new", "b", Some(3_600_000));
+        assert!(s.run("wfr_old").is_none(), "the failed run was forgotten");
+        let entry = s.dlq.values().next().cloned().unwrap();
+        let at = entry.info.created_at;
+        let yes = |q: &str| filter(q).matches_entry(&entry, None);
+        for q in [
+            "label=a",
+            "workflowRunId=wfr_old",
+            "workflowUrl=http://127.0.0.1:1/",
+            "url=http://127.0.0.1:1/wf",
+            "responseStatus=500",
+            "callerIp=10.0.0.1",
+            &format!("fromDate={at}&toDate={at}"),
+        ] {
+            assert!(yes(q), "{q}");
+        }
+        for q in [
+            "label=b",
+            "workflowRunId=wfr_new",
+            "workflowUrl=http://elsewhere/",
+            "url=http://127.0.0.1:1/other",
+            "responseStatus=502",
+            "callerIp=10.0.0.2",
+            "flowControlKey=k",
+            &format!("fromDate={}", at + 1),
+            &format!("toDate={}", at - 1),
+            "failureFunctionState=CALLBACK_FAIL",
+            &format!("workflowCreatedAt={at}"),
+            &format!("workflowRuns=wfr_old@{at}"),
+        ] {
+            assert!(!yes(q), "{q}");
+        }
+        // Listed by the store, the view carries the run id of its header.
+        let page = s.wf_dlq_select(&[], |e, r| filter("label=a").matches_entry(e, r), None, 10);
+        assert_eq!(page.items.len(), 1);
+        let view = dlq_view(&entry, None);
+        assert_eq!(view["workflowRunId"], "wfr_old");
+        assert_eq!(view["workflowUrl"], "http://127.0.0.1:1/wf");
+    }
 }

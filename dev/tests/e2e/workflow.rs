@@ -247,6 +247,33 @@ async fn runs_are_cancelled_one_by_one_and_in_bulk_and_never_all_by_accident() {
         let (status, _) = call(&server, "DELETE", "/v2/workflows/runs/wfr_nope", &[], "").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
+        // The serving side removes a run that returned: it succeeded.
+        let done = trigger(&server, &url, &later, "r").await;
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs/{done}?cancel=false"),
+            &[],
+            "result",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let path = |trim: &str| format!("/v2/workflows/logs?workflowRunId={done}{trim}");
+        let whole = get_json(&server, &path("")).await;
+        assert_eq!(whole["runs"][0]["workflowState"], "RUN_SUCCESS");
+        assert_eq!(whole["runs"][0]["workflowRunResponse"], "result");
+        let cut = get_json(&server, &path("&trimBody=3")).await;
+        assert_eq!(cut["runs"][0]["workflowRunResponse"], "res");
+        let none = get_json(&server, &path("&trimBody=-1")).await;
+        assert!(
+            none["runs"][0].get("workflowRunResponse").is_none(),
+            "{none}"
+        );
+        let (status, _) = call(&server, "GET", &path("&trimBody=-2"), &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = call(&server, "GET", &path("&groupBy=state"), &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
         // Bulk by ids: unknown ones skipped, cancelled ones not counted again.
         let a = trigger(&server, &url, &later, "a").await;
         let b = trigger(&server, &url, &later, "b").await;
