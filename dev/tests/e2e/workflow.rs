@@ -265,6 +265,9 @@ async fn runs_are_cancelled_one_by_one_and_in_bulk_and_never_all_by_accident() {
         let cut = get_json(&server, &path("&trimBody=3")).await;
         assert_eq!(cut["runs"][0]["workflowRunResponse"], "res");
         let none = get_json(&server, &path("&trimBody=-1")).await;
+        assert_eq!(none["runs"][0]["workflowState"], "RUN_SUCCESS", "{none}");
+        let empty = get_json(&server, &path("&trimBody=0")).await;
+        assert_eq!(empty["runs"][0]["workflowRunResponse"], "", "{empty}");
         assert!(
             none["runs"][0].get("workflowRunResponse").is_none(),
             "{none}"
