@@ -35,6 +35,13 @@ pub struct Limits {
     pub max_response_bytes: usize,
     /// Deduplication IDs remembered (each for 10 minutes).
     pub max_dedup_ids: usize,
+    /// Workflow runs remembered. When full, the oldest run that has ended
+    /// goes; starting a run while every remembered run is still going is
+    /// answered 412.
+    pub max_workflow_runs: usize,
+    /// Workflow steps waiting for an event (`waitForEvent`) at once;
+    /// waiting past it is answered 412.
+    pub max_workflow_waiters: usize,
     /// Byte budget of the whole store: message bodies and headers (a body
     /// shared by the messages of a URL group or a schedule counted once),
     /// DLQ entries with the destination's response body and headers, log
@@ -61,6 +68,8 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_response_bytes: 64 * 1024,
             max_dedup_ids: 10_000,
+            max_workflow_runs: 10_000,
+            max_workflow_waiters: 10_000,
             max_store_bytes: 256 * 1024 * 1024,
         }
     }

@@ -86,6 +86,64 @@ const LOG_FILTERS: &[&str] = &[
     "flowControlKey",
 ];
 
+/// The filters of the workflow bulk cancel (`workflowUrlExactMatch` only
+/// changes how `workflowUrl` matches: it selects nothing by itself).
+const RUN_CANCEL_FILTERS: &[&str] = &[
+    "workflowRunIds",
+    "workflowUrl",
+    "fromDate",
+    "toDate",
+    "callerIp",
+    "flowControlKey",
+    "label",
+];
+
+/// The filters of the workflow logs.
+const RUN_LOG_FILTERS: &[&str] = &[
+    "workflowUrl",
+    "workflowRunId",
+    "workflowCreatedAt",
+    "workflowRuns",
+    "state",
+    "messageId",
+    "failureFunctionState",
+    "fromDate",
+    "toDate",
+    "label",
+    "flowControlKey",
+    "callerIp",
+];
+
+/// The filters of the workflow DLQ list (`url` and `responseStatus`: of
+/// the failed call, as workflow-js's list filters have them).
+const WORKFLOW_DLQ_LIST_FILTERS: &[&str] = &[
+    "url",
+    "responseStatus",
+    "fromDate",
+    "toDate",
+    "workflowUrl",
+    "workflowRunId",
+    "workflowCreatedAt",
+    "label",
+    "failureFunctionState",
+    "callerIp",
+    "flowControlKey",
+];
+
+/// The filters of the workflow DLQ bulk routes.
+const WORKFLOW_DLQ_FILTERS: &[&str] = &[
+    "dlqIds",
+    "fromDate",
+    "toDate",
+    "workflowUrl",
+    "workflowRunId",
+    "workflowCreatedAt",
+    "label",
+    "failureFunctionState",
+    "callerIp",
+    "flowControlKey",
+];
+
 /// An endpoint that takes filters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Endpoint {
@@ -101,6 +159,18 @@ pub(crate) enum Endpoint {
     Logs,
     /// `GET /v2/events`
     Events,
+    /// `DELETE /v2/workflows/runs`
+    CancelRuns,
+    /// `GET /v2/workflows/logs` (and `/v2/workflows/events`)
+    RunLogs,
+    /// `GET /v2/workflows/dlq` (and `GET /v2/dlq?source=workflow`)
+    ListWorkflowDlq,
+    /// `DELETE /v2/workflows/dlq`
+    DeleteWorkflowDlq,
+    /// `POST /v2/workflows/dlq/resume`
+    ResumeWorkflowDlq,
+    /// `POST /v2/workflows/dlq/restart`
+    RestartWorkflowDlq,
 }
 
 impl Endpoint {
@@ -112,6 +182,12 @@ impl Endpoint {
             Self::CancelMessages => "DELETE /v2/messages",
             Self::Logs => "GET /v2/logs",
             Self::Events => "GET /v2/events",
+            Self::CancelRuns => "DELETE /v2/workflows/runs",
+            Self::RunLogs => "GET /v2/workflows/logs",
+            Self::ListWorkflowDlq => "GET /v2/workflows/dlq",
+            Self::DeleteWorkflowDlq => "DELETE /v2/workflows/dlq",
+            Self::ResumeWorkflowDlq => "POST /v2/workflows/dlq/resume",
+            Self::RestartWorkflowDlq => "POST /v2/workflows/dlq/restart",
         }
     }
 
@@ -120,6 +196,12 @@ impl Endpoint {
             Self::ListDlq | Self::DeleteDlq | Self::RetryDlq => DLQ_FILTERS,
             Self::CancelMessages => CANCEL_FILTERS,
             Self::Logs | Self::Events => LOG_FILTERS,
+            Self::CancelRuns => RUN_CANCEL_FILTERS,
+            Self::RunLogs => RUN_LOG_FILTERS,
+            Self::ListWorkflowDlq => WORKFLOW_DLQ_LIST_FILTERS,
+            Self::DeleteWorkflowDlq | Self::ResumeWorkflowDlq | Self::RestartWorkflowDlq => {
+                WORKFLOW_DLQ_FILTERS
+            }
         }
     }
 
@@ -127,6 +209,9 @@ impl Endpoint {
     fn options(self) -> &'static [&'static str] {
         match self {
             Self::CancelMessages => &["count", "async", "qstash_token"],
+            Self::CancelRuns => &["count", "workflowUrlExactMatch", "qstash_token"],
+            Self::RunLogs => &["cursor", "count", "trimBody", "groupBy", "qstash_token"],
+            Self::ListWorkflowDlq => &["cursor", "count", "source", "qstash_token"],
             _ => &["cursor", "count", "qstash_token"],
         }
     }
@@ -136,7 +221,11 @@ impl Endpoint {
         match self {
             Self::ListDlq | Self::DeleteDlq | Self::RetryDlq => Some("dlqIds"),
             Self::CancelMessages => Some("messageIds"),
-            Self::Logs | Self::Events => None,
+            Self::CancelRuns => Some("workflowRunIds"),
+            Self::DeleteWorkflowDlq | Self::ResumeWorkflowDlq | Self::RestartWorkflowDlq => {
+                Some("dlqIds")
+            }
+            Self::Logs | Self::Events | Self::RunLogs | Self::ListWorkflowDlq => None,
         }
     }
 
@@ -146,7 +235,13 @@ impl Endpoint {
             Self::DeleteDlq => Some(("dlqIds", "delete", "DLQ message")),
             Self::RetryDlq => Some(("dlqIds", "retry", "DLQ message")),
             Self::CancelMessages => Some(("messageIds", "cancel", "message")),
-            Self::ListDlq | Self::Logs | Self::Events => None,
+            Self::CancelRuns => Some(("workflowRunIds", "cancel", "workflow run")),
+            Self::DeleteWorkflowDlq => Some(("dlqIds", "delete", "workflow DLQ entry")),
+            Self::ResumeWorkflowDlq => Some(("dlqIds", "resume", "workflow DLQ entry")),
+            Self::RestartWorkflowDlq => Some(("dlqIds", "restart", "workflow DLQ entry")),
+            Self::ListDlq | Self::Logs | Self::Events | Self::RunLogs | Self::ListWorkflowDlq => {
+                None
+            }
         }
     }
 }
@@ -235,6 +330,14 @@ fn how_to_ask_for_everything(verb: &str, item: &str) -> String {
         "cancel" => ("cancelled", "repeat until `cancelled` is 0"),
         "retry" => (
             "retried",
+            "repeat with the returned `cursor` until there is none",
+        ),
+        "resume" => (
+            "resumed",
+            "repeat with the returned `cursor` until there is none",
+        ),
+        "restart" => (
+            "restarted",
             "repeat with the returned `cursor` until there is none",
         ),
         _ => (

@@ -7,8 +7,11 @@
 //! destinations, signed with a JWT in `Upstash-Signature` that
 //! `qstash::Receiver` verifies, retried with exponential backoff, then
 //! dead-lettered. Queues, URL groups, cron schedules, flow control, logs,
-//! the DLQ and bulk operations work as the service describes them. Memory
-//! is bounded by [`Limits`].
+//! the DLQ and bulk operations work as the service describes them. It also
+//! serves the Workflow REST API (`openapi/workflow/openapi.yaml`) over the
+//! runs it has seen: triggers, cancel, logs, the workflow DLQ, waiters and
+//! notify (its README says what is simulated and what is not). Memory is
+//! bounded by [`Limits`].
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), qstash_dev::Error> {

@@ -120,6 +120,14 @@ struct LimitArgs {
     /// Deduplication IDs remembered (each for 10 minutes).
     #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_DEDUP_IDS", default_value_t = Limits::default().max_dedup_ids)]
     max_dedup_ids: usize,
+    /// Workflow runs remembered (the oldest ended run goes when full;
+    /// starting a run while all are going is answered 412).
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_WORKFLOW_RUNS", default_value_t = Limits::default().max_workflow_runs)]
+    max_workflow_runs: usize,
+    /// Workflow steps waiting for an event at once; waiting past it is
+    /// answered 412.
+    #[arg(long, value_name = "N", env = "QSTASH_DEV_MAX_WORKFLOW_WAITERS", default_value_t = Limits::default().max_workflow_waiters)]
+    max_workflow_waiters: usize,
     /// Byte budget of the whole store (bodies, headers, DLQ entries with
     /// their responses, log records, callback bodies); publishing past it
     /// is answered 412 once the logs and the DLQ have dropped their oldest.
@@ -145,6 +153,8 @@ impl LimitArgs {
             max_body_bytes: self.max_body_bytes,
             max_response_bytes: self.max_response_bytes,
             max_dedup_ids: self.max_dedup_ids,
+            max_workflow_runs: self.max_workflow_runs,
+            max_workflow_waiters: self.max_workflow_waiters,
             max_store_bytes: self.max_store_bytes,
             ..Limits::default()
         }

@@ -113,6 +113,14 @@ const FORWARD: &str = "upstash-forward-";
 const CALLBACK_FORWARD: &str = "upstash-callback-forward-";
 const FAILURE_FORWARD: &str = "upstash-failure-callback-forward-";
 
+/// The headers of the workflow protocol (`Upstash-Workflow-RunId`,
+/// `Upstash-Workflow-Init`, `Upstash-Workflow-Url`, `Upstash-Feature-Set`,
+/// ...), which the service delivers as they were sent: the workflow SDKs
+/// publish their steps with them, and read them back on delivery.
+pub(crate) fn is_workflow_header(lowercase_name: &str) -> bool {
+    lowercase_name.starts_with("upstash-workflow-") || lowercase_name == "upstash-feature-set"
+}
+
 /// A header name as the API shows it: `x-order-id` becomes `X-Order-Id`.
 pub(crate) fn canonical(name: &str) -> String {
     name.split('-')
@@ -309,7 +317,7 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
             (&mut callback_forward, rest)
         } else if let Some(rest) = name.strip_prefix(FORWARD) {
             (&mut header, rest)
-        } else if name == "content-type" {
+        } else if name == "content-type" || is_workflow_header(name) {
             (&mut header, name)
         } else {
             continue;

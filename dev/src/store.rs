@@ -22,6 +22,8 @@ use crate::model::{
 use crate::options::{invalid_queue, is_url, valid_name};
 use crate::signing::SigningKeys;
 
+pub(crate) mod workflow;
+
 /// How long a deduplication ID is remembered.
 const DEDUP_WINDOW_MS: i64 = 10 * 60 * 1000;
 
@@ -43,6 +45,8 @@ pub(crate) struct Store {
     /// Bulk action ids to their sequence numbers.
     bulk_ids: HashMap<String, u64>,
     pub(crate) flow: BTreeMap<String, FlowKey>,
+    /// Workflow runs and the steps waiting for events.
+    pub(crate) wf: workflow::Workflows,
     /// Flow control keys that may be evicted: no messages, not paused,
     /// nothing pinned.
     idle_keys: BTreeSet<String>,
@@ -333,6 +337,8 @@ pub(crate) struct Settled {
     pub(crate) fate: Fate,
     /// The callbacks the attempt asked for.
     pub(crate) callbacks: Vec<CallbackFate>,
+    /// What the destination answered (`None`: the message was gone).
+    pub(crate) reply: Option<Arc<Reply>>,
 }
 
 /// See [`Settled`].
@@ -393,6 +399,7 @@ impl Store {
             bulk_actions: BTreeMap::new(),
             bulk_ids: HashMap::new(),
             flow: BTreeMap::new(),
+            wf: workflow::Workflows::default(),
             idle_keys: BTreeSet::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
@@ -524,6 +531,9 @@ impl Store {
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
+        if self.wf_starts_run(&req.opts) {
+            self.wf_room(1)?;
+        }
         if let Some(spec) = &req.opts.flow {
             self.register_flow(spec, now)?;
         }
@@ -641,6 +651,7 @@ impl Store {
             }
         }
         self.adjust(&info, |c| c.waiting += 1);
+        let added = Arc::clone(&info);
         self.messages.insert(
             info.id.clone(),
             Slot {
@@ -653,6 +664,7 @@ impl Store {
                 cancel_requested: false,
             },
         );
+        self.wf_message_added(&added);
     }
 
     /// Applies `change` to the counts of the queue and the flow control
@@ -794,6 +806,7 @@ impl Store {
                 self.ready_queues.insert(q.clone());
             }
         }
+        self.wf_message_removed(&slot.info);
         Some(slot)
     }
 
@@ -976,6 +989,8 @@ impl Store {
     pub(crate) fn take_due(&mut self, now: i64) -> (Vec<Job>, Option<i64>) {
         let mut jobs = Vec::new();
         let max = self.config.limits.max_in_flight;
+        // Waits whose time is up become calls to their timeout URLs.
+        let wait_deadline = self.wf_expire(now);
         while let Some(key) = pop_due(&mut self.key_timers, now) {
             self.key_may_admit(&key);
         }
@@ -1037,6 +1052,7 @@ impl Store {
             future(self.due.first().map(|(t, _)| *t)),
             future(self.key_timers.first().map(|(t, _)| *t)),
             future(self.queue_timers.first().map(|(t, _)| *t)),
+            future(wait_deadline),
         ]
         .into_iter()
         .flatten()
@@ -1211,6 +1227,13 @@ impl Store {
     /// dead-lettered; callbacks become messages of their own. Says what
     /// became of the message.
     pub(crate) fn finish(&mut self, id: &str, reply: Reply) -> Settled {
+        let settled = self.settle(id, reply);
+        self.wf_settled(&settled);
+        settled
+    }
+
+    /// See [`finish`](Self::finish); without the workflow runs.
+    fn settle(&mut self, id: &str, reply: Reply) -> Settled {
         let now = now_ms();
         self.stop_running(id);
         let Some(slot) = self.messages.get(id) else {
@@ -1229,6 +1252,7 @@ impl Store {
             attempt: retried.saturating_add(1),
             fate: Fate::Gone,
             callbacks: Vec::new(),
+            reply: Some(Arc::clone(&reply)),
         };
         if info.kind == Kind::Message
             && let Some(cb) = info.opts.callback.clone()
@@ -1383,6 +1407,7 @@ impl Store {
             self.log(&info, LogState::Cancelled, None, None, None);
             self.remove(id);
             self.note_schedule_state(&info, LogState::Cancelled);
+            self.wf_message_cancelled(&info);
         }
         true
     }
@@ -1656,6 +1681,20 @@ impl Store {
         reqs: &[NewMessages<'_>],
     ) -> Result<Vec<Outcome>, (usize, ApiError)> {
         self.check_publish_all(reqs)?;
+        let mut new_runs: HashSet<&str> = HashSet::new();
+        let mut first_new = 0;
+        for (i, req) in reqs.iter().enumerate() {
+            if self.wf_starts_run(&req.opts)
+                && let Some(id) = workflow::run_id_of(&req.opts)
+                && new_runs.insert(id)
+                && new_runs.len() == 1
+            {
+                first_new = i;
+            }
+        }
+        if !new_runs.is_empty() {
+            self.wf_room(new_runs.len()).map_err(|e| (first_new, e))?;
+        }
         let mut done: Vec<Outcome> = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter().enumerate() {
             match self.publish(req) {

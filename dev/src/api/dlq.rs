@@ -79,7 +79,7 @@ impl Page {
     }
 }
 
-/// `GET /v2/dlq`: oldest first. A filter looks at no more than
+/// `GET /v2/dlq`: oldest first; with `source=workflow`, the workflow DLQ. A filter looks at no more than
 /// [`MAX_SCAN`](crate::store::MAX_SCAN) entries per page: a page may then be
 /// short, even empty, with a cursor to go on from (so may a bulk delete or
 /// retry by filter).
@@ -88,6 +88,10 @@ pub(crate) async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
+    // workflow-js lists the workflow DLQ here.
+    if crate::query::Params::parse(query.as_deref()).has("source") {
+        return super::workflows::dlq_list_page(&shared, query.as_deref(), &headers);
+    }
     let Page {
         ids,
         filter,

@@ -7,6 +7,7 @@ mod messages;
 mod queues;
 mod schedules;
 mod url_groups;
+mod workflows;
 
 use std::sync::Arc;
 
@@ -26,7 +27,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::query::Params;
 use crate::state::Shared;
 
-/// The application: every operation of the QStash API.
+/// The application: every operation of the QStash API, and the workflow
+/// operations over the runs the server has seen.
 pub(crate) fn router(shared: Arc<Shared>, max_body: usize) -> Router {
     Router::new()
         .route("/v2/publish/{*destination}", post(messages::publish))
@@ -82,6 +84,47 @@ pub(crate) fn router(shared: Arc<Shared>, max_body: usize) -> Router {
         .route("/v2/keys/rotate", post(keys_logs::rotate))
         .route("/v2/logs", get(keys_logs::logs))
         .route("/v2/events", get(keys_logs::events))
+        .route("/v2/trigger/{*workflow_url}", post(workflows::trigger))
+        .route("/v2/batch/trigger", post(workflows::batch_trigger))
+        .route("/v2/workflows/runs", delete(workflows::cancel_many))
+        .route(
+            "/v2/workflows/runs/{workflow_run_id}",
+            delete(workflows::cancel_one),
+        )
+        .route("/v2/workflows/logs", get(workflows::logs))
+        .route("/v2/workflows/events", get(workflows::logs))
+        .route(
+            "/v2/workflows/dlq",
+            get(workflows::dlq_list).delete(workflows::dlq_delete_many),
+        )
+        .route(
+            "/v2/workflows/dlq/{dlq_id}",
+            get(workflows::dlq_get).delete(workflows::dlq_delete_one),
+        )
+        .route("/v2/workflows/dlq/resume", post(workflows::dlq_resume_many))
+        .route(
+            "/v2/workflows/dlq/resume/{dlq_id}",
+            post(workflows::dlq_resume_one),
+        )
+        .route(
+            "/v2/workflows/dlq/restart",
+            post(workflows::dlq_restart_many),
+        )
+        .route(
+            "/v2/workflows/dlq/restart/{dlq_id}",
+            post(workflows::dlq_restart_one),
+        )
+        .route(
+            "/v2/workflows/dlq/callback/{dlq_id}",
+            post(workflows::dlq_callback_retry).delete(workflows::dlq_callback_cancel),
+        )
+        .route("/v2/wait/{event_id}", post(workflows::wait))
+        .route("/v2/waiters/{event_id}", get(workflows::waiters))
+        .route("/v2/notify/{event_id}", post(workflows::notify))
+        .route(
+            "/v2/notify/{workflow_run_id}/{event_id}",
+            post(workflows::notify_run),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(

@@ -16,3 +16,4 @@ mod multi_region;
 mod operations;
 mod routes;
 mod secrets;
+mod workflow;

@@ -1,0 +1,837 @@
+//! The workflow REST surface, curl-shaped: runs triggered on qstash-dev are
+//! delivered to a recording receiver with the workflow headers and a valid
+//! signature, show in the workflow logs, are cancelled one by one and in
+//! bulk, wait for events and are notified, and fail into the workflow DLQ.
+
+use axum::http::StatusCode;
+use qstash::Receiver;
+use qstash_dev::{Limits, Server};
+use serde_json::{Value, json};
+
+use crate::common::{Sink, bounded, get_json, http, server};
+
+/// A request to `path` on `server` with its token and `headers`; the
+/// status and the body read as JSON (`Null` when empty).
+async fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+    let mut request = http()
+        .request(method, format!("{}{path}", server.url()))
+        .header("Authorization", format!("Bearer {}", server.token()))
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("the request");
+    let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+    let bytes = response.bytes().await.expect("the body");
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)))
+    };
+    (status, value)
+}
+
+/// Triggers a run of `url`; its id.
+async fn trigger(server: &Server, url: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let (status, answer) = call(
+        server,
+        "POST",
+        &format!("/v2/trigger/{url}"),
+        headers,
+        body.to_owned(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["workflowRunId"]
+        .as_str()
+        .expect("a run id")
+        .to_owned()
+}
+
+/// The run `id` as the logs show it.
+async fn run(server: &Server, id: &str) -> Value {
+    let page = get_json(server, &format!("/v2/workflows/logs?workflowRunId={id}")).await;
+    let runs = page["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{page}");
+    runs[0].clone()
+}
+
+async fn wait_for_state(server: &Server, id: &str, state: &str) -> Value {
+    loop {
+        let run = run(server, id).await;
+        if run["workflowState"] == state {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_triggered_run_is_delivered_signed_with_the_workflow_headers_and_shows_in_the_logs() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/api/workflow");
+        let id = trigger(
+            &server,
+            &url,
+            &[
+                ("Content-Type", "application/json"),
+                ("Upstash-Label", "nightly"),
+                ("Upstash-Forward-X-Tenant", "acme"),
+            ],
+            r#"{"order":1}"#,
+        )
+        .await;
+        assert!(id.starts_with("wfr_"), "{id}");
+
+        let got = sink.wait_for(1).await;
+        let r = &got[0];
+        assert_eq!(r.path, "/api/workflow");
+        assert_eq!(r.body.as_ref(), br#"{"order":1}"#);
+        assert_eq!(r.header("upstash-workflow-runid"), Some(id.as_str()));
+        assert_eq!(r.header("upstash-workflow-init"), Some("true"));
+        assert_eq!(r.header("upstash-workflow-url"), Some(url.as_str()));
+        assert_eq!(r.header("upstash-label"), Some("nightly"));
+        assert_eq!(r.header("x-tenant"), Some("acme"));
+        let signature = r.header("upstash-signature").expect("a signature");
+        let receiver = Receiver::new(server.current_signing_key(), server.next_signing_key());
+        receiver
+            .verify(signature, &r.body, Some(&url))
+            .expect("the signature verifies");
+
+        // The endpoint answered 200 and queued nothing more: the run is done.
+        let run = wait_for_state(&server, &id, "RUN_SUCCESS").await;
+        assert_eq!(run["workflowUrl"], url.as_str());
+        assert_eq!(run["labels"], json!(["nightly"]));
+        assert!(run["workflowRunCompletedAt"].as_i64().is_some(), "{run}");
+        let step = &run["steps"][0]["steps"][0];
+        assert_eq!(step["stepName"], "init");
+        assert_eq!(step["state"], "STEP_SUCCESS");
+        assert_eq!(step["messageId"], r.header("upstash-message-id").unwrap());
+
+        // What workflow-js reads: the events path, grouped by run.
+        let page = get_json(
+            &server,
+            &format!("/v2/workflows/events?groupBy=workflowRunId&workflowRunId={id}"),
+        )
+        .await;
+        assert_eq!(page["runs"][0]["workflowRunId"], id.as_str());
+        // The filters select: another URL, another state.
+        let other = get_json(&server, "/v2/workflows/logs?workflowUrl=http://elsewhere/").await;
+        assert_eq!(other["runs"], json!([]));
+        let failed = get_json(&server, "/v2/workflows/logs?state=RUN_FAILED").await;
+        assert_eq!(failed["runs"], json!([]));
+        let (status, answer) = call(&server, "GET", "/v2/workflows/logs?state=DONE", &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_id_given_by_the_caller_is_kept_and_a_second_trigger_with_it_starts_nothing() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let headers = [("Upstash-Workflow-RunId", "wfr_mine")];
+        assert_eq!(trigger(&server, &url, &headers, "a").await, "wfr_mine");
+        sink.wait_for(1).await;
+        let (status, again) = call(
+            &server,
+            "POST",
+            &format!("/v2/trigger/{url}"),
+            &headers,
+            "b",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["deduplicated"], true, "{again}");
+        // The batch trigger: one run per entry, a repeated id once.
+        let batch = json!([
+            {"destination": url, "body": "x", "headers": {"Upstash-Workflow-RunId": "wfr_b1"}},
+            {"destination": url, "body": "y", "headers": {"Upstash-Workflow-RunId": "wfr_b1"}},
+            {"destination": url, "body": "z"},
+        ]);
+        let (status, answer) =
+            call(&server, "POST", "/v2/batch/trigger", &[], batch.to_string()).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer[0]["workflowRunId"], "wfr_b1");
+        assert_eq!(answer[0]["deduplicated"], false);
+        assert_eq!(answer[1]["deduplicated"], true);
+        assert!(
+            answer[2]["workflowRunId"]
+                .as_str()
+                .unwrap()
+                .starts_with("wfr_")
+        );
+        let got = sink.wait_for(3).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert_eq!(sink.count(), 3, "{got:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_started_the_sdk_way_through_the_batch_is_seen() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/sdk");
+        // What workflow-js's `client.trigger` sends (evidence row 10).
+        let batch = json!([{
+            "destination": url,
+            "body": "{\"input\":1}",
+            "headers": {
+                "Upstash-Workflow-Init": "true",
+                "Upstash-Workflow-RunId": "wfr_sdk",
+                "Upstash-Workflow-Url": url,
+                "Upstash-Feature-Set": "LazyFetch,InitialBody",
+                "Upstash-Forward-Upstash-Workflow-Sdk-Version": "1",
+            },
+        }]);
+        let (status, _) = call(&server, "POST", "/v2/batch", &[], batch.to_string()).await;
+        assert_eq!(status, StatusCode::OK);
+        let got = sink.wait_for(1).await;
+        assert_eq!(got[0].header("upstash-workflow-runid"), Some("wfr_sdk"));
+        assert_eq!(
+            got[0].header("upstash-feature-set"),
+            Some("LazyFetch,InitialBody")
+        );
+        assert_eq!(got[0].header("upstash-workflow-sdk-version"), Some("1"));
+        let run = wait_for_state(&server, "wfr_sdk", "RUN_SUCCESS").await;
+        assert_eq!(run["workflowUrl"], url.as_str());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn runs_are_cancelled_one_by_one_and_in_bulk_and_never_all_by_accident() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // Delayed: the runs stay going until cancelled.
+        let later = [("Upstash-Delay", "1h")];
+        let one = trigger(&server, &url, &later, "1").await;
+        assert_eq!(run(&server, &one).await["workflowState"], "RUN_STARTED");
+
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs/{one}?cancel=true"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let cancelled = run(&server, &one).await;
+        assert_eq!(cancelled["workflowState"], "RUN_CANCELED");
+        assert_eq!(cancelled["steps"][0]["steps"][0]["state"], "STEP_CANCELED");
+        let (status, answer) = call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs/{one}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        let (status, _) = call(&server, "DELETE", "/v2/workflows/runs/wfr_nope", &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Bulk by ids: unknown ones skipped, cancelled ones not counted again.
+        let a = trigger(&server, &url, &later, "a").await;
+        let b = trigger(&server, &url, &later, "b").await;
+        let ids = json!({ "workflowRunIds": [a, b, "non-existent"] }).to_string();
+        let (status, answer) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs",
+            &[("Content-Type", "application/json")],
+            ids.clone(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer, json!({ "cancelled": 2 }));
+        let (_, again) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs",
+            &[("Content-Type", "application/json")],
+            ids,
+        )
+        .await;
+        assert_eq!(again, json!({ "cancelled": 0 }));
+
+        // Without a filter: refused, whatever is going.
+        let c = trigger(
+            &server,
+            &url,
+            &[("Upstash-Delay", "1h"), ("Upstash-Label", "nightly")],
+            "c",
+        )
+        .await;
+        let d = trigger(&server, &url, &later, "d").await;
+        let (status, answer) = call(&server, "DELETE", "/v2/workflows/runs", &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("without a filter"),
+            "{answer}"
+        );
+        let (status, answer) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs?workflowRunId=x",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("`workflowRunId`"),
+            "{answer}"
+        );
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs?workflowRunIds=",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(run(&server, &c).await["workflowState"], "RUN_STARTED");
+
+        // By label, from the query: only that run.
+        let (_, answer) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs?label=nightly",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(answer, json!({ "cancelled": 1 }));
+        assert_eq!(run(&server, &c).await["workflowState"], "RUN_CANCELED");
+        assert_eq!(run(&server, &d).await["workflowState"], "RUN_STARTED");
+        // By URL prefix.
+        let (_, answer) = call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs?workflowUrl={}", sink.url("/")),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(answer, json!({ "cancelled": 1 }));
+        assert_eq!(run(&server, &d).await["workflowState"], "RUN_CANCELED");
+        // Matched whole when asked: a prefix then selects nothing.
+        let e = trigger(&server, &url, &later, "e").await;
+        let exact =
+            |u: &str| format!("/v2/workflows/runs?workflowUrl={u}&workflowUrlExactMatch=true");
+        let (status, answer) = call(&server, "DELETE", &exact(&sink.url("/")), &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer, json!({ "cancelled": 0 }));
+        let (_, answer) = call(&server, "DELETE", &exact(&url), &[], "").await;
+        assert_eq!(answer, json!({ "cancelled": 1 }));
+        assert_eq!(run(&server, &e).await["workflowState"], "RUN_CANCELED");
+        // `workflowUrlExactMatch` alone is no filter.
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/runs?workflowUrlExactMatch=true",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // Nothing was ever delivered.
+        assert_eq!(sink.count(), 0);
+    })
+    .await;
+}
+
+/// Puts run `run_id` in "waiting for `event`" as workflow-js's
+/// `waitForEvent` step does: `POST /v2/wait/{event}`.
+async fn wait_for_event(
+    server: &Server,
+    run_id: &str,
+    event: &str,
+    url: &str,
+    timeout: Value,
+) -> (StatusCode, Value) {
+    let body = json!({
+        "url": url,
+        "timeout": timeout,
+        "timeoutUrl": url,
+        "timeoutHeaders": {"Upstash-Workflow-Runid": [run_id], "Upstash-Workflow-Calltype": ["step"]},
+        "step": {"stepId": 2, "stepName": "wait-order", "stepType": "Wait", "concurrent": 1},
+    });
+    call(
+        server,
+        "POST",
+        &format!("/v2/wait/{event}"),
+        &[
+            ("Upstash-Workflow-RunId", run_id),
+            ("Upstash-Workflow-Init", "false"),
+            ("Upstash-Workflow-CallType", "step"),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn notify_wakes_the_waiters_of_an_event_and_answers_empty_when_none_waits() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+
+        let (status, answer) = call(&server, "POST", "/v2/notify/order-paid", &[], "{}").await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(answer, json!([]));
+
+        let (status, answer) = wait_for_event(&server, &id, "order-paid", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let waiters = get_json(&server, "/v2/waiters/order-paid").await;
+        let list = waiters.as_array().expect("waiters");
+        assert_eq!(list.len(), 1, "{waiters}");
+        assert_eq!(list[0]["url"], url.as_str());
+        assert_eq!(list[0]["headers"]["Upstash-Workflow-Runid"], json!([id]));
+        assert_eq!(list[0]["timeoutUrl"], url.as_str());
+        let deadline = list[0]["deadline"].as_i64().unwrap();
+        assert_eq!(deadline, answer["deadline"].as_i64().unwrap());
+        let run_now = run(&server, &id).await;
+        let next = run_now["steps"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(next["type"], "next");
+        assert!(
+            next["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["waitEventId"] == "order-paid"),
+            "{next}"
+        );
+        assert_eq!(get_json(&server, "/v2/waiters/other").await, json!([]));
+
+        let (status, answer) = call(
+            &server,
+            "POST",
+            "/v2/notify/order-paid",
+            &[],
+            r#"{"paid":true}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let results = answer.as_array().expect("results");
+        assert_eq!(results.len(), 1, "{answer}");
+        assert_eq!(results[0]["waiter"]["url"], url.as_str());
+        let message_id = results[0]["messageId"].as_str().unwrap().to_owned();
+
+        let got = sink.wait_for(1).await;
+        let r = &got[0];
+        assert_eq!(r.header("upstash-message-id"), Some(message_id.as_str()));
+        assert_eq!(r.header("upstash-workflow-runid"), Some(id.as_str()));
+        assert_eq!(r.header("upstash-workflow-calltype"), Some("step"));
+        let step: Value = serde_json::from_slice(&r.body).expect("a step");
+        assert_eq!(step["out"], r#"{"paid":true}"#);
+        assert_eq!(step["waitEventId"], "order-paid");
+        assert_eq!(step["waitTimeout"], false);
+        assert_eq!(step["stepName"], "wait-order");
+        let receiver = Receiver::new(server.current_signing_key(), server.next_signing_key());
+        receiver
+            .verify(r.header("upstash-signature").unwrap(), &r.body, Some(&url))
+            .expect("signed");
+        assert_eq!(get_json(&server, "/v2/waiters/order-paid").await, json!([]));
+        let (_, again) = call(&server, "POST", "/v2/notify/order-paid", &[], "{}").await;
+        assert_eq!(again, json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_event_notified_to_a_run_before_it_waits_is_handed_over_when_it_does() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/notify/{id}/approved"),
+            &[],
+            "yes",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer["workflowRunId"], id.as_str());
+        assert!(answer.get("messageId").is_none(), "{answer}");
+        let (status, answer) = wait_for_event(&server, &id, "approved", &url, json!(60)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert!(answer["messageId"].as_str().is_some(), "{answer}");
+        let got = sink.wait_for(1).await;
+        let step: Value = serde_json::from_slice(&got[0].body).unwrap();
+        assert_eq!(step["out"], "yes");
+        assert_eq!(get_json(&server, "/v2/waiters/approved").await, json!([]));
+        let (status, _) = call(&server, "POST", "/v2/notify/wfr_unknown/approved", &[], "x").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wait_that_times_out_calls_its_timeout_url_and_a_cancel_drops_waiters() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let (status, _) = wait_for_event(&server, &id, "late", &url, json!("1s")).await;
+        assert_eq!(status, StatusCode::OK);
+        let got = sink.wait_for(1).await;
+        let step: Value = serde_json::from_slice(&got[0].body).unwrap();
+        assert_eq!(step["waitTimeout"], true, "{step}");
+        assert_eq!(got[0].header("upstash-workflow-runid"), Some(id.as_str()));
+        assert_eq!(get_json(&server, "/v2/waiters/late").await, json!([]));
+
+        let (status, _) = wait_for_event(&server, &id, "never", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs/{id}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(get_json(&server, "/v2/waiters/never").await, json!([]));
+        // An ended run waits for nothing.
+        let (status, answer) = wait_for_event(&server, &id, "never", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_run_goes_to_the_workflow_dlq_and_is_restarted_resumed_or_deleted() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let url = sink.url("/wf");
+        let failing = [("Upstash-Retries", "0"), ("Upstash-Label", "billing")];
+        let id = trigger(&server, &url, &failing, "input").await;
+        let failed = wait_for_state(&server, &id, "RUN_FAILED").await;
+        let dlq_id = failed["dlqId"].as_str().expect("a DLQ id").to_owned();
+
+        let list = get_json(&server, "/v2/workflows/dlq").await;
+        assert_eq!(list["messages"][0]["dlqId"], dlq_id.as_str(), "{list}");
+        assert_eq!(list["messages"][0]["workflowRunId"], id.as_str());
+        assert_eq!(list["messages"][0]["workflowUrl"], url.as_str());
+        assert_eq!(list["messages"][0]["responseStatus"], 500);
+        // What workflow-js lists with (evidence row 7).
+        let sdk = get_json(&server, "/v2/dlq?source=workflow").await;
+        assert_eq!(sdk["messages"][0]["dlqId"], dlq_id.as_str());
+        let none = get_json(&server, "/v2/workflows/dlq?label=other").await;
+        assert_eq!(none["messages"], json!([]));
+        // workflow-js's list filters: the failed call's URL and status.
+        let by_call = get_json(
+            &server,
+            &format!("/v2/dlq?source=workflow&url={url}&responseStatus=500"),
+        )
+        .await;
+        assert_eq!(by_call["messages"][0]["dlqId"], dlq_id.as_str());
+        let other = get_json(&server, "/v2/dlq?source=workflow&responseStatus=502").await;
+        assert_eq!(other["messages"], json!([]));
+        let by_message = get_json(
+            &server,
+            &format!(
+                "/v2/workflows/events?groupBy=workflowRunId&messageId={}",
+                list["messages"][0]["messageId"].as_str().unwrap()
+            ),
+        )
+        .await;
+        assert_eq!(by_message["runs"][0]["workflowRunId"], id.as_str());
+        let failing_runs = get_json(&server, "/v2/workflows/logs?messageId=msg_none").await;
+        assert_eq!(failing_runs["runs"], json!([]));
+        let one = get_json(&server, &format!("/v2/workflows/dlq/{dlq_id}")).await;
+        assert_eq!(one["workflowRunId"], id.as_str());
+
+        // Restart: a new run from the first call, delivered again.
+        sink.set_status(200);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/workflows/dlq/restart/{dlq_id}"),
+            &[("Upstash-Retries", "2")],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let new_id = answer["workflowRunId"].as_str().unwrap().to_owned();
+        assert_ne!(new_id, id);
+        let got = sink.wait_for(2).await;
+        assert_eq!(
+            got[1].header("upstash-workflow-runid"),
+            Some(new_id.as_str())
+        );
+        assert_eq!(got[1].header("upstash-workflow-init"), Some("true"));
+        assert_eq!(got[1].body.as_ref(), b"input");
+        wait_for_state(&server, &new_id, "RUN_SUCCESS").await;
+        let (status, _) = call(
+            &server,
+            "GET",
+            &format!("/v2/workflows/dlq/{dlq_id}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Resume in bulk, by id; delete in bulk refused without a filter.
+        sink.set_status(500);
+        let second = trigger(&server, &url, &failing, "again").await;
+        let dlq_two = wait_for_state(&server, &second, "RUN_FAILED").await["dlqId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, answer) = call(&server, "DELETE", "/v2/workflows/dlq", &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        for (action, done) in [("resume", "resumed"), ("restart", "restarted")] {
+            let (status, answer) = call(
+                &server,
+                "POST",
+                &format!("/v2/workflows/dlq/{action}"),
+                &[],
+                "",
+            )
+            .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+            let text = answer["error"].as_str().unwrap();
+            assert!(text.contains(&format!("are {done} per call")), "{text}");
+        }
+        sink.set_status(200);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/workflows/dlq/resume?dlqIds={dlq_two}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let resumed = answer["workflowRuns"][0]["workflowRunId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        wait_for_state(&server, &resumed, "RUN_SUCCESS").await;
+
+        // Delete by filter.
+        sink.set_status(500);
+        let third = trigger(&server, &url, &failing, "third").await;
+        wait_for_state(&server, &third, "RUN_FAILED").await;
+        let (status, answer) = call(
+            &server,
+            "DELETE",
+            "/v2/workflows/dlq?label=billing",
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["deleted"], 1);
+        assert_eq!(
+            get_json(&server, "/v2/workflows/dlq").await["messages"],
+            json!([])
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_failure_callback_of_a_failed_run_is_tracked_and_called_again() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let callback = Sink::start().await;
+        sink.set_status(500);
+        callback.set_status(500);
+        let url = sink.url("/wf");
+        let failure_url = callback.url("/failed");
+        let id = trigger(
+            &server,
+            &url,
+            &[
+                ("Upstash-Retries", "0"),
+                ("Upstash-Failure-Callback", failure_url.as_str()),
+                ("Upstash-Failure-Callback-Retries", "0"),
+            ],
+            "x",
+        )
+        .await;
+        let failed = wait_for_state(&server, &id, "RUN_FAILED").await;
+        let dlq_id = failed["dlqId"].as_str().unwrap().to_owned();
+        callback.wait_for(1).await;
+        let entry = loop {
+            let entry = get_json(&server, &format!("/v2/workflows/dlq/{dlq_id}")).await;
+            if entry["failureFunctionState"] == "CALLBACK_FAIL" {
+                break entry;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        assert_eq!(entry["failureCallbackInfo"]["state"], "CALLBACK_FAIL");
+        let listed = get_json(
+            &server,
+            "/v2/workflows/dlq?failureFunctionState=CALLBACK_FAIL",
+        )
+        .await;
+        assert_eq!(listed["messages"][0]["dlqId"], dlq_id.as_str());
+
+        callback.set_status(200);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/workflows/dlq/callback/{dlq_id}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["workflowRunId"], id.as_str());
+        callback.wait_for(2).await;
+        loop {
+            let entry = get_json(&server, &format!("/v2/workflows/dlq/{dlq_id}")).await;
+            if entry["failureFunctionState"] == "CALLBACK_SUCCESS" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Only a failed callback is called again.
+        let (status, _) = call(
+            &server,
+            "POST",
+            &format!("/v2/workflows/dlq/callback/{dlq_id}"),
+            &[],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn workflow_inputs_past_their_bounds_are_refused_naming_the_limit() {
+    bounded(async {
+        let server = Server::builder()
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_workflow_runs: 1,
+                max_workflow_waiters: 1,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // Two new runs where one fits: refused before any is started.
+        let batch = json!([{"destination": url}, {"destination": url}]).to_string();
+        let (status, answer) = call(&server, "POST", "/v2/batch/trigger", &[], batch).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        let text = answer["error"].as_str().unwrap();
+        assert!(
+            text.starts_with("batch entry 0: workflow run limit"),
+            "{text}"
+        );
+        assert_eq!(
+            get_json(&server, "/v2/workflows/logs").await["runs"],
+            json!([])
+        );
+        let long = "r".repeat(300);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/trigger/{url}"),
+            &[("Upstash-Workflow-RunId", long.as_str())],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            answer["error"].as_str().unwrap().contains("256 bytes"),
+            "{answer}"
+        );
+
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        let (status, answer) = call(&server, "POST", &format!("/v2/trigger/{url}"), &[], "").await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("workflow run limit"),
+            "{answer}"
+        );
+
+        let (status, answer) = wait_for_event(&server, &id, "e", &url, json!("400d")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            answer["error"].as_str().unwrap().contains("365d"),
+            "{answer}"
+        );
+        let (status, _) = wait_for_event(&server, &id, "e", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, answer) = wait_for_event(&server, &id, "f", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        assert!(
+            answer["error"].as_str().unwrap().contains("waiter limit"),
+            "{answer}"
+        );
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/trigger/{url}"),
+            &[("Upstash-Retries", "101")],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            answer["error"].as_str().unwrap().contains("at most 100"),
+            "{answer}"
+        );
+        let (status, _) = call(&server, "POST", "/v2/trigger/not-a-url", &[], "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // Once it ended, the run's room goes to a new one.
+        call(
+            &server,
+            "DELETE",
+            &format!("/v2/workflows/runs/{id}"),
+            &[],
+            "",
+        )
+        .await;
+        trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+    })
+    .await;
+}
