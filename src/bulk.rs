@@ -20,8 +20,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The bulk resume and restart of the workflow DLQ act on at most 50 runs a
-//! call and answer a cursor with the runs they started: `send()` makes one
+//! The bulk resume and restart of the workflow DLQ act on a batch of runs a
+//! call (`count`; a restart at most 50) and answer a cursor with the runs
+//! they started: `send()` makes one
 //! call, and `send_all()` follows the cursor until the service gives none
 //! (or a call starts no run), returning every new run. A bulk cancel of runs
 //! has no cursor: `send_all()` calls again until a call cancels none (runs
@@ -266,7 +267,7 @@ bulk_loop!(
     ResumeWorkflowDlqEntries,
     Vec<types::ResumeWorkflowDlqEntriesResponseWorkflowRunsItem>,
     resume_workflow_loop,
-    "resumes the matching failed runs, at most 50 per call, passing the returned cursor back; gives every resumed run.",
+    "resumes the matching failed runs batch after batch (`count` a call), passing the returned cursor back; gives every resumed run.",
     "let resumed = client.resume_workflow_dlq_entries().label(\"billing\").send_all().await?;"
 );
 bulk_loop!(

@@ -61,7 +61,9 @@ pub enum Error {
         reason: String,
     },
     /// A status the API description does not cover (1xx, 3xx): a proxy or
-    /// a wrong base URL, most likely.
+    /// a wrong base URL, most likely. (A 3xx the description documents for
+    /// an operation without a 2xx, `cancel_workflow_failure_callback`'s
+    /// 302, is that operation's success instead.)
     UnexpectedStatus(StatusCode),
     /// The request was not sent: a required parameter is missing, a value
     /// is invalid, or it would act on more than asked (an empty id, an empty

@@ -26,13 +26,11 @@ pub(crate) fn refusal(op: &Operation, state: &RequestState, url: &Url) -> Option
     empty_path_parameter(op, url).or_else(|| unfiltered_bulk(op, state, url))
 }
 
-/// The `count` that `.all()` sends when the caller set none: the service's
-/// own default per call (evidence rows 5 and 16; the JS SDK's
-/// `DEFAULT_BULK_COUNT`), so it changes nothing there.
-pub(crate) const EVERYTHING_COUNT: &str = "100";
-
 /// Adds `count` to the URL of a bulk request sent with `.all()` and neither
-/// a filter nor a `count`.
+/// a filter nor a `count`: the operation's `all_count`, what it takes per
+/// call (100, the service's default and the JS SDKs' `DEFAULT_BULK_COUNT`,
+/// QStash evidence rows 5 and 16; 50 for the workflow DLQ's bulk restart,
+/// whose description allows at most 50 runs a call).
 pub(crate) fn mark_everything(op: &Operation, state: &RequestState, url: &mut Url) {
     let Some(filters) = op.bulk_filters else {
         return;
@@ -40,7 +38,8 @@ pub(crate) fn mark_everything(op: &Operation, state: &RequestState, url: &mut Ur
     if !state.everything || has_any(url, filters) || has_any(url, &["count"]) {
         return;
     }
-    url.query_pairs_mut().append_pair("count", EVERYTHING_COUNT);
+    url.query_pairs_mut()
+        .append_pair("count", &op.all_count.to_string());
 }
 
 /// Whether the query of `url` has a parameter named in `names`.
@@ -210,10 +209,21 @@ mod tests {
                 assert_eq!(marked(op, &everything, "/v2/x"), "", "{}", op.name);
                 continue;
             };
-            assert_eq!(marked(op, &everything, "/v2/x"), "count=100", "{}", op.name);
+            let count = if op.name == "restart_workflow_dlq_entries" {
+                50
+            } else {
+                100
+            };
+            assert_eq!(op.all_count, count, "{}", op.name);
+            assert_eq!(
+                marked(op, &everything, "/v2/x"),
+                format!("count={count}"),
+                "{}",
+                op.name
+            );
             assert_eq!(
                 marked(op, &everything, "/v2/x?cursor=c"),
-                "cursor=c&count=100"
+                format!("cursor=c&count={count}")
             );
             assert_eq!(marked(op, &everything, "/v2/x?count=7"), "count=7");
             assert_eq!(marked(op, &plain(), "/v2/x"), "", "without `.all()`");

@@ -94,6 +94,7 @@ mod secrets;
 pub mod tower;
 mod transport;
 mod urls;
+mod workflow;
 
 pub use api::{Analytics, Api, EmailProvider, LlmProvider};
 pub use bulk::BulkProgress;
@@ -121,6 +122,9 @@ pub use receiver::{
     REGION_HEADER, Receiver, Region, SIGNATURE_HEADER, TokenPart, VerifyError,
 };
 pub use retry::RetryPolicy;
+pub use workflow::WorkflowOptions;
+#[cfg(qstash_operation = "trigger_workflows")]
+pub use workflow::WorkflowTrigger;
 
 /// The README's usage example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

@@ -474,11 +474,13 @@ impl MessageOptions {
     }
 }
 
+/// Request headers built from options, each checked as it is added (the
+/// error names the option).
 #[derive(Default)]
-struct Headers(HeaderMap);
+pub(crate) struct Headers(pub(crate) HeaderMap);
 
 impl Headers {
-    fn add(&mut self, option: &str, name: &str, value: &str) -> Result<(), Error> {
+    pub(crate) fn add(&mut self, option: &str, name: &str, value: &str) -> Result<(), Error> {
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(option, format!("{name:?} is not a valid header name")))?;
         let value = HeaderValue::from_str(value).map_err(|_| {
@@ -561,14 +563,14 @@ impl Headers {
     }
 }
 
-fn invalid(option: &str, reason: impl Into<String>) -> Error {
+pub(crate) fn invalid(option: &str, reason: impl Into<String>) -> Error {
     Error::InvalidOption {
         option: option.to_string(),
         reason: reason.into(),
     }
 }
 
-fn non_empty(option: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn non_empty(option: &str, value: &str) -> Result<(), Error> {
     if value.trim().is_empty() {
         return Err(invalid(option, "is empty"));
     }

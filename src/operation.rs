@@ -18,6 +18,14 @@ pub(crate) struct Operation {
     /// names table's `bulk` list): its filter parameters. Sent without any
     /// of them only after `.all()`.
     pub(crate) bulk_filters: Option<&'static [&'static str]>,
+    /// The `count` a bulk operation sends after `.all()` when the caller set
+    /// none (the names table's `bulk.all_count`, else 100); 0 for the others.
+    pub(crate) all_count: u32,
+    /// The 3xx statuses the description documents for an operation that
+    /// documents no 2xx (`cancel_workflow_failure_callback`: 302): taken as
+    /// its success, as the description says they are. Empty for every
+    /// other operation, whose 3xx stay `Error::UnexpectedStatus`.
+    pub(crate) success_redirects: &'static [u16],
 }
 
 impl std::fmt::Display for Operation {

@@ -64,7 +64,12 @@ impl std::fmt::Debug for SecretBody {
 impl RequestState {
     /// Takes message options, checked for `target`.
     pub(crate) fn set_options(&mut self, options: &MessageOptions, target: crate::message::Target) {
-        match options.to_headers(target) {
+        self.set_headers(options.to_headers(target));
+    }
+
+    /// Takes the headers of checked options, or why they were refused.
+    pub(crate) fn set_headers(&mut self, headers: Result<HeaderMap, Error>) {
+        match headers {
             Ok(headers) => {
                 self.headers = Some(headers);
                 self.invalid_option = None;

@@ -139,6 +139,7 @@ pub fn build(
     );
     write_if_changed(&paths.out_file, &(header + &code))
         .map_err(|e| format!("{}: {e}", paths.out_file.display()))?;
+    lines.extend(operation_cfgs(paths, &normalized)?);
     for (key, name) in &normalized.unknown_operations {
         let of_second = normalized
             .merge
@@ -172,6 +173,42 @@ pub fn build(
             }
         }
     }
+    Ok(lines)
+}
+
+/// The name of the cfg that says which operations the client has:
+/// `#[cfg(qstash_operation = "trigger_workflows")]` on layer code that only
+/// exists for an operation some documents (older upstream versions) lack.
+pub const OPERATION_CFG: &str = "qstash_operation";
+
+/// `cargo::rustc-check-cfg` with every name of the names tables (the names
+/// the layer may test), and one `cargo::rustc-cfg` per operation generated.
+fn operation_cfgs(
+    paths: &BuildPaths,
+    normalized: &crate::Normalized,
+) -> Result<Vec<String>, String> {
+    let mut tables = vec![paths.names.clone()];
+    tables.extend(paths.workflow.as_ref().map(|w| w.names.clone()));
+    let mut known = std::collections::BTreeSet::new();
+    for table in &tables {
+        let names = crate::read_names(table).map_err(|e| e.to_string())?;
+        known.extend(names.operations().map(|(_, n)| n.to_string()));
+    }
+    known.extend(normalized.operations.iter().map(|(_, n)| n.clone()));
+    let values = known
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut lines = vec![format!(
+        "cargo::rustc-check-cfg=cfg({OPERATION_CFG}, values({values}))"
+    )];
+    lines.extend(
+        normalized
+            .operations
+            .iter()
+            .map(|(_, n)| format!("cargo::rustc-cfg={OPERATION_CFG}={n:?}")),
+    );
     Ok(lines)
 }
 

@@ -132,6 +132,7 @@ pub fn generate(normalized: &Normalized, settings: &Settings) -> Result<String, 
             let transport = crate::requests::Transport {
                 module: path_tokens(module, "transport module")?,
                 error: layer.error.clone(),
+                optional_bodies: optional_bodies(normalized),
             };
             crate::requests::apply(&mut file, &transport)?;
         }
@@ -300,8 +301,9 @@ fn all_methods(n: &Normalized) -> TokenStream {
             .map(|f| format!("`{f}`"))
             .collect::<Vec<_>>()
             .join(", ");
+        let count = b.all_count;
         let doc = format!(
-            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. On the wire it carries `count` (100, the service's default per call, unless set), as the JS SDK's `{{ all: true }}` does. Combines with every other setter and terminal, in any order."
+            "Acts on everything, on purpose: without a filter ({filters}) this operation acts on every item, and the client sends it that way only after this call. On the wire it carries `count` ({count} unless set: what this operation takes per call), as the JS SDK's `{{ all: true }}` does. Combines with every other setter and terminal, in any order."
         );
         out.extend(quote! {
             impl<'a> builder::#builder<'a> {
@@ -335,13 +337,18 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
         } else {
             quote!(Never)
         };
-        let bulk = match n.bulk.iter().find(|b| &b.method == name) {
+        let (bulk, all_count) = match n.bulk.iter().find(|b| &b.method == name) {
             Some(b) => {
                 let filters = &b.filters;
-                quote!(::std::option::Option::Some(&[#(#filters),*]))
+                let count = b.all_count;
+                (
+                    quote!(::std::option::Option::Some(&[#(#filters),*])),
+                    quote!(#count),
+                )
             }
-            None => quote!(::std::option::Option::None),
+            None => (quote!(::std::option::Option::None), quote!(0)),
         };
+        let success_redirects = success_redirects(&n.document, key);
         consts.extend(quote! {
             impl<'a> builder::#builder<'a> {
                 /// What the API description and the names table say of this
@@ -352,6 +359,8 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
                     path: #path,
                     repeat: #module::Repeat::#repeat,
                     bulk_filters: #bulk,
+                    all_count: #all_count,
+                    success_redirects: &[#(#success_redirects),*],
                 };
             }
         });
@@ -362,6 +371,45 @@ fn operation_facts(n: &Normalized, module: &str) -> Result<(TokenStream, TokenSt
         pub const OPERATIONS: &[#module::Operation] = &[#(#list),*];
     };
     Ok((consts, list))
+}
+
+/// The builders of the operations whose request body is not required.
+fn optional_bodies(n: &Normalized) -> Vec<String> {
+    n.operations
+        .iter()
+        .filter(|(key, _)| {
+            crate::document::operation(&n.document, key)
+                .and_then(|op| op.get("requestBody"))
+                .and_then(|body| crate::document::resolve(&n.document, body, "").ok())
+                .is_some_and(|(body, _)| {
+                    body.get("required") != Some(&serde_json::Value::Bool(true))
+                })
+        })
+        .map(|(_, name)| crate::idents::pascal(name))
+        .collect()
+}
+
+/// The 3xx statuses documented for an operation that documents no 2xx
+/// (`2XX` included): the description's word for its success. Empty when it
+/// documents a 2xx, or no 3xx.
+pub(crate) fn success_redirects(
+    doc: &serde_json::Value,
+    key: &crate::document::OperationKey,
+) -> Vec<u16> {
+    let Some(responses) = crate::document::operation(doc, key)
+        .and_then(|op| op.get("responses"))
+        .and_then(serde_json::Value::as_object)
+    else {
+        return Vec::new();
+    };
+    if responses.keys().any(|k| k.starts_with('2')) {
+        return Vec::new();
+    }
+    responses
+        .keys()
+        .filter_map(|k| k.parse::<u16>().ok())
+        .filter(|s| (300..=399).contains(s))
+        .collect()
 }
 
 /// Code generated for the hand-written layer: what the spec says about
@@ -520,4 +568,33 @@ fn extras(n: &Normalized, settings: &Settings) -> Result<TokenStream, Refusal> {
             pub const UNSUPPORTED_PAGINATION: &[(&str, &str)] = &[#(#unsupported),*];
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::OperationKey;
+    use serde_json::json;
+
+    fn key(path: &str) -> OperationKey {
+        OperationKey {
+            method: "delete".into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn a_documented_3xx_is_the_success_only_without_a_2xx() {
+        let doc = json!({"paths": {
+            "/only-302": {"delete": {"responses": {"302": {}, "400": {}, "404": {}}}},
+            "/both": {"delete": {"responses": {"200": {}, "302": {}}}},
+            "/range": {"delete": {"responses": {"2XX": {}, "301": {}}}},
+            "/none": {"delete": {"responses": {"404": {}}}},
+        }});
+        assert_eq!(success_redirects(&doc, &key("/only-302")), [302]);
+        assert!(success_redirects(&doc, &key("/both")).is_empty());
+        assert!(success_redirects(&doc, &key("/range")).is_empty());
+        assert!(success_redirects(&doc, &key("/none")).is_empty());
+        assert!(success_redirects(&doc, &key("/missing")).is_empty());
+    }
 }

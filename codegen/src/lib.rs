@@ -110,7 +110,7 @@ pub struct Source {
 /// a different one of the same name (`WorkflowFlowControlKey`).
 pub const SECOND_PREFIX: &str = "Workflow";
 
-fn read_names(path: &Path) -> Result<Names, Refusal> {
+pub(crate) fn read_names(path: &Path) -> Result<Names, Refusal> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Refusal::new("", format!("cannot read the names table: {e}")).in_file(path))?;
     Names::parse(&text).map_err(|r| r.in_file(path))
@@ -185,7 +185,7 @@ pub fn normalize(mut doc: Value, names: &Names) -> Result<Normalized, Refusal> {
         .map(|(l, n)| (l.to_string(), n.to_string()))
         .collect();
     let (paginated, unsupported_pagination) = pagination::find(&doc);
-    let bulk = bulk_operations(&doc, names, &operations);
+    let bulk = bulk_operations(&doc, names, &operations)?;
     let named = |listed: &[String]| -> Vec<String> {
         operations
             .iter()
@@ -223,33 +223,63 @@ pub struct BulkOperation {
     pub method: String,
     /// Its query parameters that select items (wire names).
     pub filters: Vec<String>,
+    /// The `count` that `.all()` sends (the names table's `bulk.all_count`,
+    /// else [`names::DEFAULT_ALL_COUNT`]); never above the `maximum` of the
+    /// operation's `count` parameter.
+    pub all_count: u32,
 }
 
 fn bulk_operations(
     doc: &Value,
     names: &Names,
     operations: &[(OperationKey, String)],
-) -> Vec<BulkOperation> {
+) -> Result<Vec<BulkOperation>, Refusal> {
     let not_filters = &names.bulk().not_filters;
     operations
         .iter()
         .filter(|(_, method)| names.bulk().operations.contains(method))
         .map(|(key, method)| {
-            let filters = document::operation(doc, key)
+            let query: Vec<(usize, &Value)> = document::operation(doc, key)
                 .and_then(|op| op.get("parameters"))
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|p| p["in"] == "query")
-                .filter_map(|p| p["name"].as_str())
+                .enumerate()
+                .filter(|(_, p)| p["in"] == "query")
+                .collect();
+            let filters = query
+                .iter()
+                .filter_map(|(_, p)| p["name"].as_str())
                 .filter(|name| !not_filters.iter().any(|n| n == name))
                 .map(str::to_string)
                 .collect();
-            BulkOperation {
+            let all_count = names
+                .bulk()
+                .all_count
+                .get(method)
+                .copied()
+                .unwrap_or(names::DEFAULT_ALL_COUNT);
+            // `.all()` must send a count the operation takes.
+            if let Some((i, maximum)) = query.iter().find_map(|(i, p)| {
+                (p["name"] == "count")
+                    .then(|| p["schema"]["maximum"].as_u64())
+                    .flatten()
+                    .map(|m| (*i, m))
+            }) && u64::from(all_count) > maximum
+            {
+                return Err(Refusal::new(
+                    crate::report::child(&key.pointer(), ["parameters", &i.to_string()]),
+                    format!(
+                        "`.all()` of `{method}` would send count {all_count}, above the parameter's maximum {maximum}: set `bulk.all_count` for it in the names table"
+                    ),
+                ));
+            }
+            Ok(BulkOperation {
                 operation: key.clone(),
                 method: method.clone(),
                 filters,
-            }
+                all_count,
+            })
         })
         .collect()
 }

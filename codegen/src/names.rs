@@ -46,7 +46,15 @@ pub struct Bulk {
     /// Their query parameters that are not filters (`cursor`, `count`).
     #[serde(default)]
     pub not_filters: Vec<String>,
+    /// The `count` that `.all()` sends, by method name, where it is not
+    /// [`DEFAULT_ALL_COUNT`] (an operation that acts on fewer items a call).
+    #[serde(default)]
+    pub all_count: BTreeMap<String, u32>,
 }
+
+/// The `count` that `.all()` sends unless the table says otherwise: the
+/// service's default per call, as the JS SDKs' `{ all: true }` sends it.
+pub const DEFAULT_ALL_COUNT: u32 = 100;
 
 impl Names {
     /// Parses the table (YAML): an `operations` mapping of `"METHOD /path": name`,
@@ -106,6 +114,18 @@ impl Names {
                 }
             }
         }
+        for (name, count) in &file.bulk.all_count {
+            let at = crate::report::pointer(["bulk", "all_count", name]);
+            if !file.bulk.operations.contains(name) {
+                return Err(Refusal::new(
+                    at,
+                    format!("`{name}` is no operation of `bulk.operations`"),
+                ));
+            }
+            if *count == 0 {
+                return Err(Refusal::new(at, "a count of 0 acts on nothing"));
+            }
+        }
         Ok(Self {
             by_operation: file.operations,
             bulk: file.bulk,
@@ -156,6 +176,17 @@ impl Names {
         };
         join(&mut merged.bulk.operations, &other.bulk.operations);
         join(&mut merged.bulk.not_filters, &other.bulk.not_filters);
+        for (name, count) in &other.bulk.all_count {
+            if let Some(mine) = self.bulk.all_count.get(name)
+                && mine != count
+            {
+                return Err(Refusal::new(
+                    crate::report::pointer(["bulk", "all_count", name]),
+                    format!("`{name}` sends count {count} here and {mine} in the other table"),
+                ));
+            }
+            merged.bulk.all_count.insert(name.clone(), *count);
+        }
         join(&mut merged.retry.idempotent, &other.retry.idempotent);
         join(
             &mut merged.retry.creates_messages,
@@ -396,6 +427,36 @@ mod tests {
             Names::parse("operations: {\"POST /a\": x}\nretry: {creates_messages: [x]}\n").unwrap();
         let err = a.merge(&b).unwrap_err();
         assert_eq!(err.pointer, "/retry/creates_messages/0");
+    }
+
+    #[test]
+    fn all_counts_name_bulk_operations_and_agree_when_merged() {
+        let names = Names::parse(
+            "operations: {\"DELETE /a\": x}\nbulk: {operations: [x], all_count: {x: 50}}\n",
+        )
+        .unwrap();
+        assert_eq!(names.bulk().all_count["x"], 50);
+        let err = Names::parse(
+            "operations: {\"DELETE /a\": x, \"GET /b\": y}\nbulk: {operations: [x], all_count: {y: 50}}\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.pointer, "/bulk/all_count/y");
+        assert!(
+            err.construct.contains("no operation of `bulk.operations`"),
+            "{err}"
+        );
+        let err = Names::parse(
+            "operations: {\"DELETE /a\": x}\nbulk: {operations: [x], all_count: {x: 0}}\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.pointer, "/bulk/all_count/x");
+        let other = Names::parse(
+            "operations: {\"DELETE /a\": x}\nbulk: {operations: [x], all_count: {x: 20}}\n",
+        )
+        .unwrap();
+        let err = names.merge(&other).unwrap_err();
+        assert!(err.construct.contains("count 20 here and 50"), "{err}");
+        assert_eq!(names.merge(&names).unwrap().bulk().all_count["x"], 50);
     }
 
     #[test]

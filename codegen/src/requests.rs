@@ -14,7 +14,14 @@
 //!   arms are gone;
 //! - the messages progenitor writes for a missing required parameter (`x
 //!   was not initialized`) or a refused conversion (`conversion to `T` for x
-//!   failed`) name the parameter and the fix instead.
+//!   failed`) name the parameter and the fix instead;
+//! - a request body the description does not require (no `required: true`:
+//!   publish, enqueue, create schedule, trigger, notify) is optional: progenitor
+//!   requires every body, so the builder of such a body of bytes starts with an
+//!   empty one (a typed JSON body has no empty value meaning "none" and stays
+//!   required);
+//! - a 3xx the description documents for an operation without a 2xx is its
+//!   success (`OPERATION.success_redirects`).
 //!
 //! What the generator wrote in another form is refused, naming the builder,
 //! so a progenitor update that changes it fails the build loudly.
@@ -32,6 +39,9 @@ pub(crate) struct Transport {
     pub module: TokenStream,
     /// The layer's error type.
     pub error: TokenStream,
+    /// The builders (`NotifyEvent`) of operations whose request body the
+    /// description leaves optional (no `required: true`).
+    pub optional_bodies: Vec<String>,
 }
 
 /// Applies the shape to every request builder of `file`.
@@ -80,11 +90,22 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
         }
         _ => true,
     });
+    let bare = name.split('<').next().unwrap_or_default();
+    let optional_body = transport.optional_bodies.iter().any(|b| b == bare) && has_bytes_body(imp);
     let mut sent = false;
     for it in &mut imp.items {
         let syn::ImplItem::Fn(f) = it else { continue };
         match f.sig.ident.to_string().as_str() {
-            "new" => init_state(&mut f.block).map_err(refuse)?,
+            "new" => {
+                if optional_body {
+                    empty_body(&mut f.block).map_err(refuse)?;
+                }
+                init_state(&mut f.block).map_err(refuse)?
+            }
+            "body" if optional_body => f.attrs.extend([
+                syn::parse_quote!(#[doc = ""]),
+                syn::parse_quote!(#[doc = #OPTIONAL_BODY_NOTE]),
+            ]),
             "send_generated" => {
                 shape_send(f, transport).map_err(refuse)?;
                 f.sig.ident = syn::parse_quote!(send);
@@ -107,9 +128,52 @@ fn shape_impl(imp: &mut syn::ItemImpl, transport: &Transport) -> Result<(), Refu
     Ok(())
 }
 
-/// Said on every raw `upstash_*` header setter, which the layer's typed
-/// message options cover.
-const RAW_HEADER_NOTE: &str = "The raw header value, sent as given. `.options(MessageOptions)` sets the same settings typed and checked before sending (durations, flow control, callbacks, forwarded headers).";
+/// Said on every raw `upstash_*` header setter: the layer's typed options
+/// cover them on the builders that take options.
+const RAW_HEADER_NOTE: &str = "The raw header value, sent as given. Where the builder has `.options(...)` (`MessageOptions`; `WorkflowOptions` when starting a workflow run), that sets the same settings typed and checked before sending (durations, flow control, callbacks, forwarded headers).";
+
+/// Said on the `body` setter of an operation whose body is optional.
+const OPTIONAL_BODY_NOTE: &str = "Optional (the description does not require a body): without it the request goes with an empty body.";
+
+/// Whether the builder's `body` setter takes bytes (`TryInto<reqwest::Body>`):
+/// an optional body of bytes can start empty. A typed JSON body has no
+/// empty value that means "no body", so it stays required.
+fn has_bytes_body(imp: &syn::ItemImpl) -> bool {
+    imp.items.iter().any(|it| match it {
+        syn::ImplItem::Fn(f) if f.sig.ident == "body" => {
+            let generics = &f.sig.generics;
+            let bounds = quote!(#generics).to_string().replace(' ', "");
+            let clause = f
+                .sig
+                .generics
+                .where_clause
+                .as_ref()
+                .map(|w| quote!(#w).to_string().replace(' ', ""))
+                .unwrap_or_default();
+            (bounds + &clause).contains("TryInto<reqwest::Body>")
+        }
+        _ => false,
+    })
+}
+
+/// `body: Err("body was not initialized")` in `new` becomes an empty body.
+fn empty_body(block: &mut syn::Block) -> Result<(), &'static str> {
+    const SHAPE: &str = "has an optional body but does not start it as `body: Err(..)` in `new`";
+    let Some(syn::Stmt::Expr(syn::Expr::Struct(init), None)) = block.stmts.last_mut() else {
+        return Err(SHAPE);
+    };
+    let field = init
+        .fields
+        .iter_mut()
+        .find(|f| matches!(&f.member, syn::Member::Named(i) if i == "body"))
+        .ok_or(SHAPE)?;
+    if !matches!(&field.expr, syn::Expr::Call(c) if matches!(c.func.as_ref(), syn::Expr::Path(p) if p.path.is_ident("Err")))
+    {
+        return Err(SHAPE);
+    }
+    field.expr = syn::parse_quote!(Ok(::reqwest::Body::from(::std::vec::Vec::<u8>::new())));
+    Ok(())
+}
 
 /// `Self { client: client, ... }` in `new` gets `request_state: Default::default()`,
 /// and its `x was not initialized` messages say what to do.
@@ -183,10 +247,14 @@ fn our_message(text: &str) -> Option<String> {
 /// .map_err(|e| transport::refused(&Self::OPERATION, e))?;
 /// let response = transport::send(client, request, &Self::OPERATION, &request_state).await?;
 /// match response.status().as_u16() {
-///     200..=299 => <decode, JSON by transport::json>,
+///     status if (200..=299).contains(&status)
+///         || Self::OPERATION.success_redirects.contains(&status) => <decode, JSON by transport::json>,
 ///     _ => Err(transport::unexpected(response)),
 /// }
 /// ```
+///
+/// (`success_redirects`: the 3xx statuses the description documents for an
+/// operation that documents no 2xx; empty for every other operation.)
 fn shape_send(f: &mut syn::ImplItemFn, transport: &Transport) -> Result<(), &'static str> {
     let module = &transport.module;
     let error = &transport.error;
@@ -229,7 +297,8 @@ fn shape_send(f: &mut syn::ImplItemFn, transport: &Transport) -> Result<(), &'st
         .map_err(|e| #module::refused(&Self::OPERATION, e))?;
         let response = #module::send(client, request, &Self::OPERATION, &request_state).await?;
         match response.status().as_u16() {
-            200..=299 => #decode,
+            status if (200..=299).contains(&status)
+                || Self::OPERATION.success_redirects.contains(&status) => #decode,
             _ => Err(#module::unexpected(response)),
         }
     });
@@ -342,6 +411,7 @@ mod tests {
         Transport {
             module: quote!(crate::transport),
             error: quote!(crate::Error),
+            optional_bodies: vec!["GetThing".into()],
         }
     }
 
@@ -438,7 +508,7 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.contains("200..=299=>crate::transport::json(client,response).await,_=>Err(crate::transport::unexpected(response)),}"),
+            code.contains("statusif(200..=299).contains(&status)||Self::OPERATION.success_redirects.contains(&status)=>{crate::transport::json(client,response).await}_=>Err(crate::transport::unexpected(response)),}"),
             "{code}"
         );
         for gone in [
@@ -452,6 +522,69 @@ mod tests {
         }
         assert!(!code.contains("send_generated"), "{code}");
         assert_eq!(code.matches("fnsend(").count(), 1, "{code}");
+    }
+
+    /// A builder named `name` with a body setter taking `body_type`.
+    fn with_body(name: &str, body_type: syn::Type) -> syn::File {
+        let ident = quote::format_ident!("{name}");
+        syn::parse_quote! {
+            pub mod builder {
+                pub struct #ident<'a> {
+                    client: &'a super::Client,
+                    body: Result<#body_type, String>,
+                }
+                impl<'a> #ident<'a> {
+                    pub(crate) fn new(client: &'a super::Client) -> Self {
+                        Self { client: client, body: Err("body was not initialized".to_string()) }
+                    }
+                    pub fn body<B>(mut self, value: B) -> Self
+                    where
+                        B: std::convert::TryInto<#body_type>,
+                    {
+                        self
+                    }
+                    async fn send_generated(self) -> Result<ResponseValue<()>, Error<()>> {
+                        let Self { client, body } = self;
+                        let body = body.map_err(Error::InvalidRequest)?;
+                        let url = crate::urls::endpoint(client, "/v2/things");
+                        #[allow(unused_mut)]
+                        let mut request = client.client.post(url).body(body).build()?;
+                        let info = OperationInfo { operation_id: "x" };
+                        client.pre(&mut request, &info).await?;
+                        let result = client.exec(request, &info).await;
+                        client.post(&result, &info).await?;
+                        let response = result?;
+                        match response.status().as_u16() {
+                            200..=299 => Ok(ResponseValue::empty(response)),
+                            _ => Err(Error::UnexpectedResponse(response)),
+                        }
+                    }
+                    pub async fn send(self) -> ::std::result::Result<ResponseValue<()>, crate::Error> {
+                        self.send_generated().await.map_err(<crate::Error>::from)
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_optional_body_of_bytes_starts_empty() {
+        let empty = "body:Ok(::reqwest::Body::from(::std::vec::Vec::<u8>::new()))";
+        let required =
+            "body:Err(\"`body`isrequiredandwasnotset:setitwith`.body(...)`\".to_string(),)";
+        // Listed as optional, of bytes: starts empty, and says so.
+        let code = shaped(with_body("GetThing", syn::parse_quote!(reqwest::Body))).unwrap();
+        assert!(code.contains(empty), "{code}");
+        assert!(
+            code.contains("///Optional(thedescriptiondoesnotrequireabody)"),
+            "{code}"
+        );
+        // Listed, but typed JSON: no empty value means "no body".
+        let code = shaped(with_body("GetThing", syn::parse_quote!(types::Thing))).unwrap();
+        assert!(code.contains(required) && !code.contains(empty), "{code}");
+        // Not listed: required.
+        let code = shaped(with_body("PostThing", syn::parse_quote!(reqwest::Body))).unwrap();
+        assert!(code.contains(required) && !code.contains(empty), "{code}");
     }
 
     #[test]
@@ -469,7 +602,7 @@ mod tests {
         });
         let code = shaped(file).unwrap();
         assert!(
-            code.contains("///Delayofthemessage.//////Therawheadervalue,sentasgiven.`.options(MessageOptions)`"),
+            code.contains("///Delayofthemessage.//////Therawheadervalue,sentasgiven.Wherethebuilderhas`.options(...)`(`MessageOptions`;`WorkflowOptions`whenstartingaworkflowrun)"),
             "{code}"
         );
         assert_eq!(code.matches("Therawheadervalue").count(), 1, "{code}");
@@ -482,7 +615,7 @@ mod tests {
         )))))
         .unwrap();
         assert!(
-            code.contains("200..=299=>Ok(ResponseValue::empty(response)),_=>"),
+            code.contains("Self::OPERATION.success_redirects.contains(&status)=>{Ok(ResponseValue::empty(response))}_=>"),
             "{code}"
         );
     }

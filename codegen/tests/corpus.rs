@@ -3,6 +3,14 @@
 //! update or an erratum can plausibly bring. Each must either build a client
 //! that compiles or be refused naming a place below the root.
 //!
+//! The Workflow document has its own mutations ([`workflow_mutations`]),
+//! each merged with our QStash description as the build merges them
+//! ([`normalize_merged`], both names tables and errata): an operation both
+//! documents state changed in one only, clashing components, a path
+//! parameter the path has no place for, an operation the names table does
+//! not know. A refusal there must name the place, and where the documents
+//! disagree, both files.
+//!
 //! Every accepted mutation is generated into a module of one scratch crate
 //! (`target/corpus/`), which is checked with `cargo check` once; a compile
 //! error in generated code fails the test, naming the mutation.
@@ -10,7 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qstash_codegen::{Names, Settings, document, errata::Errata, generate, normalize};
+use qstash_codegen::{
+    Names, Settings, Source, document, errata::Errata, generate, normalize, normalize_merged,
+};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -24,6 +34,12 @@ enum Expect {
     Builds,
     /// A refusal whose pointer starts with this.
     Refused(&'static str),
+    /// A client that compiles, with this method (an operation named from
+    /// its method and path).
+    BuildsWith(&'static str),
+    /// A refusal whose pointer starts with this, naming both documents'
+    /// files and the second pointer (what the two documents disagree on).
+    RefusedInBoth(&'static str, &'static str),
 }
 
 struct Mutation {
@@ -271,6 +287,103 @@ fn mutations() -> Vec<Mutation> {
     ]
 }
 
+/// Mutations of `openapi/workflow/openapi.yaml`, merged with our QStash
+/// description.
+fn workflow_mutations() -> Vec<Mutation> {
+    use Expect::*;
+    vec![
+        Mutation {
+            name: "wf_unchanged",
+            expect: Builds,
+            apply: |_| {},
+        },
+        Mutation {
+            // `GET /v2/globalParallelism` is in both documents: one answer
+            // more in the Workflow one is a disagreement.
+            name: "wf_shared_operation_changed_in_one_document",
+            expect: RefusedInBoth(
+                "/paths/~1v2~1globalParallelism/get",
+                "/paths/~1v2~1globalParallelism/get/responses",
+            ),
+            apply: |d| {
+                op(d, "/v2/globalParallelism", "get")["responses"]["404"] =
+                    json!({"description": "gone"});
+            },
+        },
+        Mutation {
+            // A `Message` of its own: renamed `WorkflowMessage`, with its
+            // reference, beside QStash's.
+            name: "wf_component_clash_renamed",
+            expect: BuildsWith("WorkflowMessage"),
+            apply: |d| {
+                *schema(d, "Message") =
+                    json!({"type": "object", "properties": {"stepId": {"type": "integer"}}});
+                props(d, "WorkflowRun").insert(
+                    "message".into(),
+                    json!({"$ref": "#/components/schemas/Message"}),
+                );
+            },
+        },
+        Mutation {
+            name: "wf_component_clash_with_the_new_name_taken",
+            expect: RefusedInBoth("/components/schemas/Message", "/components/schemas/Message"),
+            apply: |d| {
+                *schema(d, "Message") = json!({"type": "string"});
+                *schema(d, "WorkflowMessage") = json!({"type": "integer"});
+            },
+        },
+        Mutation {
+            name: "wf_security_scheme_clash",
+            expect: RefusedInBoth(
+                "/components/securitySchemes/bearerAuth",
+                "/components/securitySchemes/bearerAuth",
+            ),
+            apply: |d| {
+                d["components"]["securitySchemes"]["bearerAuth"] =
+                    json!({"type": "apiKey", "in": "header", "name": "X-Key"});
+            },
+        },
+        Mutation {
+            // As upstream's `GET /v2/keys/rotate`: a path parameter the path
+            // has no place for.
+            name: "wf_bogus_path_parameter",
+            expect: Refused("/paths/~1v2~1waiters~1{eventId}/get/parameters/"),
+            apply: |d| {
+                op(d, "/v2/waiters/{eventId}", "get")["parameters"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(
+                        json!({"name": "flowControlKey", "in": "path", "required": true,
+                        "schema": {"type": "string"}}),
+                    );
+            },
+        },
+        Mutation {
+            // Upstream's own form of it: the erratum removes it again.
+            name: "wf_upstream_keys_rotate_lookup_removed_by_the_erratum",
+            expect: Builds,
+            apply: |d| {
+                d["paths"]["/v2/keys/rotate"]["get"] = json!({
+                    "operationId": "getFlowControlKey",
+                    "parameters": [{"name": "flowControlKey", "in": "path", "required": true,
+                        "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "ok"}},
+                });
+            },
+        },
+        Mutation {
+            name: "wf_operation_missing_from_the_names_table",
+            expect: BuildsWith("pub fn get_workflows_brand_new(&self)"),
+            apply: |d| {
+                d["paths"]["/v2/workflows/brand-new"] = json!({"get": {
+                    "responses": {"200": {"description": "ok", "content": {"application/json":
+                        {"schema": {"type": "object", "properties": {"n": {"type": "integer"}}}}}}},
+                }});
+            },
+        },
+    ]
+}
+
 fn names() -> Names {
     Names::parse(&std::fs::read_to_string(root().join("openapi/qstash/operations.yaml")).unwrap())
         .unwrap()
@@ -320,17 +433,17 @@ fn every_awkward_document_builds_a_compiling_client_or_is_refused_naming_its_pla
             };
             let result = normalize(doc, &names()).and_then(|n| generate(&n, &settings));
             match (result, m.expect) {
-                (Ok(code), Expect::Builds) => {
+                (Ok(code), Expect::Builds | Expect::BuildsWith(_)) => {
                     std::fs::write(src.join(format!("{module}.rs")), code).unwrap();
                     modules.push((module, label));
                 }
-                (Ok(_), Expect::Refused(at)) => {
+                (Ok(_), Expect::Refused(at) | Expect::RefusedInBoth(at, _)) => {
                     failures.push(format!("{label}: built, but should be refused at {at}"))
                 }
                 (Err(e), expect) => {
                     if e.pointer.is_empty() || e.pointer == "/" {
                         failures.push(format!("{label}: refused at the root: {e}"));
-                    } else if let Expect::Refused(at) = expect {
+                    } else if let Expect::Refused(at) | Expect::RefusedInBoth(at, _) = expect {
                         if !e.pointer.starts_with(at) {
                             failures.push(format!(
                                 "{label}: refused at {}, expected {at}: {e}",
@@ -348,8 +461,76 @@ fn every_awkward_document_builds_a_compiling_client_or_is_refused_naming_its_pla
             }
         }
     }
+    workflow_corpus(&crate_dir, &mut modules, &mut failures);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     compile(&crate_dir, &modules);
+}
+
+/// The Workflow mutations, each written to a file and merged with our QStash
+/// description as the build does.
+fn workflow_corpus(dir: &Path, modules: &mut Vec<(String, String)>, failures: &mut Vec<String>) {
+    let read = |p: PathBuf| document::parse(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let base = read(root().join("openapi/workflow/openapi.yaml"));
+    let qstash = Source {
+        spec: root().join("openapi/qstash/openapi.yaml"),
+        names: root().join("openapi/qstash/operations.yaml"),
+        errata: Some(root().join("openapi/qstash/errata.yaml")),
+    };
+    for m in workflow_mutations() {
+        let label = format!("workflow/{}", m.name);
+        let mut doc = base.clone();
+        (m.apply)(&mut doc);
+        let spec = dir.join(format!("{}.json", m.name));
+        std::fs::write(&spec, serde_json::to_string(&doc).unwrap()).unwrap();
+        let workflow = Source {
+            spec: spec.clone(),
+            names: root().join("openapi/workflow/operations.yaml"),
+            errata: Some(root().join("openapi/workflow/errata.yaml")),
+        };
+        let module = format!("m{}", modules.len());
+        let settings = Settings {
+            enums_module: Some(format!("corpus::{module}::enums")),
+            ..Settings::default()
+        };
+        let result = normalize_merged(&qstash, &workflow).and_then(|n| generate(&n, &settings));
+        match (result, m.expect) {
+            (Ok(code), Expect::Builds | Expect::BuildsWith(_)) => {
+                if let Expect::BuildsWith(needle) = m.expect
+                    && !code.contains(needle)
+                {
+                    failures.push(format!("{label}: built without `{needle}`"));
+                }
+                std::fs::write(dir.join(format!("src/{module}.rs")), code).unwrap();
+                modules.push((module, label));
+            }
+            (Ok(_), expect) => failures.push(format!("{label}: built, expected {expect:?}")),
+            (Err(e), Expect::Refused(at) | Expect::RefusedInBoth(at, _))
+                if e.pointer.starts_with(at) =>
+            {
+                let text = e.to_string();
+                let named = |file: &Path| text.contains(&file.display().to_string());
+                match m.expect {
+                    Expect::RefusedInBoth(_, theirs)
+                        if !(named(&qstash.spec)
+                            && named(&spec)
+                            && text.contains(&format!("at {theirs}"))) =>
+                    {
+                        failures.push(format!(
+                            "{label}: the refusal should name both files and {theirs}: {text}"
+                        ));
+                    }
+                    Expect::Refused(_) if !named(&spec) => {
+                        failures.push(format!(
+                            "{label}: the refusal should name {}: {text}",
+                            spec.display()
+                        ));
+                    }
+                    _ => eprintln!("refused as expected: {label}: {text}"),
+                }
+            }
+            (Err(e), expect) => failures.push(format!("{label}: expected {expect:?}, got: {e}")),
+        }
+    }
 }
 
 /// `cargo check` of the scratch crate holding every accepted mutation.

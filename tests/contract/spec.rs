@@ -61,7 +61,8 @@ pub struct Operation {
     pub body_media: Vec<String>,
     /// Documented 2xx statuses.
     pub success: Vec<u16>,
-    /// Documented 3xx statuses (the client takes none as a success).
+    /// Documented 3xx statuses (the client's success only where no 2xx is
+    /// documented).
     pub redirects: Vec<u16>,
     /// Documented 4xx/5xx statuses.
     pub errors: Vec<u16>,

@@ -257,6 +257,11 @@ async fn workflow_bulk_operations_without_a_filter_need_all() {
         .send()
         .await
         .unwrap();
+    // What each operation takes a call: 100 (the service's default and
+    // workflow-js's `{ all: true }`), 50 for the bulk restart (its
+    // description's limit).
+    c.resume_workflow_dlq_entries().all().send().await.unwrap();
+    c.restart_workflow_dlq_entries().all().send().await.unwrap();
     let seen = requests(&server).await;
     let queries: Vec<_> = seen
         .iter()
@@ -268,7 +273,9 @@ async fn workflow_bulk_operations_without_a_filter_need_all() {
             Some("workflowRunIds=wfr_1".into()),
             Some("count=100".into()),
             Some("count=7".into()),
-            Some("label=billing".into())
+            Some("label=billing".into()),
+            Some("count=100".into()),
+            Some("count=50".into()),
         ]
     );
 }
@@ -435,8 +442,9 @@ async fn bulk_resume_and_restart_follow_the_cursor_and_gather_the_new_runs() {
             .map(|r| query(&r))
             .collect();
         assert_eq!(restarts.len(), 4, "{restarts:?}");
-        // Everything on purpose: `count` on every call.
-        assert!(restarts.iter().all(|q| q.contains(&("count".into(), "100".into()))), "{restarts:?}");
+        // Everything on purpose: `count` on every call, at most the 50 runs
+        // a bulk restart takes.
+        assert!(restarts.iter().all(|q| q.contains(&("count".into(), "50".into()))), "{restarts:?}");
     })
     .await;
 }
@@ -617,4 +625,204 @@ async fn a_rate_limited_trigger_is_retried() {
         .unwrap();
     assert_eq!(run.workflow_run_id.as_deref(), Some("wfr_1"));
     assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn trigger_options_send_every_declared_header_including_the_wildcard_families() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/batch/trigger"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!([{}, {}])))
+        .mount(&server)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    let options = qstash::WorkflowOptions::new()
+        .run_id("wfr_user-42")
+        .forward_header("X-Tenant", "acme")
+        .delay(Duration::from_secs(90))
+        .retries(2)
+        .retry_delay("1000 * (1 + retried)")
+        .flow_control(qstash::FlowControl::new("tenant-acme").parallelism(3))
+        .label("onboarding")
+        .label("beta")
+        .failure_callback("https://app.example/api/failed")
+        .failure_callback_forward_header("X-Alert", "ops");
+    bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/api/onboard")
+            .payload(qstash::Body::json(&json!({"user": 42})).unwrap())
+            .options(options.clone())
+            .send(),
+    )
+    .await
+    .unwrap();
+    bounded(
+        c.trigger_workflows()
+            .runs([
+                qstash::WorkflowTrigger::new("https://app.example/api/onboard")
+                    .payload(qstash::Body::text("in"))
+                    .options(options),
+                qstash::WorkflowTrigger::new("https://app.example/api/billing"),
+            ])
+            .send(),
+    )
+    .await
+    .unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 2);
+    let expected = [
+        ("upstash-workflow-runid", "wfr_user-42"),
+        ("upstash-forward-x-tenant", "acme"),
+        ("upstash-delay", "90s"),
+        ("upstash-retries", "2"),
+        ("upstash-retry-delay", "1000 * (1 + retried)"),
+        ("upstash-flow-control-key", "tenant-acme"),
+        ("upstash-flow-control-value", "parallelism=3"),
+        ("upstash-label", "onboarding,beta"),
+        ("upstash-failure-callback", "https://app.example/api/failed"),
+        ("upstash-failure-callback-forward-x-alert", "ops"),
+        ("content-type", "application/json"),
+    ];
+    let single = &seen[0];
+    assert_eq!(single.body, br#"{"user":42}"#);
+    for (name, value) in expected {
+        let got: Vec<&str> = single
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(got, [value], "{name}");
+    }
+    let batch: Value = serde_json::from_slice(&seen[1].body).unwrap();
+    assert_eq!(seen[1].url.path(), "/v2/batch/trigger");
+    let mut headers = expected.map(|(k, v)| (k.to_string(), json!(v))).to_vec();
+    headers.pop();
+    headers.push(("content-type".into(), json!("text/plain; charset=utf-8")));
+    assert_eq!(
+        batch,
+        json!([
+            {
+                "destination": "https://app.example/api/onboard",
+                "body": "in",
+                "headers": serde_json::Map::from_iter(headers),
+            },
+            {"destination": "https://app.example/api/billing"},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn invalid_trigger_options_are_refused_before_sending_naming_the_option() {
+    let server = open_server().await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    let err = bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/api/onboard")
+            .body("x")
+            .options(qstash::WorkflowOptions::new().failure_callback("not a url"))
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, qstash::Error::InvalidOption { option, .. } if option == "failure_callback"),
+        "{err:?}"
+    );
+    let err = bounded(
+        c.trigger_workflows()
+            .runs([
+                qstash::WorkflowTrigger::new("https://app.example/a"),
+                qstash::WorkflowTrigger::new("https://app.example/b")
+                    .options(qstash::WorkflowOptions::new().label("a,b")),
+            ])
+            .send(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, qstash::Error::InvalidOption { option, .. } if option == "run 1: label"),
+        "{err:?}"
+    );
+    assert_eq!(requests(&server).await.len(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_documented_302_is_the_success_of_cancelling_a_failure_callback_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/workflows/dlq/callback/dlq_1"))
+        .respond_with(ResponseTemplate::new(302))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v2/workflows/dlq/dlq_1"))
+        .respond_with(ResponseTemplate::new(302))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    // The description documents 302 (and no 2xx) as this operation's success.
+    let cancelled = bounded(c.cancel_workflow_failure_callback().dlq_id("dlq_1").send())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status().as_u16(), 302);
+    // Where the description documents a 2xx, a 3xx is still unexpected.
+    let err = bounded(c.delete_workflow_dlq_entry().dlq_id("dlq_1").send())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, qstash::Error::UnexpectedStatus(s) if s.as_u16() == 302),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_optional_body_may_be_left_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/notify/order-42-paid"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/notify/wfr_1/order-42-paid"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/trigger/https:%2F%2Fapp.example%2Fwf"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"workflowRunId": "wfr_2"})))
+        .mount(&server)
+        .await;
+    let c = client(&server, "t", AuthMode::Bearer);
+    // The description does not require a body for these: none is needed.
+    bounded(c.notify_event().event_id("order-42-paid").send())
+        .await
+        .unwrap();
+    bounded(
+        c.notify_workflow_run()
+            .workflow_run_id("wfr_1")
+            .event_id("order-42-paid")
+            .send(),
+    )
+    .await
+    .unwrap();
+    bounded(
+        c.trigger_workflow()
+            .workflow_url("https://app.example/wf")
+            .send(),
+    )
+    .await
+    .unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 3);
+    for r in &seen {
+        assert!(r.body.is_empty(), "{}: {:?}", r.url, r.body);
+    }
 }
