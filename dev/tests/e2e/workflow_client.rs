@@ -4,11 +4,17 @@
 //! client and the local server must agree on every path, parameter and
 //! shape (the curl-shaped tests in `workflow.rs` pin the server alone).
 
-use qstash::Receiver;
+use std::time::Duration;
+
+use qstash::{Receiver, WorkflowOptions};
 use serde_json::json;
 
 use crate::common::{Sink, bounded, client, server};
 use crate::workflow::wait_for_event;
+
+/// Long enough that a run stays started (its first call not yet made)
+/// for the whole test.
+const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test]
 async fn a_run_triggered_through_the_client_shows_in_its_logs_and_is_cancelled() {
@@ -21,7 +27,7 @@ async fn a_run_triggered_through_the_client_shows_in_its_logs_and_is_cancelled()
         let started = client
             .trigger_workflow()
             .workflow_url(&url)
-            .upstash_delay("1h")
+            .options(WorkflowOptions::new().delay(HOUR))
             .body(r#"{"user":42}"#)
             .send()
             .await
@@ -100,7 +106,7 @@ async fn notify_through_the_client_reaches_nobody_then_the_run_that_waits() {
         let id = client
             .trigger_workflow()
             .workflow_url(&url)
-            .upstash_delay("1h")
+            .options(WorkflowOptions::new().delay(HOUR))
             .body("{}")
             .send()
             .await
