@@ -17,3 +17,4 @@ mod operations;
 mod routes;
 mod secrets;
 mod workflow;
+mod workflow_client;

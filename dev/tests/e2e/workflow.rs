@@ -397,7 +397,7 @@ async fn runs_are_cancelled_one_by_one_and_in_bulk_and_never_all_by_accident() {
 
 /// Puts run `run_id` in "waiting for `event`" as workflow-js's
 /// `waitForEvent` step does: `POST /v2/wait/{event}`.
-async fn wait_for_event(
+pub(crate) async fn wait_for_event(
     server: &Server,
     run_id: &str,
     event: &str,
