@@ -519,6 +519,30 @@ async fn bulk_cancel_of_runs_calls_again_until_a_call_cancels_none() {
     .await;
 }
 
+#[tokio::test]
+async fn bulk_cancel_of_runs_stops_at_its_call_limit_and_says_it_did() {
+    bounded(async {
+        let server = MockServer::start().await;
+        Mock::given(method("DELETE"))
+            .and(path("/v2/workflows/runs"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"cancelled": 7})))
+            .mount(&server)
+            .await;
+        let c = client(&server, "t", AuthMode::Bearer);
+        let progress = c
+            .cancel_workflow_runs()
+            .label("nightly")
+            .send_all_max(2)
+            .await
+            .unwrap();
+        assert_eq!(progress.done, 14);
+        assert_eq!(progress.calls, 2);
+        assert!(!progress.finished, "stopped at its limit, not done");
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    })
+    .await;
+}
+
 fn retrying(server: &MockServer) -> Client {
     common::client_with(server.uri(), "tok", |b| {
         b.retry_policy(
