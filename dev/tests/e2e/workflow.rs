@@ -865,3 +865,118 @@ async fn workflow_inputs_past_their_bounds_are_refused_naming_the_limit() {
     })
     .await;
 }
+
+/// The failed runs' DLQ ids, after triggering `n` runs of `url` that fail
+/// (the receiver answers 500, no retries).
+async fn failed_runs(server: &Server, url: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let failing = [
+            ("Upstash-Retries", "0"),
+            ("Upstash-Label", "billing"),
+            ("Upstash-Forward-X-Keep", "yes"),
+        ];
+        let id = trigger(server, url, &failing, &format!("input {i}")).await;
+        let failed = wait_for_state(server, &id, "RUN_FAILED").await;
+        ids.push(failed["dlqId"].as_str().expect("a DLQ id").to_owned());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_bulk_resume_takes_exactly_the_room_left_and_refuses_one_more_doing_nothing() {
+    bounded(async {
+        let server = Server::builder()
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_messages: 2,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let url = sink.url("/wf");
+        let dlq = failed_runs(&server, &url, 3).await;
+        sink.set_status(200);
+        let in_dlq = || async {
+            get_json(&server, "/v2/workflows/dlq").await["messages"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(in_dlq().await, 3);
+
+        for action in ["resume", "restart"] {
+            let all = format!(
+                "/v2/workflows/dlq/{action}?dlqIds={}&dlqIds={}&dlqIds={}",
+                dlq[0], dlq[1], dlq[2]
+            );
+            let (status, answer) = call(&server, "POST", &all, &[], "").await;
+            assert_eq!(
+                status,
+                StatusCode::PRECONDITION_FAILED,
+                "{action}: {answer}"
+            );
+            assert!(
+                answer["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nothing was done"),
+                "{answer}"
+            );
+            assert_eq!(
+                in_dlq().await,
+                3,
+                "{action}: nothing was taken out of the DLQ"
+            );
+            assert_eq!(sink.count(), 3, "{action}: nothing was delivered again");
+        }
+
+        // As many as there is room for: all of them.
+        let two = format!(
+            "/v2/workflows/dlq/resume?dlqIds={}&dlqIds={}",
+            dlq[0], dlq[1]
+        );
+        let (status, answer) = call(&server, "POST", &two, &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(
+            answer["workflowRuns"].as_array().unwrap().len(),
+            2,
+            "{answer}"
+        );
+        assert_eq!(in_dlq().await, 1);
+        sink.wait_for(5).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_resume_with_an_empty_label_drops_the_label_and_keeps_the_other_headers() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let url = sink.url("/wf");
+        let dlq = failed_runs(&server, &url, 1).await;
+        let first = &sink.wait_for(1).await[0];
+        assert_eq!(first.header("upstash-label"), Some("billing"));
+        assert_eq!(first.header("x-keep"), Some("yes"));
+        sink.set_status(200);
+
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/workflows/dlq/resume/{}", dlq[0]),
+            &[("Upstash-Label", "")],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let again = &sink.wait_for(2).await[1];
+        assert_eq!(again.header("upstash-label"), None, "the label was dropped");
+        assert_eq!(again.header("x-keep"), Some("yes"), "the rest was kept");
+    })
+    .await;
+}
