@@ -980,3 +980,45 @@ async fn a_resume_with_an_empty_label_drops_the_label_and_keeps_the_other_header
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_wait_takes_a_timeout_up_to_365_days_and_shows_its_timeout_body_when_it_has_one() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+
+        // 365 days exactly, in seconds, is taken; a second more is not.
+        let (status, answer) = wait_for_event(&server, &id, "late", &url, json!(31_536_001)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("365d"),
+            "{answer}"
+        );
+        let (status, answer) = wait_for_event(&server, &id, "late", &url, json!(31_536_000)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let waiters = get_json(&server, "/v2/waiters/late").await;
+        assert_eq!(waiters.as_array().unwrap().len(), 1, "{waiters}");
+        // No timeout body: no field.
+        assert!(waiters[0].get("timeoutBody").is_none(), "{waiters}");
+
+        // With one: shown in base64.
+        let (status, answer) = call(
+            &server,
+            "POST",
+            "/v2/wait/with-body",
+            &[
+                ("Upstash-Workflow-RunId", id.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            json!({"url": url, "timeout": "1h", "timeoutUrl": url, "timeoutBody": "gave up"})
+                .to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let waiters = get_json(&server, "/v2/waiters/with-body").await;
+        assert_eq!(waiters[0]["timeoutBody"], "Z2F2ZSB1cA==", "{waiters}");
+    })
+    .await;
+}
