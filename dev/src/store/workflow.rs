@@ -1332,6 +1332,52 @@ mod tests {
     use crate::config::Limits;
     use crate::store::tests::{publish, store};
 
+    #[test]
+    fn a_step_counts_its_record_and_its_strings_against_the_budget() {
+        let step = |name: Option<&str>, kind: Option<&str>, event: Option<&str>| Step {
+            message_id: "msg_12345".into(),
+            created_at: 0,
+            state: StepState::Progress,
+            step_id: Some(2),
+            name: name.map(str::to_owned),
+            step_type: kind.map(str::to_owned),
+            retries: 0,
+            next_delivery_time: None,
+            wait_event_id: event.map(str::to_owned),
+            wait_timeout: None,
+        };
+        assert_eq!(step(None, None, None).bytes(), RECORD_BYTES / 2 + 9);
+        assert_eq!(
+            step(Some("charge"), Some("Run"), Some("order-paid")).bytes(),
+            RECORD_BYTES / 2 + 9 + 6 + 3 + 10
+        );
+    }
+
+    #[test]
+    fn only_steps_in_progress_or_retried_are_still_to_come() {
+        let pending: Vec<&str> = [
+            StepState::Progress,
+            StepState::Success,
+            StepState::Retry,
+            StepState::Failed,
+            StepState::Canceled,
+        ]
+        .into_iter()
+        .filter(|s| s.is_pending())
+        .map(StepState::as_str)
+        .collect();
+        assert_eq!(pending, ["STEP_PROGRESS", "STEP_RETRY"]);
+    }
+
+    #[test]
+    fn a_refused_id_is_shown_without_its_control_characters() {
+        assert_eq!(check_id("run id", "wfr_ok").unwrap(), "wfr_ok");
+        let e = check_id("run id", "wfr\u{7}bad id").unwrap_err();
+        let text = e.message;
+        assert!(text.contains("invalid run id `wfrbad id`"), "{text}");
+        assert!(!text.contains('\u{7}'), "{text}");
+    }
+
     fn opts(run: &str, init: bool) -> Options {
         let mut o = Options {
             method: "POST".into(),
