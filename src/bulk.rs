@@ -90,16 +90,48 @@ where
     })
 }
 
-async fn delete_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
+/// [`page_loop`] adding up the count each page reports (how many it
+/// deleted, ...).
+async fn count_loop<R>(
+    request: R,
+    max_calls: usize,
+    counted: impl Fn(R::Page) -> Option<i64>,
+) -> Result<BulkProgress<u64>, Error>
 where
-    R: CursorRequest<Page = types::DeleteDlqMessagesResponse>,
+    R: CursorRequest,
 {
     page_loop(request, max_calls, 0u64, |total, page| {
-        let n = count(page.deleted);
+        let n = count(counted(page));
         *total += n;
         usize::try_from(n).unwrap_or(usize::MAX)
     })
     .await
+}
+
+/// [`page_loop`] collecting the items each page lists (the messages it
+/// retried, the runs it resumed, ...).
+async fn items_loop<R, I>(
+    request: R,
+    max_calls: usize,
+    items: impl Fn(R::Page) -> Vec<I>,
+) -> Result<BulkProgress<Vec<I>>, Error>
+where
+    R: CursorRequest,
+{
+    page_loop(request, max_calls, Vec::new(), |all, page| {
+        let items = items(page);
+        let n = items.len();
+        all.extend(items);
+        n
+    })
+    .await
+}
+
+async fn delete_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
+where
+    R: CursorRequest<Page = types::DeleteDlqMessagesResponse>,
+{
+    count_loop(request, max_calls, |page| page.deleted).await
 }
 
 async fn retry_loop<R>(
@@ -109,100 +141,90 @@ async fn retry_loop<R>(
 where
     R: CursorRequest<Page = types::RetryDlqMessagesResponse>,
 {
-    page_loop(request, max_calls, Vec::new(), |all, page| {
-        let n = page.responses.len();
-        all.extend(page.responses);
-        n
-    })
-    .await
+    items_loop(request, max_calls, |page| page.responses).await
 }
 
 async fn delete_workflow_loop<R>(request: R, max_calls: usize) -> Result<BulkProgress<u64>, Error>
 where
     R: CursorRequest<Page = types::DeleteWorkflowDlqEntriesResponse>,
 {
-    page_loop(request, max_calls, 0u64, |total, page| {
-        let n = count(page.deleted);
-        *total += n;
-        usize::try_from(n).unwrap_or(usize::MAX)
-    })
-    .await
+    count_loop(request, max_calls, |page| page.deleted).await
 }
 
 async fn resume_workflow_loop(
     request: builder::ResumeWorkflowDlqEntries<'_>,
     max_calls: usize,
 ) -> Result<BulkProgress<Vec<types::ResumeWorkflowDlqEntriesResponseWorkflowRunsItem>>, Error> {
-    page_loop(request, max_calls, Vec::new(), |all, page| {
-        let n = page.workflow_runs.len();
-        all.extend(page.workflow_runs);
-        n
-    })
-    .await
+    items_loop(request, max_calls, |page| page.workflow_runs).await
 }
 
 async fn restart_workflow_loop(
     request: builder::RestartWorkflowDlqEntries<'_>,
     max_calls: usize,
 ) -> Result<BulkProgress<Vec<types::RestartWorkflowDlqEntriesResponseWorkflowRunsItem>>, Error> {
-    page_loop(request, max_calls, Vec::new(), |all, page| {
-        let n = page.workflow_runs.len();
-        all.extend(page.workflow_runs);
-        n
-    })
-    .await
+    items_loop(request, max_calls, |page| page.workflow_runs).await
+}
+
+/// Calls again (`call`) for at most `max_calls` calls, adding up what each
+/// answer says it cancelled, until one cancelled nothing or `ends` says the
+/// answer ends the loop.
+async fn cancel_until_none<P, F, Fut>(
+    max_calls: usize,
+    mut call: F,
+    cancelled: impl Fn(&P) -> Option<i64>,
+    ends: impl Fn(&P) -> bool,
+) -> Result<BulkProgress<u64>, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<crate::ResponseValue<P>, Error>>,
+{
+    let mut progress = BulkProgress {
+        done: 0u64,
+        calls: 0,
+        finished: false,
+        next_cursor: None,
+    };
+    while progress.calls < max_calls {
+        let page = call().await?.into_inner();
+        progress.calls += 1;
+        let n = count(cancelled(&page));
+        progress.done += n;
+        if n == 0 || ends(&page) {
+            progress.finished = true;
+            break;
+        }
+    }
+    Ok(progress)
 }
 
 async fn cancel_workflow_loop(
     request: builder::CancelWorkflowRuns<'_>,
     max_calls: usize,
 ) -> Result<BulkProgress<u64>, Error> {
-    let mut progress = BulkProgress {
-        done: 0u64,
-        calls: 0,
-        finished: false,
-        next_cursor: None,
-    };
-    while progress.calls < max_calls {
-        let page = request.clone().send().await?.into_inner();
-        progress.calls += 1;
-        let cancelled = count(page.cancelled);
-        progress.done += cancelled;
-        if cancelled == 0 {
-            progress.finished = true;
-            break;
-        }
-    }
-    Ok(progress)
+    cancel_until_none(
+        max_calls,
+        || request.clone().send(),
+        |page| page.cancelled,
+        |_| false,
+    )
+    .await
 }
 
 async fn cancel_loop(
     request: builder::CancelMessages<'_>,
     max_calls: usize,
 ) -> Result<BulkProgress<u64>, Error> {
-    let mut progress = BulkProgress {
-        done: 0u64,
-        calls: 0,
-        finished: false,
-        next_cursor: None,
-    };
-    while progress.calls < max_calls {
-        let page = request.clone().send().await?.into_inner();
-        progress.calls += 1;
-        let cancelled = count(page.cancelled);
-        progress.done += cancelled;
-        if cancelled == 0 || started_a_bulk_action(&page) {
-            progress.finished = true;
-            break;
-        }
-    }
-    Ok(progress)
+    // With `async_(true)` the service starts a background bulk action
+    // and answers at once: the loop stops there.
+    cancel_until_none(
+        max_calls,
+        || request.clone().send(),
+        |page| page.cancelled,
+        started_a_bulk_action,
+    )
+    .await
 }
 
-/// Whether a cancel answer carries an `actionId` (the service started a
-/// background bulk action: there is nothing to repeat). Read through serde:
-/// older descriptions of the API have no such field, and the layer builds
-/// from every version.
 fn started_a_bulk_action(page: &types::CancelMessagesResponse) -> bool {
     serde_json::to_value(page).is_ok_and(|v| v.get("actionId").is_some_and(|id| !id.is_null()))
 }
