@@ -54,6 +54,11 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// Heap in use now.
+pub fn current() -> usize {
+    CURRENT.load(Relaxed)
+}
+
 /// Starts a new peak window; returns the heap in use now.
 pub fn reset_peak() -> usize {
     let now = CURRENT.load(Relaxed);

@@ -225,6 +225,79 @@ fn run(messages: usize) -> Run {
     }
 }
 
+/// Heap bytes each waiting message adds to the server: `sizes` (ascending)
+/// messages published with a one-hour delay, so none is delivered while
+/// measured, the growth of the process's heap divided by the messages, at
+/// each size. The client's side is back to its resting size once its
+/// publishes are answered (its connections stay pooled).
+fn waiting_bytes(sizes: &[usize]) -> Vec<(usize, f64)> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let background = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("server runtime");
+        rt.block_on(async move {
+            let server = qstash_dev::Server::builder()
+                .port(0)
+                .start()
+                .await
+                .expect("start qstash-dev");
+            ready_tx
+                .send((server.url().to_string(), server.token().to_string()))
+                .expect("hand over the address");
+            let _ = stop_rx.await;
+            drop(server);
+        });
+    });
+    let (url, token) = ready_rx.recv().expect("the server started");
+    let client = qstash::Client::builder()
+        .token(token)
+        .base_url(url)
+        .http_client(crate::baseline::http_client())
+        .build()
+        .expect("client");
+    let rt = client_runtime();
+    let publish = |from: usize, to: usize| {
+        rt.block_on(async {
+            futures::stream::iter(from..to)
+                .map(|i| {
+                    let client = &client;
+                    async move {
+                        client
+                            .publish()
+                            .destination("http://127.0.0.1:9/hook")
+                            .body(format!("{{\"n\":{i}}}"))
+                            .options(qstash::MessageOptions::new().delay(Duration::from_secs(3600)))
+                            .send()
+                            .await
+                            .unwrap_or_else(|e| panic!("publish {i}: {e}"));
+                    }
+                })
+                .buffer_unordered(32)
+                .collect::<()>()
+                .await;
+        })
+    };
+    // Warm up: the client's connections, the server's first allocations.
+    publish(0, 100);
+    let base = alloc::current();
+    let mut done = 100;
+    let mut out = Vec::new();
+    for &n in sizes {
+        publish(done, 100 + n);
+        done = 100 + n;
+        let grown = alloc::current().saturating_sub(base);
+        out.push((n, grown as f64 / n as f64));
+    }
+    drop(client);
+    let _ = stop_tx.send(());
+    background.join().expect("the server thread");
+    out
+}
+
 fn per_sec(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -398,5 +471,27 @@ pub fn run_section(config: &Config) -> Section {
              published.",
             config.local_reps.max(1)
         )],
+    }
+}
+
+/// The heap each waiting message takes on the server.
+pub fn waiting_section() -> Section {
+    let per_message = waiting_bytes(&[1_000, 2_000, 4_000, 8_000]);
+    let row = Row {
+        bench: "Local QStash: heap per waiting message (published with a 1 h delay)".into(),
+        baseline: "—".into(),
+        subject: per_message
+            .iter()
+            .map(|(n, b)| format!("{b:.0} B ({n})"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ratio: "—".into(),
+        target: "what the peak heap grows by per message undelivered at once".into(),
+        met: "—".into(),
+    };
+    Section {
+        rows: vec![row],
+        peer_rows: Vec::new(),
+        notes: Vec::new(),
     }
 }

@@ -184,7 +184,7 @@ fn machine_facts() -> Vec<String> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|instructions|codegen|local|build]"
+        "usage: cargo run --release -p qstash-bench [-- --skip-build] [--quick] [--only overhead|cursor|instructions|codegen|local|waiting|build]"
     );
     std::process::exit(2)
 }
@@ -208,27 +208,31 @@ fn main() {
 
     let mut sections = Vec::new();
     if runs("overhead") {
-        eprintln!("[1/6] request overhead ...");
+        eprintln!("[1/7] request overhead ...");
         sections.push(overhead::run(&config));
     }
     if runs("cursor") {
-        eprintln!("[2/6] cursor exhaustion ...");
+        eprintln!("[2/7] cursor exhaustion ...");
         sections.push(cursor::run(&config));
     }
     if runs("instructions") {
-        eprintln!("[3/6] instruction counts under callgrind ...");
+        eprintln!("[3/7] instruction counts under callgrind ...");
         sections.push(instructions::run(&config));
     }
     if runs("codegen") {
-        eprintln!("[4/6] codegen ...");
+        eprintln!("[4/7] codegen ...");
         sections.push(codegen::run(&config));
     }
     if runs("local") {
-        eprintln!("[5/6] local QStash load ...");
+        eprintln!("[5/7] local QStash load ...");
         sections.push(local::run_section(&config));
     }
+    if runs("waiting") {
+        eprintln!("[6/7] local QStash: heap per waiting message ...");
+        sections.push(local::waiting_section());
+    }
     if runs("build") && !skip_build {
-        eprintln!("[6/6] build (minutes; --skip-build skips it) ...");
+        eprintln!("[7/7] build (minutes; --skip-build skips it) ...");
         sections.push(build::run());
     }
 

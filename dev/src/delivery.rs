@@ -258,12 +258,7 @@ async fn deliver(
             ));
         }
     };
-    let mut headers = Headers::new();
-    for (name, value) in response.headers() {
-        headers
-            .values_mut(canonical(name.as_str()))
-            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
-    }
+    let headers = reply_headers(response.headers());
     let status = response.status().as_u16();
     let (body, error) = crate::model::read_capped(&mut response, max_body).await;
     Reply {
@@ -271,7 +266,22 @@ async fn deliver(
         headers,
         body,
         error,
+        held: Default::default(),
     }
+}
+
+/// A destination's response headers as kept: names canonical, values as
+/// text, no room in reserve (they live as long as the log records and the
+/// DLQ entry that show them).
+fn reply_headers(map: &reqwest::header::HeaderMap) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in map {
+        headers
+            .values_mut(canonical(name.as_str()))
+            .push(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    }
+    headers.shrink_to_fit();
+    headers
 }
 
 fn failure(error: String) -> Reply {
@@ -372,6 +382,21 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("attempt=1"), "{line}");
+    }
+
+    #[test]
+    fn reply_headers_are_canonical_text_kept_without_room_in_reserve() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut map = HeaderMap::new();
+        map.append("content-type", HeaderValue::from_static("text/plain"));
+        map.append("x-multi", HeaderValue::from_static("1"));
+        map.append("x-multi", HeaderValue::from_static("2"));
+        map.append("x-bytes", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        let headers = super::reply_headers(&map);
+        assert!(headers.is_tight());
+        assert_eq!(headers["Content-Type"], ["text/plain"]);
+        assert_eq!(headers["X-Multi"], ["1", "2"]);
+        assert_eq!(headers["X-Bytes"], ["caf\u{fffd}"]);
     }
 
     #[test]

@@ -718,6 +718,7 @@ mod tests {
             created_at: 0,
             not_before: None,
             opts: std::sync::Arc::default(),
+            held: Default::default(),
         };
         let a = info("https://a.example/x");
         let b = info("https://b.example/y");

@@ -326,6 +326,10 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
             target.values_mut(canonical(rest)).push(value);
         }
     }
+    // Kept with the message, its log records and its DLQ entry.
+    for h in [&mut header, &mut callback_forward, &mut failure_forward] {
+        h.shrink_to_fit();
+    }
 
     let delay_ms = at_most(
         "header `Upstash-Delay` (delay, milliseconds)",
@@ -411,6 +415,7 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
         failure_callback: callback(headers, "upstash-failure-callback", &failure_forward)?
             .map(Box::new),
         redact: redact(text(headers, "upstash-redact-fields")?)?,
+        held: Default::default(),
     })
 }
 
@@ -538,6 +543,28 @@ mod tests {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
         parse(&h, Bytes::new(), Purpose::Publish)
+    }
+
+    #[test]
+    fn kept_headers_hold_no_room_in_reserve() {
+        let opts = parsed(&[
+            ("content-type", "text/plain"),
+            ("upstash-forward-x-a", "1"),
+            ("upstash-forward-x-a", "2"),
+            ("upstash-callback", "https://example.com/cb"),
+            ("upstash-callback-forward-x-b", "3"),
+            ("upstash-failure-callback", "https://example.com/fail"),
+            ("upstash-failure-callback-forward-x-c", "4"),
+        ])
+        .unwrap();
+        assert!(opts.header.is_tight());
+        assert_eq!(opts.header.iter().count(), 2);
+        let callback = opts.callback.as_deref().unwrap();
+        assert!(callback.headers.is_tight());
+        assert_eq!(callback.headers["X-B"], ["3"]);
+        let failure = opts.failure_callback.as_deref().unwrap();
+        assert!(failure.headers.is_tight());
+        assert_eq!(failure.headers["X-C"], ["4"]);
     }
 
     #[test]

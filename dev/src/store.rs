@@ -16,8 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::filter::Filter;
 use crate::ids::new_id;
 use crate::model::{
-    BulkAction, CallbackSpec, Counts, DlqEntry, FlowKey, FlowSpec, Kind, LogRecord, LogState,
-    MessageInfo, Options, Queue, Reply, Schedule, Slot, UrlGroup,
+    BulkAction, CallbackSpec, Counts, DlqEntry, FlowKey, FlowSpec, Holders, Kind, LogRecord,
+    LogState, MessageInfo, Options, Queue, Reply, Schedule, Slot, UrlGroup,
 };
 use crate::options::{invalid_queue, is_url, valid_name};
 use crate::signing::SigningKeys;
@@ -33,8 +33,9 @@ pub(crate) struct Store {
     pub(crate) config: Config,
     pub(crate) keys: SigningKeys,
     pub(crate) messages: HashMap<String, Slot>,
-    /// Message ids by creation order (FIFO order of queues).
-    order: BTreeMap<u64, String>,
+    /// Messages by creation order (FIFO order of queues). The message
+    /// itself rather than a copy of its id: it is shared, an id is not.
+    order: BTreeMap<u64, Arc<MessageInfo>>,
     pub(crate) queues: BTreeMap<String, Queue>,
     pub(crate) groups: BTreeMap<String, UrlGroup>,
     pub(crate) schedules: BTreeMap<String, Schedule>,
@@ -153,51 +154,42 @@ fn pick<'a, T: 'a, U>(
 
 /// The bytes the store holds. Messages, their options and replies are
 /// shared (`Arc`) by slots, log records and DLQ entries: each is counted
-/// once, while anything holds it.
+/// once, while anything holds it (the holders are counted inside the
+/// allocation, [`Holders`]).
 #[derive(Debug, Default)]
 struct Ledger {
     total: usize,
-    /// Address of a shared allocation to its holders and its bytes.
-    shared: HashMap<usize, (usize, usize)>,
 }
 
 impl Ledger {
-    fn hold(&mut self, ptr: usize, bytes: impl FnOnce() -> usize) {
-        let entry = self.shared.entry(ptr).or_insert_with(|| (0, bytes()));
-        if entry.0 == 0 {
-            self.total = self.total.saturating_add(entry.1);
+    fn hold(&mut self, holders: &Holders, bytes: impl FnOnce() -> usize) {
+        if holders.add() {
+            self.add(bytes());
         }
-        entry.0 += 1;
     }
 
-    fn release(&mut self, ptr: usize) {
-        if let Some(entry) = self.shared.get_mut(&ptr) {
-            entry.0 = entry.0.saturating_sub(1);
-            if entry.0 == 0 {
-                self.total = self.total.saturating_sub(entry.1);
-                self.shared.remove(&ptr);
-            }
+    fn release(&mut self, holders: &Holders, bytes: impl FnOnce() -> usize) {
+        if holders.remove() {
+            self.sub(bytes());
         }
     }
 
     fn hold_info(&mut self, info: &Arc<MessageInfo>) {
-        self.hold(Arc::as_ptr(info) as usize, || info_bytes(info));
-        self.hold(Arc::as_ptr(&info.opts) as usize, || {
-            options_bytes(&info.opts)
-        });
+        self.hold(&info.held, || info_bytes(info));
+        self.hold(&info.opts.held, || options_bytes(&info.opts));
     }
 
     fn release_info(&mut self, info: &Arc<MessageInfo>) {
-        self.release(Arc::as_ptr(info) as usize);
-        self.release(Arc::as_ptr(&info.opts) as usize);
+        self.release(&info.held, || info_bytes(info));
+        self.release(&info.opts.held, || options_bytes(&info.opts));
     }
 
     fn hold_reply(&mut self, reply: &Arc<Reply>) {
-        self.hold(Arc::as_ptr(reply) as usize, || reply_bytes(reply));
+        self.hold(&reply.held, || reply_bytes(reply));
     }
 
     fn release_reply(&mut self, reply: &Arc<Reply>) {
-        self.release(Arc::as_ptr(reply) as usize);
+        self.release(&reply.held, || reply_bytes(reply));
     }
 
     fn add(&mut self, bytes: usize) {
@@ -206,11 +198,6 @@ impl Ledger {
 
     fn sub(&mut self, bytes: usize) {
         self.total = self.total.saturating_sub(bytes);
-    }
-
-    /// Whether `ptr` is held already (then holding it again costs nothing).
-    fn holds(&self, ptr: usize) -> bool {
-        self.shared.contains_key(&ptr)
     }
 }
 
@@ -476,7 +463,7 @@ impl Store {
     /// The bytes `count` new messages with options `opts` and `url_bytes`
     /// of URLs and names would add, with a log record each.
     fn publish_cost(&self, opts: &Arc<Options>, count: usize, url_bytes: usize) -> usize {
-        let shared = if self.ledger.holds(Arc::as_ptr(opts) as usize) {
+        let shared = if opts.held.any() {
             0
         } else {
             options_bytes(opts)
@@ -567,6 +554,7 @@ impl Store {
                 created_at: now,
                 not_before,
                 opts: Arc::clone(&req.opts),
+                held: Default::default(),
             });
             if let Some(key) = dedup_key {
                 self.dedup_remember(key, info.id.clone(), now);
@@ -637,7 +625,7 @@ impl Store {
     fn insert(&mut self, info: Arc<MessageInfo>, now: i64) {
         let seq = self.seq();
         let ready_at = info.not_before.unwrap_or(now);
-        self.order.insert(seq, info.id.clone());
+        self.order.insert(seq, Arc::clone(&info));
         self.ledger.hold_info(&info);
         self.ledger.add(RECORD_BYTES);
         self.log(&info, LogState::Created, None, Some(ready_at), None);
@@ -1020,7 +1008,7 @@ impl Store {
             let key = self
                 .order
                 .get(&seq)
-                .and_then(|id| self.messages.get(id))
+                .and_then(|info| self.messages.get(&info.id))
                 .and_then(|s| s.info.opts.flow.as_ref().map(|f| f.key.clone()));
             if let Some(key) = key {
                 match self.flow_admits(&key, now) {
@@ -1111,7 +1099,11 @@ impl Store {
             .unwrap_or_default();
         for seq in head {
             self.note_visit();
-            let Some(slot) = self.order.get(&seq).and_then(|id| self.messages.get(id)) else {
+            let Some(slot) = self
+                .order
+                .get(&seq)
+                .and_then(|info| self.messages.get(&info.id))
+            else {
                 continue;
             };
             if slot.in_flight {
@@ -1191,7 +1183,7 @@ impl Store {
         if let Some(slot) = self
             .order
             .get(&seq)
-            .and_then(|id| self.messages.get_mut(id))
+            .and_then(|info| self.messages.get_mut(&info.id))
         {
             slot.parked = true;
             self.parked.entry(key.to_owned()).or_default().insert(seq);
@@ -1203,7 +1195,7 @@ impl Store {
         let Some(slot) = self
             .order
             .get(&seq)
-            .and_then(|id| self.messages.get_mut(id))
+            .and_then(|info| self.messages.get_mut(&info.id))
         else {
             return;
         };
@@ -1382,6 +1374,7 @@ impl Store {
             created_at: now,
             not_before: None,
             opts,
+            held: Default::default(),
         });
         let id = info.id.clone();
         self.insert(info, now);
@@ -1426,7 +1419,9 @@ impl Store {
         let start = after.map_or(0, |c| c.saturating_add(1));
         let messages = &self.messages;
         let page = pick(
-            self.order.range(start..).map(|(seq, id)| (*seq, id)),
+            self.order
+                .range(start..)
+                .map(|(seq, info)| (*seq, &info.id)),
             |id| {
                 messages.get(id).is_some_and(|s| {
                     !s.cancel_requested && filter.matches(&s.info, s.info.created_at, None)
@@ -1633,6 +1628,7 @@ impl Store {
             created_at: now,
             not_before: None,
             opts: Arc::new(opts),
+            held: Default::default(),
         });
         let published = Published {
             message_id: info.id.clone(),
@@ -1662,7 +1658,7 @@ impl Store {
             .get(name)
             .into_iter()
             .flatten()
-            .filter_map(|seq| self.order.get(seq).cloned())
+            .filter_map(|seq| self.order.get(seq).map(|info| info.id.clone()))
             .collect();
         for id in ids {
             self.cancel(&id);
@@ -2060,6 +2056,7 @@ mod tests {
             headers,
             body: Bytes::from(vec![b'r'; body_len]),
             error: None,
+            held: Default::default(),
         }
     }
 
@@ -2361,7 +2358,7 @@ mod tests {
             assert!(visited <= 4, "{visited} messages looked at");
         }
         // One finishes: exactly one more of its kind starts.
-        let first = s.order.values().next().cloned().unwrap();
+        let first = s.order.values().next().unwrap().id.clone();
         s.finish(&first, delivered());
         let (jobs, visited) = wake(&mut s);
         assert_eq!(jobs.len(), 1);
@@ -2930,7 +2927,7 @@ mod tests {
                 || s.queue_counts(name).running >= parallelism
                 || at_max;
             for seq in members.iter().take(parallelism) {
-                let m = &s.messages[&s.order[seq]];
+                let m = &s.messages[&s.order[seq].id];
                 let key = m.info.opts.flow.as_ref().map(|f| &f.key);
                 let ok = m.in_flight
                     || stopped
@@ -3027,7 +3024,7 @@ mod tests {
             };
             match round {
                 3 => {
-                    let id = s.order.values().nth(5).cloned().unwrap();
+                    let id = s.order.values().nth(5).unwrap().id.clone();
                     s.cancel(&id);
                     s.delete_queue("q1");
                 }
@@ -3192,6 +3189,12 @@ mod tests {
             ..Limits::default()
         });
         group(&mut s);
+        // Options of their own: the first store still holds `opts`, and
+        // options held already cost a publish nothing.
+        let req = NewMessages {
+            opts: Arc::new(Options::clone(&opts)),
+            ..req
+        };
         let e = s.publish(&req).expect_err("one byte short");
         assert!(
             e.message.contains(&format!("{need} more needed")),
@@ -3354,6 +3357,7 @@ mod tests {
                 created_at: 0,
                 not_before: None,
                 opts: Arc::new(Options::default()),
+                held: Default::default(),
             };
             f(&mut i);
             info_bytes(&i)
@@ -3384,6 +3388,7 @@ mod tests {
             headers: headers(),
             body: Bytes::from(long.clone()),
             error: text(),
+            held: Default::default(),
         };
         assert_eq!(reply_bytes(&reply), RECORD_BYTES + 1000 + one_header + 1000);
         assert_eq!(reply_bytes(&Reply::default()), RECORD_BYTES);
@@ -3594,6 +3599,7 @@ mod tests {
             created_at: 0,
             not_before: None,
             opts: Arc::new(Options::default()),
+            held: Default::default(),
         };
         let body = Bytes::from_static(b"{}");
         // The callback's options, as they are made.

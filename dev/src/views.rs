@@ -306,6 +306,7 @@ mod tests {
             created_at: 1,
             not_before: None,
             opts: Arc::new(opts),
+            held: Default::default(),
         }
     }
 

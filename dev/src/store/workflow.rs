@@ -945,6 +945,7 @@ impl Store {
             created_at: now,
             not_before: None,
             opts,
+            held: Default::default(),
         });
         let id = info.id.clone();
         self.insert(info, now);
@@ -1147,6 +1148,7 @@ impl Store {
             created_at: now,
             not_before,
             opts: Arc::new(opts),
+            held: Default::default(),
         });
         if self.messages.len() >= self.config.limits.max_messages {
             return Err(ApiError::limit(format!(
