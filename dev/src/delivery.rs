@@ -214,7 +214,7 @@ async fn deliver(
     let signature = match sign(
         &job.signing_key,
         &info.url,
-        &info.opts.body,
+        &info.body.bytes,
         now_ms() / 1000,
     ) {
         Ok(s) => s,
@@ -225,7 +225,7 @@ async fn deliver(
     let mut request = shared
         .http
         .request(method, target)
-        .body(info.opts.body.clone())
+        .body(info.body.bytes.clone())
         .header("Upstash-Message-Id", &info.id)
         .header("Upstash-Retried", job.retried.to_string())
         .header("Upstash-Signature", signature);
@@ -349,6 +349,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/x",
                 queue: None,
                 opts: Arc::new(Options::default()),
+                body: Arc::default(),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })

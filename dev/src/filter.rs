@@ -717,6 +717,7 @@ mod tests {
             caller_ip: "127.0.0.1".into(),
             created_at: 0,
             not_before: None,
+            body: std::sync::Arc::default(),
             opts: std::sync::Arc::default(),
             held: Default::default(),
         };

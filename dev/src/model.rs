@@ -146,6 +146,13 @@ impl Clone for Holders {
     }
 }
 
+/// Not part of what the allocation holds: any two are equal.
+impl PartialEq for Holders {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 impl Holders {
     /// Counts one more holder; whether it is the first.
     pub(crate) fn add(&self) -> bool {
@@ -166,7 +173,7 @@ impl Holders {
 }
 
 /// Settings of a callback or failure callback.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct CallbackSpec {
     pub(crate) url: String,
     pub(crate) headers: Headers,
@@ -185,22 +192,50 @@ pub(crate) struct FlowSpec {
 }
 
 /// Parts hidden in API answers (`Upstash-Redact-Fields`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Redact {
     pub(crate) body: bool,
     pub(crate) all_headers: bool,
     pub(crate) headers: Vec<String>,
 }
 
+/// A message's body: shared by the messages of one URL group fan-out and
+/// by every message a schedule produces.
+#[derive(Debug, Default)]
+pub(crate) struct Payload {
+    pub(crate) bytes: Bytes,
+    /// Records of the store holding this body.
+    pub(crate) held: Holders,
+}
+
+impl Payload {
+    /// A body of its own: `bytes` may be a slice of a connection's read
+    /// buffer, which it would keep alive (kilobytes for a body of a few
+    /// bytes) for as long as the message, its log records and its DLQ
+    /// entry live, uncounted by the byte budget.
+    pub(crate) fn copied(bytes: &[u8]) -> Arc<Self> {
+        Self::shared(Bytes::copy_from_slice(bytes))
+    }
+
+    /// A body over `bytes` as they are (owned by nothing else).
+    pub(crate) fn shared(bytes: Bytes) -> Arc<Self> {
+        Arc::new(Self {
+            bytes,
+            held: Holders::default(),
+        })
+    }
+}
+
 /// Everything a publish request says about its message(s), apart from
-/// where they go: shared by the messages of one URL group fan-out and by
-/// every message a schedule produces.
-#[derive(Clone, Debug, Default)]
+/// where they go and the body: shared by the messages of one URL group
+/// fan-out, by every message a schedule produces, and by messages
+/// published alike one after another (the store keeps the latest options
+/// and reuses them for a publish with equal ones).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Options {
     pub(crate) method: String,
     /// Headers delivered with the message (forwarded ones and Content-Type).
     pub(crate) header: Headers,
-    pub(crate) body: Bytes,
     pub(crate) retries: Option<u32>,
     pub(crate) retry_delay: Option<String>,
     pub(crate) delay_ms: Option<u64>,
@@ -251,6 +286,7 @@ pub(crate) struct MessageInfo {
     pub(crate) created_at: i64,
     /// Earliest delivery, when delayed (Unix milliseconds).
     pub(crate) not_before: Option<i64>,
+    pub(crate) body: Arc<Payload>,
     pub(crate) opts: Arc<Options>,
     /// Records of the store holding this message.
     pub(crate) held: Holders,
@@ -416,6 +452,7 @@ pub(crate) struct Schedule {
     pub(crate) created_at: i64,
     pub(crate) caller_ip: String,
     pub(crate) opts: Arc<Options>,
+    pub(crate) body: Arc<Payload>,
     pub(crate) paused: bool,
     pub(crate) last_time: Option<i64>,
     pub(crate) next_time: Option<i64>,
@@ -451,7 +488,7 @@ pub(crate) struct BulkAction {
 
 #[cfg(test)]
 mod tests {
-    use super::{Headers, Holders};
+    use super::{Bytes, Headers, Holders, Payload};
 
     fn names(h: &Headers) -> Vec<&str> {
         h.keys().map(String::as_str).collect()
@@ -474,6 +511,22 @@ mod tests {
         h.insert("A".into(), vec!["4".into()]);
         h.insert("a".into(), vec!["5".into()]);
         assert_eq!(names(&h), ["A", "Content-Type", "X-A", "X-B", "a"]);
+    }
+
+    #[test]
+    fn a_copied_body_is_a_copy_of_its_own() {
+        // A body sliced out of a larger buffer (as a connection's read
+        // buffer) would keep the whole buffer alive.
+        let buffer = Bytes::from(vec![b'x'; 64 * 1024]);
+        let body = buffer.slice(100..110);
+        let p = Payload::copied(&body);
+        assert_eq!(p.bytes, body);
+        assert!(!p.held.any());
+        let (stored, buffer) = (p.bytes.as_ptr_range(), buffer.as_ptr_range());
+        assert!(
+            stored.end <= buffer.start || stored.start >= buffer.end,
+            "the stored body points into the request's buffer"
+        );
     }
 
     #[test]

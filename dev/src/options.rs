@@ -22,7 +22,6 @@
 //! With them, no time computed from a message (delays, retries, rate
 //! periods) comes near the range of an `i64` of milliseconds.
 
-use axum::body::Bytes;
 use axum::http::HeaderMap;
 
 use crate::clock::{now_ms, parse_duration};
@@ -300,8 +299,8 @@ fn redact(value: Option<String>) -> ApiResult<Redact> {
     Ok(r)
 }
 
-/// Reads the message options from `headers`; `body` is the message body.
-pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiResult<Options> {
+/// Reads the message options from `headers`.
+pub(crate) fn parse(headers: &HeaderMap, purpose: Purpose) -> ApiResult<Options> {
     let mut header = Headers::new();
     let mut callback_forward = Headers::new();
     let mut failure_forward = Headers::new();
@@ -389,11 +388,6 @@ pub(crate) fn parse(headers: &HeaderMap, body: Bytes, purpose: Purpose) -> ApiRe
     Ok(Options {
         method: method(headers, "upstash-method")?.unwrap_or_else(|| "POST".to_owned()),
         header,
-        // A copy of its own: the request's body may be a slice of the
-        // connection's read buffer, which it would keep alive (kilobytes
-        // for a body of a few bytes) for as long as the message, its log
-        // records and its DLQ entry live, uncounted by the byte budget.
-        body: Bytes::copy_from_slice(&body),
         retries: retries(headers, "upstash-retries")?,
         retry_delay,
         delay_ms,
@@ -472,21 +466,6 @@ mod tests {
     }
 
     #[test]
-    fn the_body_is_a_copy_of_its_own() {
-        // A body sliced out of a larger buffer (as a connection's read
-        // buffer) would keep the whole buffer alive.
-        let buffer = Bytes::from(vec![b'x'; 64 * 1024]);
-        let body = buffer.slice(100..110);
-        let o = parse(&HeaderMap::new(), body.clone(), Purpose::Publish).unwrap();
-        assert_eq!(o.body, body);
-        let (stored, buffer) = (o.body.as_ptr_range(), buffer.as_ptr_range());
-        assert!(
-            stored.end <= buffer.start || stored.start >= buffer.end,
-            "the stored body points into the request's buffer"
-        );
-    }
-
-    #[test]
     fn reads_the_upstash_headers() {
         let h = headers(&[
             ("content-type", "application/json"),
@@ -503,7 +482,7 @@ mod tests {
             ("upstash-callback", "http://127.0.0.1:1/cb"),
             ("upstash-callback-forward-x-id", "1"),
         ]);
-        let o = parse(&h, Bytes::new(), Purpose::Publish).unwrap();
+        let o = parse(&h, Purpose::Publish).unwrap();
         assert_eq!(o.method, "PUT");
         assert_eq!(o.header["X-Order"], ["42"]);
         assert_eq!(o.header["Content-Type"], ["application/json"]);
@@ -529,12 +508,12 @@ mod tests {
             ("upstash-flow-control-value", "rate=1"),
         ] {
             assert!(
-                parse(&headers(&[bad]), Bytes::new(), Purpose::Publish).is_err(),
+                parse(&headers(&[bad]), Purpose::Publish).is_err(),
                 "{bad:?}"
             );
         }
         let delayed = headers(&[("upstash-delay", "1s")]);
-        assert!(parse(&delayed, Bytes::new(), Purpose::Enqueue).is_err());
+        assert!(parse(&delayed, Purpose::Enqueue).is_err());
     }
 
     fn parsed(pairs: &[(&'static str, &str)]) -> ApiResult<Options> {
@@ -542,7 +521,7 @@ mod tests {
         for (k, v) in pairs {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
-        parse(&h, Bytes::new(), Purpose::Publish)
+        parse(&h, Purpose::Publish)
     }
 
     #[test]

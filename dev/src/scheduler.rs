@@ -164,6 +164,7 @@ fn tick(store: &mut Store, id: &str, now: i64) -> Option<Fired> {
         destination: &s.destination,
         queue: s.queue.as_deref(),
         opts: Arc::clone(&s.opts),
+        body: Arc::clone(&s.body),
         schedule_id: Some(&s.id),
         caller_ip: &s.caller_ip,
     });
@@ -211,6 +212,7 @@ mod tests {
             created_at: 0,
             caller_ip: "127.0.0.1".into(),
             opts: Arc::new(Options::default()),
+            body: Arc::default(),
             paused,
             last_time: None,
             next_time: Some(next_time),

@@ -17,7 +17,7 @@ use crate::filter::Filter;
 use crate::ids::new_id;
 use crate::model::{
     BulkAction, CallbackSpec, Counts, DlqEntry, FlowKey, FlowSpec, Holders, Kind, LogRecord,
-    LogState, MessageInfo, Options, Queue, Reply, Schedule, Slot, UrlGroup,
+    LogState, MessageInfo, Options, Payload, Queue, Reply, Schedule, Slot, UrlGroup,
 };
 use crate::options::{invalid_queue, is_url, valid_name};
 use crate::signing::SigningKeys;
@@ -51,6 +51,8 @@ pub(crate) struct Store {
     /// Flow control keys that may be evicted: no messages, not paused,
     /// nothing pinned.
     idle_keys: BTreeSet<String>,
+    /// The options of the latest publish, shared by the next one if equal.
+    latest_options: std::sync::Weak<Options>,
     dedup: HashMap<String, (String, i64)>,
     dedup_order: VecDeque<(String, i64)>,
     next_seq: u64,
@@ -88,6 +90,9 @@ pub(crate) struct Store {
 /// Fixed cost of a record (a message slot, a log record, a DLQ entry, a
 /// message's fixed fields), on top of its strings and bodies.
 const RECORD_BYTES: usize = 256;
+
+/// Fixed cost of a body (its shared allocation), on top of its bytes.
+const PAYLOAD_BYTES: usize = 64;
 
 /// Most bytes of response headers kept per response.
 pub(crate) const MAX_RESPONSE_HEADER_BYTES: usize = 16 * 1024;
@@ -177,11 +182,13 @@ impl Ledger {
     fn hold_info(&mut self, info: &Arc<MessageInfo>) {
         self.hold(&info.held, || info_bytes(info));
         self.hold(&info.opts.held, || options_bytes(&info.opts));
+        self.hold(&info.body.held, || payload_bytes(&info.body));
     }
 
     fn release_info(&mut self, info: &Arc<MessageInfo>) {
         self.release(&info.held, || info_bytes(info));
         self.release(&info.opts.held, || options_bytes(&info.opts));
+        self.release(&info.body.held, || payload_bytes(&info.body));
     }
 
     fn hold_reply(&mut self, reply: &Arc<Reply>) {
@@ -224,12 +231,16 @@ fn info_bytes(info: &MessageInfo) -> usize {
         + info.caller_ip.len()
 }
 
-/// What a message's options take: body, headers, callbacks and the rest.
+/// What a message's body takes.
+fn payload_bytes(p: &Payload) -> usize {
+    PAYLOAD_BYTES + p.bytes.len()
+}
+
+/// What a message's options take: headers, callbacks and the rest.
 fn options_bytes(o: &Options) -> usize {
     let callback =
         |c: Option<&CallbackSpec>| c.map_or(0, |c| c.url.len() + headers_bytes(&c.headers) + 64);
     RECORD_BYTES
-        + o.body.len()
         + headers_bytes(&o.header)
         + o.method.len()
         + opt_len(o.retry_delay.as_ref())
@@ -268,6 +279,7 @@ pub(crate) struct NewMessages<'a> {
     pub(crate) destination: &'a str,
     pub(crate) queue: Option<&'a str>,
     pub(crate) opts: Arc<Options>,
+    pub(crate) body: Arc<Payload>,
     pub(crate) schedule_id: Option<&'a str>,
     pub(crate) caller_ip: &'a str,
 }
@@ -388,6 +400,7 @@ impl Store {
             flow: BTreeMap::new(),
             wf: workflow::Workflows::default(),
             idle_keys: BTreeSet::new(),
+            latest_options: std::sync::Weak::new(),
             dedup: HashMap::new(),
             dedup_order: VecDeque::new(),
             next_seq: 1,
@@ -460,15 +473,27 @@ impl Store {
         Some(entry)
     }
 
-    /// The bytes `count` new messages with options `opts` and `url_bytes`
-    /// of URLs and names would add, with a log record each.
-    fn publish_cost(&self, opts: &Arc<Options>, count: usize, url_bytes: usize) -> usize {
-        let shared = if opts.held.any() {
+    /// The bytes `count` new messages with options `opts`, body `body` and
+    /// `url_bytes` of URLs and names would add, with a log record each
+    /// (options and a body held already cost nothing more).
+    fn publish_cost(
+        &self,
+        opts: &Options,
+        body: &Payload,
+        count: usize,
+        url_bytes: usize,
+    ) -> usize {
+        let opts = if opts.held.any() {
             0
         } else {
             options_bytes(opts)
         };
-        shared
+        let body = if body.held.any() {
+            0
+        } else {
+            payload_bytes(body)
+        };
+        opts.saturating_add(body)
             .saturating_add(count.saturating_mul(4 * RECORD_BYTES + 64))
             .saturating_add(url_bytes)
     }
@@ -514,7 +539,8 @@ impl Store {
             .map(|(u, t, e)| u.len() + opt_len(t.as_ref()) + opt_len(e.as_ref()))
             .sum::<usize>()
             .saturating_add(req.queue.map_or(0, str::len) + req.caller_ip.len());
-        let need = self.publish_cost(&req.opts, targets.len(), url_bytes);
+        let opts = self.share_options(&req.opts);
+        let need = self.publish_cost(&opts, &req.body, targets.len(), url_bytes);
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -553,7 +579,8 @@ impl Store {
                 caller_ip: req.caller_ip.to_owned(),
                 created_at: now,
                 not_before,
-                opts: Arc::clone(&req.opts),
+                body: Arc::clone(&req.body),
+                opts: Arc::clone(&opts),
                 held: Default::default(),
             });
             if let Some(key) = dedup_key {
@@ -573,6 +600,21 @@ impl Store {
                 ApiError::bad_request(format!("`{}` has no endpoint", req.destination))
             })?)
         })
+    }
+
+    /// The options to keep for a publish with options `opts`: the latest
+    /// options kept when equal, so that messages published alike (as an
+    /// app's usually are) share one copy; else `opts`, which become the
+    /// latest. Only a weak reference is kept: options nothing holds are
+    /// freed as before.
+    fn share_options(&mut self, opts: &Arc<Options>) -> Arc<Options> {
+        if let Some(latest) = self.latest_options.upgrade()
+            && (Arc::ptr_eq(&latest, opts) || *latest == **opts)
+        {
+            return latest;
+        }
+        self.latest_options = Arc::downgrade(opts);
+        Arc::clone(opts)
     }
 
     fn targets(&self, destination: &str) -> ApiResult<(Vec<Target>, bool)> {
@@ -805,7 +847,7 @@ impl Store {
             (Some(id), _) => id.clone(),
             (None, true) => {
                 let mut h = Sha256::new();
-                h.update(&req.opts.body);
+                h.update(&req.body.bytes);
                 for (k, v) in &req.opts.header {
                     h.update(k.as_bytes());
                     h.update(v.join(",").as_bytes());
@@ -1349,7 +1391,6 @@ impl Store {
         let opts = Options {
             method: spec.method.clone().unwrap_or_else(|| "POST".into()),
             header,
-            body,
             retries: Some(spec.retries.unwrap_or_else(|| parent.opts.max_retries())),
             timeout_ms: spec.timeout_ms,
             labels: parent.opts.labels.clone(),
@@ -1358,7 +1399,8 @@ impl Store {
             ..Options::default()
         };
         let opts = Arc::new(opts);
-        let need = self.publish_cost(&opts, 1, spec.url.len() + parent.caller_ip.len());
+        let body = Payload::shared(body);
+        let need = self.publish_cost(&opts, &body, 1, spec.url.len() + parent.caller_ip.len());
         if !self.make_room(need) {
             return Err("the store's byte budget is reached");
         }
@@ -1373,6 +1415,7 @@ impl Store {
             caller_ip: parent.caller_ip.clone(),
             created_at: now,
             not_before: None,
+            body,
             opts,
             held: Default::default(),
         });
@@ -1627,6 +1670,7 @@ impl Store {
             caller_ip: entry.info.caller_ip.clone(),
             created_at: now,
             not_before: None,
+            body: Arc::clone(&entry.info.body),
             opts: Arc::new(opts),
             held: Default::default(),
         });
@@ -1635,7 +1679,7 @@ impl Store {
             url: info.url.clone(),
             deduplicated: false,
         };
-        let need = self.publish_cost(&info.opts, 1, info_bytes(&info));
+        let need = self.publish_cost(&info.opts, &info.body, 1, info_bytes(&info));
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -1947,9 +1991,9 @@ fn callback_json(
         "method": info.opts.method,
         "sourceHeader": redacted_headers(&info.opts.header, redact),
         "sourceBody": if with_source && redact.body {
-            redacted(&info.opts.body)
+            redacted(&info.body.bytes)
         } else {
-            encode(with_source, &info.opts.body)
+            encode(with_source, &info.body.bytes)
         },
         "notBefore": info.not_before.unwrap_or(info.created_at),
         "createdAt": info.created_at,
@@ -1991,11 +2035,29 @@ mod tests {
         )
     }
 
-    pub(super) fn publish(store: &mut Store, opts: Options) -> ApiResult<Outcome> {
+    /// Options and a body, as a test publishes them.
+    pub(super) struct Msg {
+        opts: Options,
+        body: Bytes,
+    }
+
+    impl From<Options> for Msg {
+        /// No body.
+        fn from(opts: Options) -> Self {
+            Self {
+                opts,
+                body: Bytes::new(),
+            }
+        }
+    }
+
+    pub(super) fn publish(store: &mut Store, msg: impl Into<Msg>) -> ApiResult<Outcome> {
+        let msg = msg.into();
         store.publish(&NewMessages {
             destination: "http://127.0.0.1:1/x",
             queue: None,
-            opts: Arc::new(opts),
+            opts: Arc::new(msg.opts),
+            body: Payload::shared(msg.body),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         })
@@ -2007,6 +2069,7 @@ mod tests {
             destination: "http://127.0.0.1:1/q",
             queue: Some(queue),
             opts: Arc::new(opts),
+            body: Arc::default(),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         })
@@ -2060,11 +2123,23 @@ mod tests {
         }
     }
 
-    fn body_opts(len: usize) -> Options {
+    /// No retries (a failed delivery goes to the DLQ at once).
+    fn no_retries() -> Options {
         Options {
-            body: Bytes::from(vec![b'b'; len]),
             retries: Some(0),
             ..Options::default()
+        }
+    }
+
+    fn bytes(len: usize) -> Bytes {
+        Bytes::from(vec![b'b'; len])
+    }
+
+    /// A body of `len` bytes, no retries.
+    fn body_opts(len: usize) -> Msg {
+        Msg {
+            opts: no_retries(),
+            body: bytes(len),
         }
     }
 
@@ -2284,9 +2359,16 @@ mod tests {
                 url: "http://127.0.0.1:1/cb".into(),
                 ..CallbackSpec::default()
             })),
-            ..body_opts(max)
+            ..no_retries()
         };
-        publish(&mut s, opts).unwrap();
+        publish(
+            &mut s,
+            Msg {
+                opts,
+                body: bytes(max),
+            },
+        )
+        .unwrap();
         fail_all(&mut s, &failing(60_000, 10));
         let callback = s
             .messages
@@ -2294,11 +2376,11 @@ mod tests {
             .find(|m| m.info.kind == Kind::Callback)
             .expect("a callback");
         assert!(
-            callback.info.opts.body.len() <= max,
+            callback.info.body.bytes.len() <= max,
             "{}",
-            callback.info.opts.body.len()
+            callback.info.body.bytes.len()
         );
-        let v: serde_json::Value = serde_json::from_slice(&callback.info.opts.body).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&callback.info.body.bytes).unwrap();
         assert_eq!(v["status"], 500);
     }
 
@@ -2458,7 +2540,7 @@ mod tests {
                 } else {
                     Vec::new()
                 },
-                ..body_opts(0)
+                ..no_retries()
             };
             publish(s, opts).unwrap();
             fail_all(s, &failing(0, 0));
@@ -2597,14 +2679,18 @@ mod tests {
             destination: "http://127.0.0.1:1/x",
             queue: None,
             opts,
+            body: Arc::default(),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
         let kept = s.publish(&req(with_id("kept"))).unwrap();
         // The byte budget is not checked ahead: the second entry fails late.
-        let big = Arc::new(body_opts(60_000));
+        let big = NewMessages {
+            body: Payload::shared(bytes(60_000)),
+            ..req(Arc::new(no_retries()))
+        };
         let (i, _) = s
-            .publish_all(&[req(with_id("taken-back")), req(big)])
+            .publish_all(&[req(with_id("taken-back")), big])
             .unwrap_err();
         assert_eq!(i, 1);
         assert_eq!(
@@ -2986,6 +3072,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/x",
                 queue,
                 opts,
+                body: Arc::default(),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })
@@ -3051,6 +3138,7 @@ mod tests {
         let info = |i: &Arc<MessageInfo>, shared: &mut dyn FnMut(usize, usize) -> usize| {
             shared(Arc::as_ptr(i) as usize, info_bytes(i))
                 + shared(Arc::as_ptr(&i.opts) as usize, options_bytes(&i.opts))
+                + shared(Arc::as_ptr(&i.body) as usize, payload_bytes(&i.body))
         };
         for slot in s.messages.values() {
             total += RECORD_BYTES + info(&slot.info, &mut shared);
@@ -3075,14 +3163,17 @@ mod tests {
         let mut header = crate::model::Headers::new();
         header.insert("X-Order".into(), vec!["42".into(), "43".into()]);
         let opts = Options {
-            body: Bytes::from_static(b"hello"),
             header,
             retries: Some(1),
             labels: vec!["a".into()],
             ..Options::default()
         };
-        let id = publish(&mut s, opts.clone()).unwrap().message_ids()[0].clone();
-        publish(&mut s, opts).unwrap();
+        let hello = || Msg {
+            opts: opts.clone(),
+            body: Bytes::from_static(b"hello"),
+        };
+        let id = publish(&mut s, hello()).unwrap().message_ids()[0].clone();
+        publish(&mut s, hello()).unwrap();
         check(&s, "published");
         let mut reply = failing(3_000, 2_000);
         reply.error = Some("refused".into());
@@ -3124,19 +3215,19 @@ mod tests {
 
     #[test]
     fn a_publish_that_just_fits_the_budget_is_accepted() {
-        let opts = body_opts(1000);
+        let opts = no_retries();
         let url_bytes = "http://127.0.0.1:1/x".len() + "127.0.0.1".len();
-        let need = options_bytes(&opts) + 4 * RECORD_BYTES + 64 + url_bytes;
+        let need = options_bytes(&opts) + PAYLOAD_BYTES + 1000 + 4 * RECORD_BYTES + 64 + url_bytes;
         let mut s = store(Limits {
             max_store_bytes: need,
             ..Limits::default()
         });
-        publish(&mut s, opts.clone()).unwrap();
+        publish(&mut s, body_opts(1000)).unwrap();
         let mut s = store(Limits {
             max_store_bytes: need - 1,
             ..Limits::default()
         });
-        let e = publish(&mut s, opts.clone()).expect_err("one byte short");
+        let e = publish(&mut s, body_opts(1000)).expect_err("one byte short");
         assert!(
             e.message.contains(&format!("{need} more needed")),
             "{}",
@@ -3170,6 +3261,7 @@ mod tests {
             destination: "grp",
             queue: Some("q"),
             opts: Arc::clone(&opts),
+            body: Payload::shared(bytes(1000)),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
@@ -3177,7 +3269,9 @@ mod tests {
             + ("http://127.0.0.1:1/bb".len() + 3)
             + 1
             + "127.0.0.1".len();
-        let need = options_bytes(&opts) + 2 * (4 * RECORD_BYTES + 64) + url_bytes;
+        // The options and the body once, the rest per message.
+        let need =
+            options_bytes(&opts) + PAYLOAD_BYTES + 1000 + 2 * (4 * RECORD_BYTES + 64) + url_bytes;
         let mut s = store(Limits {
             max_store_bytes: need,
             ..Limits::default()
@@ -3189,10 +3283,11 @@ mod tests {
             ..Limits::default()
         });
         group(&mut s);
-        // Options of their own: the first store still holds `opts`, and
-        // options held already cost a publish nothing.
+        // Options and a body of their own: the first store still holds
+        // those of `req`, and what is held already costs a publish nothing.
         let req = NewMessages {
             opts: Arc::new(Options::clone(&opts)),
+            body: Payload::shared(bytes(1000)),
             ..req
         };
         let e = s.publish(&req).expect_err("one byte short");
@@ -3227,17 +3322,14 @@ mod tests {
                 ..CallbackSpec::default()
             }))
         };
+        assert_eq!(
+            payload_bytes(&Payload::shared(Bytes::from(long.clone()))),
+            PAYLOAD_BYTES + 1000
+        );
+        assert_eq!(payload_bytes(&Payload::default()), PAYLOAD_BYTES);
         let base = options_bytes(&Options::default());
         assert_eq!(base, RECORD_BYTES);
         for (what, o, extra) in [
-            (
-                "body",
-                Options {
-                    body: Bytes::from(long.clone()),
-                    ..Options::default()
-                },
-                1000,
-            ),
             (
                 "header",
                 Options {
@@ -3321,7 +3413,6 @@ mod tests {
         }
         // Everything at once adds up.
         let all = Options {
-            body: Bytes::from(long.clone()),
             header: headers(),
             method: long.clone(),
             retry_delay: text(),
@@ -3341,7 +3432,7 @@ mod tests {
         };
         assert_eq!(
             options_bytes(&all) - base,
-            1000 * 4 + one_header + 1024 + 1032 + 2 * (1000 + one_header + 64) + 1024
+            1000 * 3 + one_header + 1024 + 1032 + 2 * (1000 + one_header + 64) + 1024
         );
 
         let info = |f: &dyn Fn(&mut MessageInfo)| {
@@ -3356,6 +3447,7 @@ mod tests {
                 caller_ip: String::new(),
                 created_at: 0,
                 not_before: None,
+                body: Arc::default(),
                 opts: Arc::new(Options::default()),
                 held: Default::default(),
             };
@@ -3395,8 +3487,9 @@ mod tests {
     }
 
     #[test]
-    fn options_held_already_cost_nothing_more_to_publish() {
-        let opts = Arc::new(body_opts(60_000));
+    fn options_and_a_body_held_already_cost_nothing_more_to_publish() {
+        let opts = Arc::new(no_retries());
+        let body = Payload::shared(bytes(60_000));
         let mut s = store(Limits {
             max_store_bytes: 100_000,
             max_log_entries: 0,
@@ -3407,6 +3500,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/x",
                 queue: None,
                 opts: Arc::clone(&opts),
+                body: Arc::clone(&body),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })
@@ -3416,8 +3510,49 @@ mod tests {
         // (as a schedule's ticks have) fits.
         again(&mut s).unwrap();
         assert!(s.bytes() < 70_000, "{}", s.bytes());
-        // Other options of that size do not.
+        // Another body of that size does not.
         assert!(publish(&mut s, body_opts(60_000)).is_err());
+    }
+
+    #[test]
+    fn messages_published_alike_share_their_options_and_keep_their_bodies() {
+        let mut s = store(Limits::default());
+        let alike = |n: u8| Msg {
+            opts: Options {
+                labels: vec!["a".into()],
+                ..no_retries()
+            },
+            body: Bytes::from(vec![n]),
+        };
+        let first = publish(&mut s, alike(1)).unwrap().message_ids()[0].clone();
+        let one = s.bytes();
+        let second = publish(&mut s, alike(2)).unwrap().message_ids()[0].clone();
+        let (a, b) = (&s.messages[&first].info, &s.messages[&second].info);
+        assert!(Arc::ptr_eq(&a.opts, &b.opts), "equal options are shared");
+        assert_eq!((&a.body.bytes[..], &b.body.bytes[..]), (&[1][..], &[2][..]));
+        // The second message costs what the first did, less its options.
+        assert_eq!(s.bytes() - one, one - options_bytes(&a.opts));
+        assert_eq!(s.bytes(), recount(&s));
+
+        // Other options are kept apart, and become the ones shared next.
+        let other = || Msg {
+            opts: no_retries(),
+            body: Bytes::new(),
+        };
+        let third = publish(&mut s, other()).unwrap().message_ids()[0].clone();
+        let fourth = publish(&mut s, other()).unwrap().message_ids()[0].clone();
+        let info = |id: &str| Arc::clone(&s.messages[id].info);
+        assert!(!Arc::ptr_eq(&info(&first).opts, &info(&third).opts));
+        assert!(Arc::ptr_eq(&info(&third).opts, &info(&fourth).opts));
+        assert_eq!(s.bytes(), recount(&s));
+
+        // Only a weak reference is kept: options nothing holds are freed.
+        let weak = Arc::downgrade(&info(&fourth).opts);
+        for id in [&third, &fourth] {
+            assert!(s.cancel(id));
+        }
+        s.logs.clear();
+        assert!(weak.upgrade().is_none(), "the options were kept alive");
     }
 
     #[test]
@@ -3502,6 +3637,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/x",
                 queue: Some("q"),
                 opts: Arc::new(Options::default()),
+                body: Arc::default(),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })
@@ -3598,21 +3734,26 @@ mod tests {
             caller_ip: "10.0.0.1".into(),
             created_at: 0,
             not_before: None,
+            body: Arc::default(),
             opts: Arc::new(Options::default()),
             held: Default::default(),
         };
         let body = Bytes::from_static(b"{}");
-        // The callback's options, as they are made.
+        // The callback's options and body, as they are made.
         let mut header = crate::model::Headers::new();
         header.insert("Content-Type".into(), vec!["application/json".into()]);
         let opts = Options {
             method: "POST".into(),
             header,
-            body: body.clone(),
             ..Options::default()
         };
-        let need =
-            options_bytes(&opts) + 4 * RECORD_BYTES + 64 + spec.url.len() + parent.caller_ip.len();
+        let need = options_bytes(&opts)
+            + PAYLOAD_BYTES
+            + body.len()
+            + 4 * RECORD_BYTES
+            + 64
+            + spec.url.len()
+            + parent.caller_ip.len();
         for (budget, queued) in [(need, 1), (need - 1, 0)] {
             let mut s = store(Limits {
                 max_store_bytes: budget,
@@ -3639,6 +3780,7 @@ mod tests {
             destination: "http://127.0.0.1:1/x",
             queue: None,
             opts: Arc::clone(opts),
+            body: Arc::default(),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
@@ -3658,6 +3800,7 @@ mod tests {
             destination: "http://127.0.0.1:1/x",
             queue: None,
             opts: Arc::clone(opts),
+            body: Arc::default(),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
@@ -3689,22 +3832,29 @@ mod tests {
             max_store_bytes: 100_000,
             ..Limits::default()
         });
-        let big = Arc::new(Options {
+        let big_opts = Arc::new(Options {
             dedup_id: Some("big".into()),
-            ..body_opts(60_000)
+            ..no_retries()
         });
-        let other = Arc::new(body_opts(60_000));
+        let big = || NewMessages {
+            body: Payload::shared(bytes(60_000)),
+            ..req(&big_opts)
+        };
+        let other = NewMessages {
+            body: Payload::shared(bytes(60_000)),
+            ..req(&plain)
+        };
         let keep = Arc::new(Options {
             dedup_id: Some("keep".into()),
             ..Options::default()
         });
         let kept = s.publish(&req(&keep)).unwrap().message_ids();
-        let Err((i, _)) = s.publish_all(&[req(&big), req(&other)]) else {
+        let Err((i, _)) = s.publish_all(&[big(), other]) else {
             panic!("120,000 bytes past a budget of 100,000");
         };
         assert_eq!(i, 1);
         assert_eq!(s.messages.keys().collect::<Vec<_>>(), [&kept[0]]);
-        let again = s.publish(&req(&big)).unwrap();
+        let again = s.publish(&big()).unwrap();
         assert_eq!(again.to_json()["deduplicated"], false);
         // Other deduplication IDs are still remembered.
         let again = s.publish(&req(&keep)).unwrap();
@@ -3723,7 +3873,8 @@ mod tests {
             s.publish(&NewMessages {
                 destination: "http://127.0.0.1:1/x",
                 queue: Some(queue),
-                opts: Arc::new(body_opts(10)),
+                opts: Arc::new(no_retries()),
+                body: Payload::shared(bytes(10)),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })

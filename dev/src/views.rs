@@ -69,7 +69,13 @@ pub(crate) fn message(info: &MessageInfo) -> Value {
     m.insert("url".into(), json!(info.url));
     m.insert("method".into(), json!(opts.method));
     m.insert("header".into(), headers_view(&opts.header, &opts.redact));
-    put_body(&mut m, "body", "bodyBase64", &opts.body, opts.redact.body);
+    put_body(
+        &mut m,
+        "body",
+        "bodyBase64",
+        &info.body.bytes,
+        opts.redact.body,
+    );
     m.insert("maxRetries".into(), json!(opts.max_retries()));
     m.insert(
         "notBefore".into(),
@@ -124,9 +130,9 @@ pub(crate) fn log_entry(r: &LogRecord) -> Value {
     m.insert("method".into(), json!(opts.method));
     m.insert("header".into(), headers_view(&opts.header, &opts.redact));
     let body = if opts.redact.body {
-        redacted(&opts.body)
+        redacted(&info.body.bytes)
     } else {
-        STANDARD.encode(&opts.body)
+        STANDARD.encode(&info.body.bytes)
     };
     m.insert("body".into(), json!(body));
     m.insert("maxRetries".into(), json!(opts.max_retries()));
@@ -204,8 +210,14 @@ pub(crate) fn schedule(s: &Schedule) -> Value {
     m.insert("method".into(), json!(opts.method));
     m.insert("header".into(), headers_view(&opts.header, &opts.redact));
     // A schedule without a body has no `body` field at all.
-    if !opts.body.is_empty() {
-        put_body(&mut m, "body", "bodyBase64", &opts.body, opts.redact.body);
+    if !s.body.bytes.is_empty() {
+        put_body(
+            &mut m,
+            "body",
+            "bodyBase64",
+            &s.body.bytes,
+            opts.redact.body,
+        );
     }
     m.insert("retries".into(), json!(opts.max_retries()));
     m.insert("callerIP".into(), json!(s.caller_ip));
@@ -276,6 +288,10 @@ mod tests {
     use crate::model::{Kind, Options};
 
     fn schedule(opts: Options) -> Schedule {
+        schedule_with_body(opts, Bytes::new())
+    }
+
+    fn schedule_with_body(opts: Options, body: Bytes) -> Schedule {
         Schedule {
             id: "scd_1".into(),
             cron_text: "* * * * *".into(),
@@ -285,6 +301,7 @@ mod tests {
             created_at: 1,
             caller_ip: "127.0.0.1".into(),
             opts: Arc::new(opts),
+            body: crate::model::Payload::shared(body),
             paused: false,
             last_time: None,
             next_time: None,
@@ -305,6 +322,7 @@ mod tests {
             caller_ip: "127.0.0.1".into(),
             created_at: 1,
             not_before: None,
+            body: Arc::default(),
             opts: Arc::new(opts),
             held: Default::default(),
         }
@@ -318,10 +336,10 @@ mod tests {
             !m.contains_key("body") && !m.contains_key("bodyBase64"),
             "{v}"
         );
-        let v = super::schedule(&schedule(Options {
-            body: Bytes::from_static(b"hi"),
-            ..Options::default()
-        }));
+        let v = super::schedule(&schedule_with_body(
+            Options::default(),
+            Bytes::from_static(b"hi"),
+        ));
         assert_eq!(v["body"], "hi");
     }
 

@@ -16,6 +16,7 @@ use super::{decode, destination, json_body, split_path};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::filter::{Endpoint, Filter, NOT_FILTERS, Selection};
+use crate::model::Payload;
 use crate::options::{self, Purpose, invalid_queue, valid_name};
 use crate::query::{Params, cursor};
 use crate::state::Shared;
@@ -32,8 +33,8 @@ pub(crate) async fn publish(
 ) -> ApiResult<Json<Value>> {
     let (_, raw) = split_path(&uri, 2);
     let dest = destination(&uri, raw)?;
-    let opts = Arc::new(options::parse(&headers, body, Purpose::Publish)?);
-    send(&shared, &dest, None, opts, &peer)
+    let opts = Arc::new(options::parse(&headers, Purpose::Publish)?);
+    send(&shared, &dest, None, opts, Payload::copied(&body), &peer)
 }
 
 /// `POST /v2/enqueue/{queueName}/{destination}`
@@ -50,8 +51,15 @@ pub(crate) async fn enqueue(
         return Err(invalid_queue(&queue));
     }
     let dest = destination(&uri, raw)?;
-    let opts = Arc::new(options::parse(&headers, body, Purpose::Enqueue)?);
-    send(&shared, &dest, Some(&queue), opts, &peer)
+    let opts = Arc::new(options::parse(&headers, Purpose::Enqueue)?);
+    send(
+        &shared,
+        &dest,
+        Some(&queue),
+        opts,
+        Payload::copied(&body),
+        &peer,
+    )
 }
 
 fn send(
@@ -59,12 +67,14 @@ fn send(
     dest: &str,
     queue: Option<&str>,
     opts: Arc<crate::model::Options>,
+    body: Arc<Payload>,
     peer: &SocketAddr,
 ) -> ApiResult<Json<Value>> {
     let outcome = shared.lock().publish(&NewMessages {
         destination: dest,
         queue,
         opts,
+        body,
         schedule_id: None,
         caller_ip: &peer.ip().to_string(),
     })?;
@@ -122,17 +132,18 @@ pub(crate) async fn batch(
         {
             return Err(refused(i, invalid_queue(q)));
         }
-        let body = Bytes::from(entry.body.unwrap_or_default());
-        let opts = options::parse(&headers, body, Purpose::Publish).map_err(|e| refused(i, e))?;
-        parsed.push((entry.destination, entry.queue, Arc::new(opts)));
+        let body = Payload::copied(entry.body.unwrap_or_default().as_bytes());
+        let opts = options::parse(&headers, Purpose::Publish).map_err(|e| refused(i, e))?;
+        parsed.push((entry.destination, entry.queue, Arc::new(opts), body));
     }
     let caller_ip = peer.ip().to_string();
     let requests: Vec<NewMessages<'_>> = parsed
         .iter()
-        .map(|(dest, queue, opts)| NewMessages {
+        .map(|(dest, queue, opts, body)| NewMessages {
             destination: dest,
             queue: queue.as_deref(),
             opts: Arc::clone(opts),
+            body: Arc::clone(body),
             schedule_id: None,
             caller_ip: &caller_ip,
         })
@@ -332,6 +343,7 @@ mod tests {
                     destination: "http://127.0.0.1:1/x",
                     queue: None,
                     opts: Arc::new(opts),
+                    body: Arc::default(),
                     schedule_id: None,
                     caller_ip: "127.0.0.1",
                 })

@@ -15,7 +15,7 @@ use super::{decode, destination, ok, split_path};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::model::Schedule;
+use crate::model::{Payload, Schedule};
 use crate::options::{self, Purpose, is_url, schedule_headers, valid_name};
 use crate::scheduler::{next_time, parse_cron};
 use crate::state::Shared;
@@ -110,7 +110,8 @@ fn create(
     let sh = schedule_headers(headers)?;
     let cron_seconds = shared.lock().config.cron_seconds;
     let cron = parse_cron(&sh.cron, cron_seconds)?;
-    let opts = Arc::new(options::parse(headers, body, Purpose::Schedule)?);
+    let opts = Arc::new(options::parse(headers, Purpose::Schedule)?);
+    let body = Payload::copied(&body);
     let now = now_ms();
     let id = sh.schedule_id.unwrap_or_else(|| new_id("scd_"));
     {
@@ -135,6 +136,7 @@ fn create(
                 created_at,
                 caller_ip: peer.ip().to_string(),
                 opts,
+                body,
                 paused,
                 last_time: None,
                 next_time: next,

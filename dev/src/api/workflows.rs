@@ -21,7 +21,7 @@ use crate::clock::{now_ms, parse_duration};
 use crate::error::{ApiError, ApiResult};
 use crate::filter::{Endpoint, Selection};
 use crate::ids::new_id;
-use crate::model::{DlqEntry, Options};
+use crate::model::{DlqEntry, Options, Payload};
 use crate::options::{self, MAX_DELAY_MS, Purpose, is_url};
 use crate::query::{Params, cursor, page_size};
 use crate::state::Shared;
@@ -49,7 +49,7 @@ const DEFAULT_WAIT_MS: u64 = 7 * 86_400_000;
 /// `body`, with the workflow headers the service sends (`RunId`,
 /// `Init: true`, `Url`, `CreatedAt`, and the labels as `Upstash-Label`).
 /// The run id is the caller's `Upstash-Workflow-RunId`, or a new `wfr_...`.
-fn first_call(url: &str, headers: &HeaderMap, body: Bytes) -> ApiResult<(String, Options)> {
+fn first_call(url: &str, headers: &HeaderMap) -> ApiResult<(String, Options)> {
     if !is_url(url) {
         return Err(ApiError::bad_request(format!(
             "the workflow URL `{url}` is not an http:// or https:// URL"
@@ -57,7 +57,7 @@ fn first_call(url: &str, headers: &HeaderMap, body: Bytes) -> ApiResult<(String,
     }
     url::Url::parse(url)
         .map_err(|e| ApiError::bad_request(format!("invalid workflow URL `{url}`: {e}")))?;
-    let mut opts = options::parse(headers, body, Purpose::Publish)?;
+    let mut opts = options::parse(headers, Purpose::Publish)?;
     let run_id = match run_id_of(&opts) {
         Some(id) => check_id("header `Upstash-Workflow-RunId` (run id)", id)?.to_owned(),
         None => new_id("wfr_"),
@@ -93,7 +93,7 @@ pub(crate) async fn trigger(
 ) -> ApiResult<Json<Value>> {
     let (_, raw) = split_path(&uri, 2);
     let url = destination(&uri, raw)?;
-    let (run_id, opts) = first_call(&url, &headers, body)?;
+    let (run_id, opts) = first_call(&url, &headers)?;
     let answer = {
         let mut store = shared.lock();
         if let Some(run) = store.run(&run_id) {
@@ -103,6 +103,7 @@ pub(crate) async fn trigger(
                 destination: &url,
                 queue: None,
                 opts: Arc::new(opts),
+                body: Payload::copied(&body),
                 schedule_id: None,
                 caller_ip: &peer.ip().to_string(),
             })?;
@@ -154,10 +155,9 @@ pub(crate) async fn batch_trigger(
     let mut calls = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let headers = header_map(&entry.headers).map_err(|e| refused(i, e))?;
-        let body = Bytes::from(entry.body.unwrap_or_default());
-        let (run_id, opts) =
-            first_call(&entry.destination, &headers, body).map_err(|e| refused(i, e))?;
-        calls.push((entry.destination, run_id, Arc::new(opts)));
+        let body = Payload::copied(entry.body.unwrap_or_default().as_bytes());
+        let (run_id, opts) = first_call(&entry.destination, &headers).map_err(|e| refused(i, e))?;
+        calls.push((entry.destination, run_id, Arc::new(opts), body));
     }
     let caller_ip = peer.ip().to_string();
     let answers = {
@@ -166,16 +166,17 @@ pub(crate) async fn batch_trigger(
         let mut seen = HashSet::new();
         let fresh: Vec<bool> = calls
             .iter()
-            .map(|(_, id, _)| store.run(id).is_none() && seen.insert(id.clone()))
+            .map(|(_, id, _, _)| store.run(id).is_none() && seen.insert(id.clone()))
             .collect();
         let requests: Vec<NewMessages<'_>> = calls
             .iter()
             .zip(&fresh)
             .filter(|(_, fresh)| **fresh)
-            .map(|((url, _, opts), _)| NewMessages {
+            .map(|((url, _, opts, body), _)| NewMessages {
                 destination: url,
                 queue: None,
                 opts: Arc::clone(opts),
+                body: Arc::clone(body),
                 schedule_id: None,
                 caller_ip: &caller_ip,
             })
@@ -192,7 +193,7 @@ pub(crate) async fn batch_trigger(
         calls
             .iter()
             .zip(&fresh)
-            .map(|((_, id, _), fresh)| {
+            .map(|((_, id, _, _), fresh)| {
                 let created_at = store.run(id).map_or(0, |r| r.created_at);
                 started(id, created_at, !fresh)
             })
@@ -776,7 +777,7 @@ pub(crate) async fn dlq_delete_many(
 /// The overrides of a resume or restart, read (and bounded) as a
 /// publish's headers: each one given replaces the failed run's.
 fn overrides(headers: &HeaderMap) -> ApiResult<impl Fn(&mut Options)> {
-    let o = options::parse(headers, Bytes::new(), Purpose::Publish)?;
+    let o = options::parse(headers, Purpose::Publish)?;
     let given: Vec<bool> = [
         "upstash-retries",
         "upstash-delay",
@@ -1029,7 +1030,7 @@ pub(crate) async fn wait(
         )));
     }
     let timeout_ms = wait_timeout_ms(req.timeout.as_ref())?;
-    let opts = options::parse(&headers, Bytes::new(), Purpose::Publish)?;
+    let opts = options::parse(&headers, Purpose::Publish)?;
     let run_id = run_id_of(&opts)
         .ok_or_else(|| {
             ApiError::bad_request(
@@ -1050,8 +1051,8 @@ pub(crate) async fn wait(
             timeout_headers.append(name.clone(), v);
         }
     }
-    let timeout_body = Bytes::from(req.timeout_body.unwrap_or_default());
-    let timeout_opts = options::parse(&timeout_headers, timeout_body, Purpose::Publish)
+    let timeout_body = Bytes::copy_from_slice(req.timeout_body.unwrap_or_default().as_bytes());
+    let timeout_opts = options::parse(&timeout_headers, Purpose::Publish)
         .map_err(|e| ApiError::new(e.status, format!("`timeoutHeaders`: {}", e.message)))?;
     let waited = shared.lock().wf_wait(WaitRequest {
         event_id: event_id.clone(),
@@ -1061,6 +1062,7 @@ pub(crate) async fn wait(
         timeout_url,
         opts,
         timeout_opts,
+        timeout_body,
         step: req.step,
         caller_ip: peer.ip().to_string(),
     })?;
@@ -1079,10 +1081,10 @@ fn waiter_view(w: &Waiter) -> Value {
     m.insert("url".into(), json!(w.url));
     m.insert("headers".into(), json!(w.opts.header));
     m.insert("deadline".into(), json!(w.deadline / 1000));
-    if !w.timeout_opts.body.is_empty() {
+    if !w.timeout_body.is_empty() {
         m.insert(
             "timeoutBody".into(),
-            json!(STANDARD.encode(&w.timeout_opts.body)),
+            json!(STANDARD.encode(&w.timeout_body)),
         );
     }
     m.insert("timeoutUrl".into(), json!(w.timeout_url));
@@ -1201,6 +1203,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/wf",
                 queue: None,
                 opts: Arc::new(first(id, label, delay_ms)),
+                body: Arc::default(),
                 schedule_id: None,
                 caller_ip: "10.0.0.1",
             })

@@ -25,7 +25,7 @@ use super::{Fate, RECORD_BYTES, Settled, Store, headers_bytes, opt_len};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::model::{DlqEntry, Kind, MessageInfo, Options, Reply};
+use crate::model::{DlqEntry, Kind, MessageInfo, Options, Payload, Reply};
 
 /// The run id header, as this server stores header names.
 pub(crate) const RUN_ID_HEADER: &str = "Upstash-Workflow-Runid";
@@ -259,9 +259,11 @@ pub(crate) struct Waiter {
     /// When the wait gives up (Unix milliseconds).
     pub(crate) deadline: i64,
     pub(crate) timeout_url: String,
-    /// Options of the call made when the wait gives up (its body is the
-    /// timeout body).
+    /// Options of the call made when the wait gives up.
     pub(crate) timeout_opts: Arc<Options>,
+    /// Body of the call made when the wait gives up (when empty, the step
+    /// with `waitTimeout: true`).
+    pub(crate) timeout_body: Bytes,
     /// The step, as the wait request described it.
     pub(crate) step: Map<String, Value>,
     pub(crate) caller_ip: String,
@@ -278,6 +280,7 @@ pub(crate) struct WaitRequest {
     pub(crate) timeout_url: String,
     pub(crate) opts: Options,
     pub(crate) timeout_opts: Options,
+    pub(crate) timeout_body: Bytes,
     pub(crate) step: Map<String, Value>,
     pub(crate) caller_ip: String,
 }
@@ -519,7 +522,7 @@ impl Store {
         let (step_id, name, step_type) = if init {
             (Some(0), Some("init".to_owned()), Some("Initial".to_owned()))
         } else {
-            step_fields(&info.opts.body)
+            step_fields(&info.body.bytes)
         };
         let step = Step {
             message_id: info.id.clone(),
@@ -801,9 +804,7 @@ impl Store {
         step.insert("waitEventId".into(), json!(req.event_id));
         if let Some(data) = run.notified.get(&req.event_id).cloned() {
             let body = event_body(&step, &data);
-            let mut opts = req.opts;
-            opts.body = body;
-            let message_id = self.wf_send(&req.url, opts, &req.caller_ip)?;
+            let message_id = self.wf_send(&req.url, req.opts, body, &req.caller_ip)?;
             self.wf_update(seq, |run| run.notified.remove(&req.event_id));
             return Ok(Waited::Delivered { message_id });
         }
@@ -824,6 +825,7 @@ impl Store {
             + step_bytes
             + super::options_bytes(&req.opts)
             + super::options_bytes(&req.timeout_opts)
+            + req.timeout_body.len()
             + headers_bytes(&req.opts.header);
         if !self.make_room(bytes) {
             return Err(self.over_budget(bytes));
@@ -848,6 +850,7 @@ impl Store {
             deadline,
             timeout_url: req.timeout_url,
             timeout_opts: Arc::new(req.timeout_opts),
+            timeout_body: req.timeout_body,
             step,
             caller_ip: req.caller_ip,
             bytes,
@@ -918,7 +921,13 @@ impl Store {
     }
 
     /// Queues a message of a run to `url` (the run id header in `opts`).
-    fn wf_send(&mut self, url: &str, opts: Options, caller_ip: &str) -> ApiResult<String> {
+    fn wf_send(
+        &mut self,
+        url: &str,
+        opts: Options,
+        body: Bytes,
+        caller_ip: &str,
+    ) -> ApiResult<String> {
         let limits = &self.config.limits;
         if self.messages.len() >= limits.max_messages {
             return Err(ApiError::limit(format!(
@@ -928,7 +937,8 @@ impl Store {
             )));
         }
         let opts = Arc::new(opts);
-        let need = self.publish_cost(&opts, 1, url.len() + caller_ip.len());
+        let body = Payload::shared(body);
+        let need = self.publish_cost(&opts, &body, 1, url.len() + caller_ip.len());
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -944,6 +954,7 @@ impl Store {
             caller_ip: caller_ip.to_owned(),
             created_at: now,
             not_before: None,
+            body,
             opts,
             held: Default::default(),
         });
@@ -1001,10 +1012,10 @@ impl Store {
             let Some(waiter) = self.wf.waiters.get(&wseq).cloned() else {
                 continue;
             };
-            let mut opts = (*waiter.opts).clone();
-            opts.body = event_body(&waiter.step, data);
+            let opts = (*waiter.opts).clone();
+            let body = event_body(&waiter.step, data);
             // The waiter stays when its message does not fit.
-            let message_id = self.wf_send(&waiter.url, opts, &waiter.caller_ip)?;
+            let message_id = self.wf_send(&waiter.url, opts, body, &waiter.caller_ip)?;
             self.wf_take_waiter(wseq);
             self.wf_wait_step(&waiter, StepState::Success, Some(false));
             let run_created_at = self
@@ -1072,13 +1083,14 @@ impl Store {
                 continue;
             };
             self.wf_wait_step(&waiter, StepState::Success, Some(true));
-            let mut opts = (*waiter.timeout_opts).clone();
-            if opts.body.is_empty() {
+            let opts = (*waiter.timeout_opts).clone();
+            let mut body = waiter.timeout_body.clone();
+            if body.is_empty() {
                 let mut step = waiter.step.clone();
                 step.insert("waitTimeout".into(), json!(true));
-                opts.body = Bytes::from(Value::Object(step).to_string());
+                body = Bytes::from(Value::Object(step).to_string());
             }
-            if let Err(e) = self.wf_send(&waiter.timeout_url, opts, &waiter.caller_ip) {
+            if let Err(e) = self.wf_send(&waiter.timeout_url, opts, body, &waiter.caller_ip) {
                 tracing::warn!(target: "qstash_dev::workflows", run = %waiter.run_id, event = %waiter.event_id, error = %e.message, "the timeout call of a wait was not queued");
             }
         }
@@ -1147,6 +1159,7 @@ impl Store {
             caller_ip: entry.info.caller_ip.clone(),
             created_at: now,
             not_before,
+            body: Arc::clone(&entry.info.body),
             opts: Arc::new(opts),
             held: Default::default(),
         });
@@ -1159,7 +1172,7 @@ impl Store {
         if let Some(q) = &info.queue {
             self.ensure_queue(q, now)?;
         }
-        let need = self.publish_cost(&info.opts, 1, super::info_bytes(&info));
+        let need = self.publish_cost(&info.opts, &info.body, 1, super::info_bytes(&info));
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -1419,6 +1432,7 @@ mod tests {
             timeout_url: "http://127.0.0.1:1/timeout".into(),
             opts: opts(run, false),
             timeout_opts: opts(run, false),
+            timeout_body: Bytes::new(),
             step,
             caller_ip: "127.0.0.1".into(),
         }
@@ -1589,7 +1603,7 @@ mod tests {
         let (jobs, _) = s.take_due(deadline);
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].info.url, "http://127.0.0.1:1/timeout");
-        let body: Value = serde_json::from_slice(&jobs[0].info.opts.body).unwrap();
+        let body: Value = serde_json::from_slice(&jobs[0].info.body.bytes).unwrap();
         assert_eq!(body["waitTimeout"], true);
         assert_eq!(body["waitEventId"], "e");
         assert!(s.wf_waiters("e").is_empty());
