@@ -466,9 +466,9 @@ pub fn run_section(config: &Config) -> Section {
              most 10,000 undelivered messages and 10,000 log entries. Each size ran {} times, \
              interleaved by size; times and CPU times are medians. A publish refused for want of room (412) is \
              sent again after a pause (1 ms, doubling to 50 ms) and counted. The peak heap grows with the \
-             most messages undelivered at once (about 1.4 KB each with its log record; at most 10,000), \
-             which depends on how far publishing gets ahead of the deliveries, not with the number \
-             published.",
+             most messages undelivered at once (each takes what the row \"heap per waiting message\" \
+             shows; at most 10,000), which depends on how far publishing gets ahead of the deliveries, \
+             not with the number published.",
             config.local_reps.max(1)
         )],
     }

@@ -2037,8 +2037,8 @@ mod tests {
 
     /// Options and a body, as a test publishes them.
     pub(super) struct Msg {
-        opts: Options,
-        body: Bytes,
+        pub(super) opts: Options,
+        pub(super) body: Bytes,
     }
 
     impl From<Options> for Msg {

@@ -1159,7 +1159,7 @@ impl Store {
             caller_ip: entry.info.caller_ip.clone(),
             created_at: now,
             not_before,
-            body: Arc::clone(&entry.info.body),
+            body: Arc::clone(&template.body),
             opts: Arc::new(opts),
             held: Default::default(),
         });
@@ -1345,7 +1345,7 @@ pub(crate) fn event_body(step: &Map<String, Value>, data: &[u8]) -> Bytes {
 mod tests {
     use super::*;
     use crate::config::Limits;
-    use crate::store::tests::{publish, store};
+    use crate::store::tests::{Msg, publish, store};
 
     #[test]
     fn a_step_counts_its_record_and_its_strings_against_the_budget() {
@@ -1519,6 +1519,33 @@ mod tests {
             [StepState::Failed, StepState::Canceled, StepState::Canceled]
         );
         assert!(run.pending.is_empty() && run.waiters.is_empty());
+    }
+
+    #[test]
+    fn a_restart_sends_the_first_call_again_and_a_resume_the_failed_one() {
+        let mut s = store(Limits::default());
+        for (run, restart, sent) in [("wfr_r", true, "input"), ("wfr_s", false, "step")] {
+            let call = |init: bool, body: &'static str| Msg {
+                opts: Options {
+                    retries: Some(0),
+                    ..opts(run, init)
+                },
+                body: Bytes::from_static(body.as_bytes()),
+            };
+            publish(&mut s, call(true, "input")).unwrap();
+            let first = due(&mut s);
+            publish(&mut s, call(false, "step")).unwrap();
+            s.finish(&first[0], reply(200, ""));
+            let second = due(&mut s);
+            s.finish(&second[0], reply(500, "boom"));
+            let dlq_id = s.run(run).unwrap().dlq_id.clone().expect("a DLQ entry");
+            let seq = s.wf_dlq_seq(&dlq_id).unwrap();
+            let (new_run, _) = s.wf_rerun(seq, restart, &|_| {}).unwrap();
+            let (jobs, _) = s.take_due(i64::MAX / 4);
+            assert_eq!(jobs.len(), 1);
+            assert_eq!(run_id_of(&jobs[0].info.opts), Some(new_run.as_str()));
+            assert_eq!(&jobs[0].info.body.bytes[..], sent.as_bytes(), "{run}");
+        }
     }
 
     #[test]
