@@ -858,20 +858,11 @@ fn rerun_many(
             })?;
         }
         let sel = page.select(&store);
-        let limits = &store.config.limits;
-        let free = limits.max_messages.saturating_sub(store.messages.len());
-        if sel.items.len() > free {
-            return Err(ApiError::limit(format!(
-                "message limit reached: {} runs need as many messages and there is room for {free} (limit {}); nothing was done",
-                sel.items.len(),
-                limits.max_messages
-            )));
-        }
-        let mut runs = Vec::with_capacity(sel.items.len());
-        for seq in &sel.items {
-            let (id, at) = store.wf_rerun(*seq, restart, &change)?;
-            runs.push(new_run(&id, at));
-        }
+        let runs: Vec<Value> = store
+            .wf_rerun_all(&sel.items, restart, &change)?
+            .iter()
+            .map(|(id, at)| new_run(id, *at))
+            .collect();
         (runs, sel.next)
     };
     shared.dispatch.notify_one();

@@ -15,7 +15,7 @@
 //!   other messages are cancelled and its waiters dropped;
 //! - `RUN_CANCELED`: cancelled through the API; likewise.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -268,6 +268,17 @@ pub(crate) struct Waiter {
     pub(crate) step: Map<String, Value>,
     pub(crate) caller_ip: String,
     bytes: usize,
+}
+
+/// A DLQ entry to rerun, checked: what its new run is made from.
+struct RerunPlan {
+    seq: u64,
+    entry: DlqEntry,
+    /// Where the new run's first message goes.
+    url: String,
+    workflow_url: String,
+    /// The call sent again: the run's first (restart) or the failed one.
+    template: Arc<MessageInfo>,
 }
 
 /// What `POST /v2/wait/{eventId}` asks for, once read.
@@ -1109,18 +1120,90 @@ impl Store {
         restart: bool,
         change: &dyn Fn(&mut Options),
     ) -> ApiResult<(String, i64)> {
+        let mut runs = self.wf_rerun_all(&[seq], restart, change)?;
+        runs.pop()
+            .ok_or_else(|| ApiError::not_found("DLQ entry not found"))
+    }
+
+    /// [`wf_rerun`](Self::wf_rerun) for each of the DLQ entries `seqs`,
+    /// all or none: what can be checked is checked for every entry first
+    /// (a workflow run's entry, a restart's first call still remembered,
+    /// the queues, the message and run limits); every entry leaves the DLQ
+    /// before any run starts (making room drops the oldest DLQ entries,
+    /// never one of these); and should one still fail (the byte budget),
+    /// the runs started are withdrawn and the entries put back.
+    pub(crate) fn wf_rerun_all(
+        &mut self,
+        seqs: &[u64],
+        restart: bool,
+        change: &dyn Fn(&mut Options),
+    ) -> ApiResult<Vec<(String, i64)>> {
+        let limits = &self.config.limits;
+        let mut plans = Vec::with_capacity(seqs.len());
+        let mut new_queues: HashSet<String> = HashSet::new();
+        for &seq in seqs {
+            let plan = self.wf_rerun_plan(seq, restart)?;
+            if let Some(q) = plan.entry.info.queue.as_deref()
+                && !self.queues.contains_key(q)
+                && !new_queues.contains(q)
+            {
+                if self.queues.len() + new_queues.len() >= limits.max_queues {
+                    return Err(ApiError::limit(format!(
+                        "workflow DLQ entry `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was done",
+                        plan.entry.dlq_id, limits.max_queues
+                    )));
+                }
+                new_queues.insert(q.to_owned());
+            }
+            plans.push(plan);
+        }
+        let free = limits.max_messages.saturating_sub(self.messages.len());
+        if plans.len() > free {
+            return Err(ApiError::limit(format!(
+                "message limit reached: {} runs need as many messages and there is room for {free} (limit {}); nothing was done",
+                plans.len(),
+                limits.max_messages
+            )));
+        }
+        // What each plan needs is held by the plan: ended runs may go.
+        self.wf_room(plans.len())?;
+        for plan in &plans {
+            self.dlq_take(plan.seq);
+        }
+        let mut done: Vec<(String, String, i64)> = Vec::with_capacity(plans.len());
+        for plan in &plans {
+            match self.wf_rerun_planned(plan, restart, change) {
+                Ok(started) => done.push(started),
+                Err(e) => {
+                    for (run_id, message_id, _) in &done {
+                        self.cancel(message_id);
+                        if let Some(seq) = self.wf.run_ids.get(run_id).copied() {
+                            self.wf_drop_run(seq);
+                        }
+                    }
+                    for plan in plans {
+                        self.dlq_put_back(plan.seq, plan.entry);
+                    }
+                    return Err(ApiError::new(e.status, e.message));
+                }
+            }
+        }
+        Ok(done.into_iter().map(|(run, _, at)| (run, at)).collect())
+    }
+
+    /// What rerunning DLQ entry `seq` takes, checked without changing
+    /// anything.
+    fn wf_rerun_plan(&self, seq: u64, restart: bool) -> ApiResult<RerunPlan> {
         let entry = self
             .dlq
             .get(&seq)
             .cloned()
             .ok_or_else(|| ApiError::not_found("DLQ entry not found"))?;
-        let old_id = run_id_of(&entry.info.opts)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("DLQ entry `{}` is no workflow run", entry.dlq_id))
-            })?
-            .to_owned();
+        let old_id = run_id_of(&entry.info.opts).ok_or_else(|| {
+            ApiError::bad_request(format!("DLQ entry `{}` is no workflow run", entry.dlq_id))
+        })?;
         let (url, template) = if restart {
-            let run = self.run(&old_id).ok_or_else(|| {
+            let run = self.run(old_id).ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "DLQ entry `{}`: the first call of run `{old_id}` is no longer remembered (its record was dropped at the run limit), so it cannot be restarted; resume it instead",
                     entry.dlq_id
@@ -1131,12 +1214,28 @@ impl Store {
             (entry.info.url.clone(), Arc::clone(&entry.info))
         };
         let workflow_url = self
-            .run(&old_id)
+            .run(old_id)
             .map_or_else(|| url.clone(), |r| r.url.clone());
-        self.wf_room(1)?;
+        Ok(RerunPlan {
+            seq,
+            entry,
+            url,
+            workflow_url,
+            template,
+        })
+    }
+
+    /// Starts the new run of `plan` (its entry out of the DLQ already):
+    /// its id, its message's id and its creation time.
+    fn wf_rerun_planned(
+        &mut self,
+        plan: &RerunPlan,
+        restart: bool,
+        change: &dyn Fn(&mut Options),
+    ) -> ApiResult<(String, String, i64)> {
         let new_id = new_id("wfr_");
         let now = now_ms();
-        let mut opts = (*template.opts).clone();
+        let mut opts = (*plan.template.opts).clone();
         opts.delay_ms = None;
         opts.not_before_secs = None;
         change(&mut opts);
@@ -1151,24 +1250,18 @@ impl Store {
         let info = Arc::new(MessageInfo {
             id: new_id_msg(),
             kind: Kind::Message,
-            url: url.clone(),
+            url: plan.url.clone(),
             topic: None,
             endpoint: None,
-            queue: entry.info.queue.clone(),
+            queue: plan.entry.info.queue.clone(),
             schedule_id: None,
-            caller_ip: entry.info.caller_ip.clone(),
+            caller_ip: plan.entry.info.caller_ip.clone(),
             created_at: now,
             not_before,
-            body: Arc::clone(&template.body),
+            body: Arc::clone(&plan.template.body),
             opts: Arc::new(opts),
             held: Default::default(),
         });
-        if self.messages.len() >= self.config.limits.max_messages {
-            return Err(ApiError::limit(format!(
-                "message limit reached ({}); wait for deliveries or cancel messages",
-                self.config.limits.max_messages
-            )));
-        }
         if let Some(q) = &info.queue {
             self.ensure_queue(q, now)?;
         }
@@ -1176,11 +1269,11 @@ impl Store {
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
+        let message_id = info.id.clone();
         // Recorded before its message, so that the message is its step.
-        self.wf_create_run(&new_id, &workflow_url, &info);
+        self.wf_create_run(&new_id, &plan.workflow_url, &info);
         self.insert(info, now);
-        self.dlq_take(seq);
-        Ok((new_id, now))
+        Ok((new_id, message_id, now))
     }
 
     /// Calls the failure callback of the failed run of DLQ entry `dlq_id`
@@ -1546,6 +1639,69 @@ mod tests {
             assert_eq!(run_id_of(&jobs[0].info.opts), Some(new_run.as_str()));
             assert_eq!(&jobs[0].info.body.bytes[..], sent.as_bytes(), "{run}");
         }
+    }
+
+    /// Runs `ids` failed at their first call: their DLQ entries' sequence
+    /// numbers.
+    fn failed_runs(s: &mut Store, ids: &[&str]) -> Vec<u64> {
+        ids.iter()
+            .map(|run| {
+                let mut o = opts(run, true);
+                o.retries = Some(0);
+                publish(s, o).unwrap();
+                let call = due(s);
+                s.finish(&call[0], reply(500, "boom"));
+                let dlq_id = s.run(run).unwrap().dlq_id.clone().expect("a DLQ entry");
+                s.wf_dlq_seq(&dlq_id).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_bulk_restart_refused_for_one_entry_restarts_none() {
+        let mut s = store(Limits::default());
+        let seqs = failed_runs(&mut s, &["wfr_1", "wfr_2"]);
+        // The second run's record is gone (as at the run limit): it cannot
+        // be restarted, and the first is not either.
+        let second = s.wf.run_ids["wfr_2"];
+        s.wf_drop_run(second);
+        let runs = s.wf.runs.len();
+        let e = s.wf_rerun_all(&seqs, true, &|_| {}).unwrap_err();
+        assert!(e.message.contains("no longer remembered"), "{}", e.message);
+        assert!(s.messages.is_empty());
+        assert_eq!(s.wf.runs.len(), runs);
+        assert_eq!(s.dlq.keys().copied().collect::<Vec<_>>(), seqs);
+        // Resumed, both go.
+        assert_eq!(s.wf_rerun_all(&seqs, false, &|_| {}).unwrap().len(), 2);
+        assert_eq!(s.messages.len(), 2);
+        assert!(s.dlq.is_empty());
+    }
+
+    #[test]
+    fn a_bulk_resume_past_the_byte_budget_midway_withdraws_what_it_started() {
+        let mut s = store(Limits {
+            max_store_bytes: 70_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let seqs = failed_runs(&mut s, &["wfr_1", "wfr_2"]);
+        let runs = s.wf.runs.len();
+        let bytes = s.bytes();
+        // Each new run's options take 40,000 bytes: the first fits, the
+        // second does not.
+        let big = |o: &mut Options| o.labels = vec!["x".repeat(40_000)];
+        let e = s.wf_rerun_all(&seqs, false, &big).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(
+            s.messages.is_empty(),
+            "the first run's message is withdrawn"
+        );
+        assert_eq!(s.wf.runs.len(), runs, "the first new run is withdrawn");
+        assert_eq!(s.dlq.keys().copied().collect::<Vec<_>>(), seqs);
+        assert_eq!(s.bytes(), bytes, "every byte given back");
+        // Without the overrides, both fit.
+        assert_eq!(s.wf_rerun_all(&seqs, false, &|_| {}).unwrap().len(), 2);
+        assert!(s.dlq.is_empty());
     }
 
     #[test]
