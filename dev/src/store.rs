@@ -1801,12 +1801,13 @@ impl Store {
 
     /// Takes back the messages `done` just created for `reqs`, part of a
     /// request that failed as a whole: they are cancelled (never
-    /// delivered) and their deduplication IDs forgotten (the request can be
-    /// sent again). The work is that of the messages taken back.
+    /// delivered), the workflow runs they started forgotten and their
+    /// deduplication IDs too (the request can be sent again). The work is that of the messages taken back.
     fn withdraw(&mut self, reqs: &[NewMessages<'_>], done: &[Outcome]) {
         for (req, outcome) in reqs.iter().zip(done) {
             for p in published(outcome).iter().filter(|p| !p.deduplicated) {
                 self.cancel(&p.message_id);
+                self.wf_forget_start(&req.opts, &p.message_id);
                 if let Some(key) = self.dedup_key(req, &p.url)
                     && self
                         .dedup

@@ -424,6 +424,21 @@ impl Store {
         self.ledger.sub(run.bytes);
     }
 
+    /// Forgets the run that message `message_id` (with options `opts`)
+    /// started, if it did: the message was taken back with the request
+    /// that made it, so the run never started.
+    pub(super) fn wf_forget_start(&mut self, opts: &Options, message_id: &str) {
+        if let Some(seq) = run_id_of(opts).and_then(|id| self.wf.run_ids.get(id).copied())
+            && self
+                .wf
+                .runs
+                .get(&seq)
+                .is_some_and(|r| r.init.id == message_id)
+        {
+            self.wf_drop_run(seq);
+        }
+    }
+
     /// Whether publishing `opts` would start a run (the first call of a run
     /// not known yet).
     pub(crate) fn wf_starts_run(&self, opts: &Options) -> bool {
@@ -1655,6 +1670,41 @@ mod tests {
                 s.wf_dlq_seq(&dlq_id).unwrap()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_batch_that_fails_late_starts_no_run() {
+        let mut s = store(Limits {
+            max_store_bytes: 50_000,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        let entry = |opts: Options, body: usize| crate::store::NewMessages {
+            destination: "http://127.0.0.1:1/wf",
+            queue: None,
+            opts: Arc::new(opts),
+            body: Payload::shared(Bytes::from(vec![b'b'; body])),
+            schedule_id: None,
+            caller_ip: "127.0.0.1",
+        };
+        // A run already going is not the batch's to forget.
+        publish(&mut s, opts("wfr_going", true)).unwrap();
+        let going = s.messages.keys().next().unwrap().clone();
+        // The byte budget is not checked ahead: the last entry fails late.
+        let (i, _) = s
+            .publish_all(&[
+                entry(opts("wfr_b", true), 0),
+                entry(opts("wfr_going", false), 0),
+                entry(Options::default(), 60_000),
+            ])
+            .unwrap_err();
+        assert_eq!(i, 2);
+        assert!(s.run("wfr_b").is_none(), "the run it started is forgotten");
+        assert_eq!(s.messages.keys().collect::<Vec<_>>(), [&going]);
+        assert_eq!(state(&s, "wfr_going"), RunState::Started);
+        // Sent again, it starts the run.
+        s.publish_all(&[entry(opts("wfr_b", true), 0)]).unwrap();
+        assert_eq!(state(&s, "wfr_b"), RunState::Started);
     }
 
     #[test]
