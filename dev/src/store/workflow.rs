@@ -962,9 +962,9 @@ impl Store {
                 limits.max_messages
             )));
         }
+        let need = send_cost(&opts, &body, url, caller_ip);
         let opts = Arc::new(opts);
         let body = Payload::shared(body);
-        let need = self.publish_cost(&opts, &body, 1, url.len() + caller_ip.len());
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -1019,28 +1019,27 @@ impl Store {
                 limits.max_messages
             )));
         }
-        // The room for every delivery is made first: past the byte budget,
-        // nobody is notified.
-        let need = seqs
+        // Each delivery's body (the data escaped into the step's JSON: up
+        // to six times its size) and the room for all of them are made
+        // first: past the byte budget, nobody is notified.
+        let calls: Vec<(u64, Waiter, Bytes)> = seqs
             .iter()
-            .filter_map(|s| self.wf.waiters.get(s))
-            .map(|w| {
-                super::options_bytes(&w.opts)
-                    .saturating_add(data.len() + 256)
-                    .saturating_add(4 * RECORD_BYTES + 64 + w.url.len() + w.caller_ip.len())
+            .filter_map(|s| self.wf.waiters.get(s).map(|w| (*s, w.clone())))
+            .map(|(s, w)| {
+                let body = event_body(&w.step, data);
+                (s, w, body)
             })
+            .collect();
+        let need = calls
+            .iter()
+            .map(|(_, w, body)| send_cost(&w.opts, body, &w.url, &w.caller_ip))
             .fold(0usize, usize::saturating_add);
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
-        let mut out = Vec::with_capacity(seqs.len());
-        for wseq in seqs {
-            let Some(waiter) = self.wf.waiters.get(&wseq).cloned() else {
-                continue;
-            };
+        let mut out = Vec::with_capacity(calls.len());
+        for (wseq, waiter, body) in calls {
             let opts = (*waiter.opts).clone();
-            let body = event_body(&waiter.step, data);
-            // The waiter stays when its message does not fit.
             let message_id = self.wf_send(&waiter.url, opts, body, &waiter.caller_ip)?;
             self.wf_take_waiter(wseq);
             self.wf_wait_step(&waiter, StepState::Success, Some(false));
@@ -1442,6 +1441,14 @@ fn new_id_msg() -> String {
 
 /// The body delivered to a waiter: its step, with the event data as `out`
 /// (UTF-8 text; other bytes replaced) and `waitTimeout: false`.
+/// What [`Store::wf_send`] of a copy of `opts` with `body` to `url` takes
+/// from the byte budget at most.
+fn send_cost(opts: &Options, body: &Bytes, url: &str, caller_ip: &str) -> usize {
+    super::options_bytes(opts)
+        .saturating_add(super::PAYLOAD_BYTES + body.len())
+        .saturating_add(4 * RECORD_BYTES + 64 + url.len() + caller_ip.len())
+}
+
 pub(crate) fn event_body(step: &Map<String, Value>, data: &[u8]) -> Bytes {
     let mut step = step.clone();
     step.insert("out".into(), json!(String::from_utf8_lossy(data)));
@@ -1918,6 +1925,23 @@ mod tests {
         assert_eq!(s.messages.len(), 1);
         let small = Bytes::from_static(b"ok");
         assert_eq!(s.wf_notify("e", None, &small).unwrap().len(), 2);
+
+        // Data that grows sixfold escaped into the step's JSON: the room
+        // is that of the bodies delivered, not of the data.
+        let mut s = store(Limits {
+            max_store_bytes: 64 * 1024,
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_n", true)).unwrap();
+        for event in ["e", "e"] {
+            s.wf_wait(wait_req("wfr_n", event, 60_000)).unwrap();
+        }
+        let control = Bytes::from(vec![1u8; 8 * 1024]);
+        let e = s.wf_notify("e", None, &control).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412);
+        assert_eq!(s.wf_waiters("e").len(), 2, "nobody was notified");
+        assert_eq!(s.messages.len(), 1);
     }
 
     #[test]
