@@ -214,11 +214,11 @@ impl Payload {
     /// bytes) for as long as the message, its log records and its DLQ
     /// entry live, uncounted by the byte budget.
     pub(crate) fn copied(bytes: &[u8]) -> Arc<Self> {
-        Self::shared(Bytes::copy_from_slice(bytes))
+        Self::new(Bytes::copy_from_slice(bytes))
     }
 
     /// A body over `bytes` as they are (owned by nothing else).
-    pub(crate) fn shared(bytes: Bytes) -> Arc<Self> {
+    pub(crate) fn new(bytes: Bytes) -> Arc<Self> {
         Arc::new(Self {
             bytes,
             held: Holders::default(),

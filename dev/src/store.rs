@@ -1399,7 +1399,7 @@ impl Store {
             ..Options::default()
         };
         let opts = Arc::new(opts);
-        let body = Payload::shared(body);
+        let body = Payload::new(body);
         let need = self.publish_cost(&opts, &body, 1, spec.url.len() + parent.caller_ip.len());
         if !self.make_room(need) {
             return Err("the store's byte budget is reached");
@@ -2058,7 +2058,7 @@ mod tests {
             destination: "http://127.0.0.1:1/x",
             queue: None,
             opts: Arc::new(msg.opts),
-            body: Payload::shared(msg.body),
+            body: Payload::new(msg.body),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         })
@@ -2687,7 +2687,7 @@ mod tests {
         let kept = s.publish(&req(with_id("kept"))).unwrap();
         // The byte budget is not checked ahead: the second entry fails late.
         let big = NewMessages {
-            body: Payload::shared(bytes(60_000)),
+            body: Payload::new(bytes(60_000)),
             ..req(Arc::new(no_retries()))
         };
         let (i, _) = s
@@ -3262,7 +3262,7 @@ mod tests {
             destination: "grp",
             queue: Some("q"),
             opts: Arc::clone(&opts),
-            body: Payload::shared(bytes(1000)),
+            body: Payload::new(bytes(1000)),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
@@ -3288,7 +3288,7 @@ mod tests {
         // those of `req`, and what is held already costs a publish nothing.
         let req = NewMessages {
             opts: Arc::new(Options::clone(&opts)),
-            body: Payload::shared(bytes(1000)),
+            body: Payload::new(bytes(1000)),
             ..req
         };
         let e = s.publish(&req).expect_err("one byte short");
@@ -3324,7 +3324,7 @@ mod tests {
             }))
         };
         assert_eq!(
-            payload_bytes(&Payload::shared(Bytes::from(long.clone()))),
+            payload_bytes(&Payload::new(Bytes::from(long.clone()))),
             PAYLOAD_BYTES + 1000
         );
         assert_eq!(payload_bytes(&Payload::default()), PAYLOAD_BYTES);
@@ -3490,7 +3490,7 @@ mod tests {
     #[test]
     fn options_and_a_body_held_already_cost_nothing_more_to_publish() {
         let opts = Arc::new(no_retries());
-        let body = Payload::shared(bytes(60_000));
+        let body = Payload::new(bytes(60_000));
         let mut s = store(Limits {
             max_store_bytes: 100_000,
             max_log_entries: 0,
@@ -3838,11 +3838,11 @@ mod tests {
             ..no_retries()
         });
         let big = || NewMessages {
-            body: Payload::shared(bytes(60_000)),
+            body: Payload::new(bytes(60_000)),
             ..req(&big_opts)
         };
         let other = NewMessages {
-            body: Payload::shared(bytes(60_000)),
+            body: Payload::new(bytes(60_000)),
             ..req(&plain)
         };
         let keep = Arc::new(Options {
@@ -3875,7 +3875,7 @@ mod tests {
                 destination: "http://127.0.0.1:1/x",
                 queue: Some(queue),
                 opts: Arc::new(no_retries()),
-                body: Payload::shared(bytes(10)),
+                body: Payload::new(bytes(10)),
                 schedule_id: None,
                 caller_ip: "127.0.0.1",
             })

@@ -301,7 +301,7 @@ mod tests {
             created_at: 1,
             caller_ip: "127.0.0.1".into(),
             opts: Arc::new(opts),
-            body: crate::model::Payload::shared(body),
+            body: crate::model::Payload::new(body),
             paused: false,
             last_time: None,
             next_time: None,

@@ -964,7 +964,7 @@ impl Store {
         }
         let need = send_cost(&opts, &body, url, caller_ip);
         let opts = Arc::new(opts);
-        let body = Payload::shared(body);
+        let body = Payload::new(body);
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -1690,7 +1690,7 @@ mod tests {
             destination: "http://127.0.0.1:1/wf",
             queue: None,
             opts: Arc::new(opts),
-            body: Payload::shared(Bytes::from(vec![b'b'; body])),
+            body: Payload::new(Bytes::from(vec![b'b'; body])),
             schedule_id: None,
             caller_ip: "127.0.0.1",
         };
