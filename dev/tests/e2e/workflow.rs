@@ -1022,3 +1022,179 @@ async fn a_wait_takes_a_timeout_up_to_365_days_and_shows_its_timeout_body_when_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_wait_without_a_timeout_lasts_seven_days() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let unix_secs = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let seven_days = 7 * 86_400;
+        let before = unix_secs();
+        let (status, answer) = wait_for_event(&server, &id, "someday", &url, Value::Null).await;
+        let after = unix_secs();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        // The deadline (Unix seconds) is 7 days after the wait was taken.
+        let deadline = answer["deadline"].as_u64().expect("a deadline");
+        assert!(
+            (before + seven_days..=after + seven_days).contains(&deadline),
+            "deadline {deadline}, taken between {before} and {after}"
+        );
+        let waiters = get_json(&server, "/v2/waiters/someday").await;
+        assert_eq!(waiters[0]["deadline"], deadline, "{waiters}");
+    })
+    .await;
+}
+
+/// The ids of the runs the logs list under `query`, newest first.
+async fn listed(server: &Server, query: &str) -> Vec<String> {
+    let page = get_json(server, &format!("/v2/workflows/logs?{query}")).await;
+    page["runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("runs: {page}"))
+        .iter()
+        .map(|r| r["workflowRunId"].as_str().expect("a run id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_created_exactly_at_from_date_or_to_date_is_listed_and_not_a_millisecond_outside() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let id = trigger(&server, &sink.url("/wf"), &[("Upstash-Delay", "1h")], "").await;
+        let at = run(&server, &id).await["workflowRunCreatedAt"]
+            .as_i64()
+            .expect("a creation time");
+        let one = vec![id.clone()];
+        assert_eq!(listed(&server, &format!("fromDate={at}")).await, one);
+        assert_eq!(listed(&server, &format!("toDate={at}")).await, one);
+        assert_eq!(
+            listed(&server, &format!("fromDate={at}&toDate={at}")).await,
+            one
+        );
+        assert!(
+            listed(&server, &format!("fromDate={}", at + 1))
+                .await
+                .is_empty()
+        );
+        assert!(
+            listed(&server, &format!("toDate={}", at - 1))
+                .await
+                .is_empty()
+        );
+        // `workflowCreatedAt`: that millisecond only.
+        assert_eq!(
+            listed(&server, &format!("workflowCreatedAt={at}")).await,
+            one
+        );
+        assert!(
+            listed(&server, &format!("workflowCreatedAt={}", at + 1))
+                .await
+                .is_empty()
+        );
+        assert!(
+            listed(&server, &format!("workflowCreatedAt={}", at - 1))
+                .await
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_workflow_runs_pair_lists_a_run_only_with_both_its_id_and_its_creation_time() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let a = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        let b = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        let created = |run: Value| run["workflowRunCreatedAt"].as_i64().expect("a time");
+        let at_a = created(run(&server, &a).await);
+        let at_b = created(run(&server, &b).await);
+        assert_eq!(
+            listed(&server, &format!("workflowRuns={a}@{at_a}")).await,
+            vec![a.clone()]
+        );
+        assert_eq!(
+            listed(&server, &format!("workflowRuns={b}@{at_b}")).await,
+            vec![b.clone()]
+        );
+        // Its id with another time, or another id: not it.
+        for pair in [
+            format!("{a}@{}", at_a + 1),
+            format!("{a}@{}", at_a - 1),
+            format!("wfr_other@{at_a}"),
+        ] {
+            assert!(
+                listed(&server, &format!("workflowRuns={pair}"))
+                    .await
+                    .is_empty(),
+                "{pair}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_state_filter_lists_a_run_by_its_own_state_or_by_the_state_of_one_of_its_steps() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let done = trigger(&server, &url, &[], "").await;
+        let run_done = wait_for_state(&server, &done, "RUN_SUCCESS").await;
+        assert_eq!(run_done["steps"][0]["steps"][0]["state"], "STEP_SUCCESS");
+        let going = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        // The run's own state, which none of its steps has.
+        assert_eq!(
+            listed(&server, "state=RUN_SUCCESS").await,
+            vec![done.clone()]
+        );
+        assert_eq!(listed(&server, "state=RUN_STARTED").await, vec![going]);
+        // A step's state, which the run itself does not have.
+        assert_eq!(listed(&server, "state=STEP_SUCCESS").await, vec![done]);
+        assert!(listed(&server, "state=RUN_FAILED").await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_flow_control_key_filter_lists_only_the_runs_of_that_key() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let mut ids = Vec::new();
+        for key in ["k1", "k2"] {
+            let headers = [
+                ("Upstash-Delay", "1h"),
+                ("Upstash-Flow-Control-Key", key),
+                ("Upstash-Flow-Control-Value", "parallelism=1"),
+            ];
+            ids.push(trigger(&server, &url, &headers, "").await);
+        }
+        // A run without a key is never listed under one.
+        trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        assert_eq!(listed(&server, "").await.len(), 3);
+        assert_eq!(
+            listed(&server, "flowControlKey=k1").await,
+            vec![ids[0].clone()]
+        );
+        assert_eq!(
+            listed(&server, "flowControlKey=k2").await,
+            vec![ids[1].clone()]
+        );
+        assert!(listed(&server, "flowControlKey=k3").await.is_empty());
+    })
+    .await;
+}
