@@ -1692,4 +1692,44 @@ mod tests {
         let e = check_id("event id", &"x".repeat(300)).unwrap_err();
         assert!(e.message.contains("256 bytes"), "{}", e.message);
     }
+
+    #[test]
+    fn a_run_counts_its_record_its_strings_and_all_it_holds_against_the_budget() {
+        let mut s = store(Limits::default());
+        publish(&mut s, opts("wfr_bytes", true)).unwrap();
+        let mut run = s.run("wfr_bytes").unwrap().clone();
+        run.url = "http://h/wf".into();
+        run.caller_ip = "10.0.0.1".into();
+        run.pending = ["msg_1", "msg_2", "msg_3"].map(str::to_owned).into();
+        run.waiters = [7, 8].into();
+        run.steps = [Step {
+            message_id: "msg_12345".into(),
+            created_at: 0,
+            state: StepState::Success,
+            step_id: None,
+            name: None,
+            step_type: None,
+            retries: 0,
+            next_delivery_time: None,
+            wait_event_id: None,
+            wait_timeout: None,
+        }]
+        .into();
+        let bare =
+            RECORD_BYTES + "wfr_bytes".len() + 11 + 8 + 3 * 64 + 2 * 16 + RECORD_BYTES / 2 + 9;
+        assert_eq!(run.own_bytes(), bare);
+        // What it answered, its DLQ entry, its failure callback and the
+        // events kept for it count too.
+        run.response = Some("done!".into());
+        run.dlq_id = Some("dlq_123".into());
+        run.failure = Some(FailureCall {
+            message_id: "msg_f".into(),
+            url: "http://h/failed".into(),
+            state: CallbackState::Fail,
+            dlq_id: None,
+            reply: None,
+        });
+        run.notified = [("paid".to_owned(), Bytes::from_static(b"yes!!!"))].into();
+        assert_eq!(run.own_bytes(), bare + 5 + 7 + (5 + 15 + 64) + (4 + 6 + 32));
+    }
 }
