@@ -1198,3 +1198,45 @@ async fn a_flow_control_key_filter_lists_only_the_runs_of_that_key() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_step_the_sdk_publishes_shows_its_id_name_and_type_in_the_logs() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let publish = format!("/v2/publish/{url}");
+        let step_headers = [
+            ("Upstash-Workflow-RunId", id.as_str()),
+            ("Upstash-Workflow-Init", "false"),
+            ("Upstash-Workflow-CallType", "step"),
+            ("Upstash-Delay", "1h"),
+            ("Content-Type", "application/json"),
+        ];
+        let step = json!({"stepId": 3, "stepName": "charge", "stepType": "Run", "out": "\"ok\"", "concurrent": 1});
+        let (status, answer) = call(&server, "POST", &publish, &step_headers, step.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let step_message = answer["messageId"].as_str().expect("a message id").to_owned();
+        // A body that is no step JSON names no step.
+        let (status, _) = call(&server, "POST", &publish, &step_headers, "plain").await;
+        assert_eq!(status, StatusCode::OK);
+
+        let run = run(&server, &id).await;
+        let next = &run["steps"][0];
+        assert_eq!(next["type"], "next", "{run}");
+        let steps = next["steps"].as_array().expect("steps");
+        assert_eq!(steps.len(), 3, "{run}");
+        assert_eq!(steps[0]["stepId"], 0);
+        assert_eq!(steps[0]["stepName"], "init");
+        assert_eq!(steps[0]["stepType"], "Initial");
+        assert_eq!(steps[1]["messageId"], step_message.as_str());
+        assert_eq!(steps[1]["stepId"], 3);
+        assert_eq!(steps[1]["stepName"], "charge");
+        assert_eq!(steps[1]["stepType"], "Run");
+        for field in ["stepId", "stepName", "stepType"] {
+            assert!(steps[2].get(field).is_none(), "{field}: {}", steps[2]);
+        }
+    })
+    .await;
+}
