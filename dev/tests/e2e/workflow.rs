@@ -1240,3 +1240,106 @@ async fn a_step_the_sdk_publishes_shows_its_id_name_and_type_in_the_logs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_full_run_limit_still_takes_the_steps_of_a_run_going_and_messages_that_start_no_run() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_workflow_runs: 1,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/trigger/{url}"),
+            &[("Upstash-Delay", "1h")],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+
+        let publish = format!("/v2/publish/{url}");
+        let cases = [
+            ("a step of the run going", id.as_str(), "false"),
+            (
+                "the first call of the run going, again",
+                id.as_str(),
+                "true",
+            ),
+            ("a step of a run not known", "wfr_unknown", "false"),
+            ("a first call with an id no run may have", "wfr bad", "true"),
+            ("a plain message", "", ""),
+        ];
+        for (what, run_id, init) in cases {
+            let mut headers = vec![("Upstash-Delay", "1h")];
+            if !run_id.is_empty() {
+                headers.push(("Upstash-Workflow-RunId", run_id));
+                headers.push(("Upstash-Workflow-Init", init));
+            }
+            let (status, answer) = call(&server, "POST", &publish, &headers, "x").await;
+            assert_eq!(status, StatusCode::OK, "{what}: {answer}");
+        }
+        // Still the one run, with the two calls of its own.
+        let page = get_json(&server, "/v2/workflows/logs").await;
+        assert_eq!(page["runs"].as_array().unwrap().len(), 1, "{page}");
+        let steps = &run(&server, &id).await["steps"][0]["steps"];
+        assert_eq!(steps.as_array().unwrap().len(), 3, "{steps}");
+    })
+    .await;
+}
+
+/// The `stepId`s of run `id`'s steps still to come, as the logs show them.
+async fn step_ids(server: &Server, id: &str) -> Vec<i64> {
+    let run = run(server, id).await;
+    assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{run}");
+    run["steps"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stepId"].as_i64().expect("a step id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_keeps_its_latest_100_steps_the_oldest_going_first() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let publish_steps = |ids: std::ops::RangeInclusive<i64>| {
+            let batch: Vec<Value> = ids
+                .map(|i| {
+                    json!({
+                        "destination": url,
+                        "body": json!({"stepId": i, "stepName": format!("s{i}"), "stepType": "Run"}).to_string(),
+                        "headers": {
+                            "Upstash-Workflow-RunId": id,
+                            "Upstash-Workflow-Init": "false",
+                            "Upstash-Delay": "1h",
+                        },
+                    })
+                })
+                .collect();
+            call(&server, "POST", "/v2/batch", &[], Value::Array(batch).to_string())
+        };
+        // The first call (step 0) and 99 more: 100, all kept.
+        let (status, answer) = publish_steps(1..=99).await;
+        assert!(status.is_success(), "{answer}");
+        assert_eq!(step_ids(&server, &id).await, (0..=99).collect::<Vec<_>>());
+        // One more: the first call goes.
+        let (status, answer) = publish_steps(100..=100).await;
+        assert!(status.is_success(), "{answer}");
+        assert_eq!(step_ids(&server, &id).await, (1..=100).collect::<Vec<_>>());
+    })
+    .await;
+}
