@@ -1732,4 +1732,115 @@ mod tests {
         run.notified = [("paid".to_owned(), Bytes::from_static(b"yes!!!"))].into();
         assert_eq!(run.own_bytes(), bare + 5 + 7 + (5 + 15 + 64) + (4 + 6 + 32));
     }
+
+    #[test]
+    fn a_wait_needs_room_for_its_record_strings_step_and_both_options_and_a_byte_short_is_refused()
+    {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_w", true)).unwrap();
+        let mut timeout_opts = opts("wfr_w", false);
+        set_header(
+            &mut timeout_opts,
+            "Upstash-Workflow-Calltype",
+            "step".into(),
+        );
+        let req = || WaitRequest {
+            timeout_opts: timeout_opts.clone(),
+            ..wait_req("wfr_w", "e", 1_000)
+        };
+        let step = r#"{"stepName":"w","waitEventId":"e"}"#;
+        let need = RECORD_BYTES
+            + "e".len()
+            + "wfr_w".len()
+            + "http://127.0.0.1:1/wf".len()
+            + "http://127.0.0.1:1/timeout".len()
+            + "127.0.0.1".len()
+            + step.len()
+            + super::super::options_bytes(&req().opts)
+            + super::super::options_bytes(&timeout_opts)
+            + headers_bytes(&req().opts.header);
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_wait(req()).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(s.wf_waiters("e").is_empty());
+        s.config.limits.max_store_bytes += 1;
+        assert!(matches!(s.wf_wait(req()).unwrap(), Waited::Waiting { .. }));
+        let waiters = s.wf_waiters("e");
+        assert_eq!(serde_json::to_string(&waiters[0].step).unwrap(), step);
+        assert_eq!(waiters[0].bytes, need);
+    }
+
+    #[test]
+    fn a_kept_event_handed_over_needs_room_for_its_message_url_and_caller_ip_included() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_k", true)).unwrap();
+        s.wf_keep_event("wfr_k", "e", Bytes::from_static(b"paid"))
+            .unwrap();
+        let mut message = opts("wfr_k", false);
+        let mut step = wait_req("wfr_k", "e", 1_000).step;
+        step.insert("waitEventId".into(), json!("e"));
+        message.body = event_body(&step, b"paid");
+        let need = super::super::options_bytes(&message)
+            + 4 * RECORD_BYTES
+            + 64
+            + "http://127.0.0.1:1/wf".len()
+            + "127.0.0.1".len();
+        let queued = s.messages.len();
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_wait(wait_req("wfr_k", "e", 1_000)).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.messages.len(), queued, "nothing was queued");
+        assert!(
+            s.run("wfr_k").unwrap().notified.contains_key("e"),
+            "the event stays kept"
+        );
+        s.config.limits.max_store_bytes += 1;
+        let Waited::Delivered { message_id } = s.wf_wait(wait_req("wfr_k", "e", 1_000)).unwrap()
+        else {
+            panic!("delivered");
+        };
+        assert_eq!(s.messages[&message_id].info.opts.body, message.body);
+        assert!(s.run("wfr_k").unwrap().notified.is_empty());
+    }
+
+    #[test]
+    fn a_notify_makes_room_for_every_delivery_first_and_a_byte_short_notifies_nobody() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        for run in ["wfr_n1", "wfr_n2"] {
+            publish(&mut s, opts(run, true)).unwrap();
+            s.wf_wait(wait_req(run, "e", 60_000)).unwrap();
+        }
+        let data = Bytes::from_static(b"paid in full");
+        // Each delivery: its options, the event and room for the step
+        // around it, its records, URL and caller IP.
+        let each = |run: &str| {
+            super::super::options_bytes(&opts(run, false))
+                + data.len()
+                + 256
+                + 4 * RECORD_BYTES
+                + 64
+                + "http://127.0.0.1:1/wf".len()
+                + "127.0.0.1".len()
+        };
+        let need = each("wfr_n1") + each("wfr_n2");
+        let queued = s.messages.len();
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_notify("e", None, &data).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.wf_waiters("e").len(), 2, "nobody was notified");
+        assert_eq!(s.messages.len(), queued);
+        s.config.limits.max_store_bytes += 1;
+        assert_eq!(s.wf_notify("e", None, &data).unwrap().len(), 2);
+        assert!(s.wf_waiters("e").is_empty());
+        assert_eq!(s.messages.len(), queued + 2);
+    }
 }
