@@ -1343,3 +1343,153 @@ async fn a_run_keeps_its_latest_100_steps_the_oldest_going_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_response_cut_inside_a_character_keeps_only_the_whole_characters_before_it() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_response_bytes: 3,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // "a€": 4 bytes, the euro sign in bytes 1 to 3; 3 bytes cut inside it.
+        for (returned, kept) in [("a\u{20ac}", "a"), ("ab\u{e9}", "ab"), ("abc\u{e9}", "abc")] {
+            let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+            let (status, answer) = call(
+                &server,
+                "DELETE",
+                &format!("/v2/workflows/runs/{id}?cancel=false"),
+                &[],
+                returned,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            let run = run(&server, &id).await;
+            assert_eq!(run["workflowRunResponse"], kept, "{returned}: {run}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notified_event_ends_its_own_wait_step_and_not_a_later_wait_for_another_event() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        for event in ["first", "second"] {
+            let (status, answer) = wait_for_event(&server, &id, event, &url, json!("1h")).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+        let (status, answer) = call(&server, "POST", "/v2/notify/first", &[], "go").await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer.as_array().unwrap().len(), 1, "{answer}");
+
+        let run = run(&server, &id).await;
+        let wait_step = |event: &str| {
+            run["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|group| group["steps"].as_array().unwrap())
+                .find(|s| s["waitEventId"] == event)
+                .unwrap_or_else(|| panic!("the wait for {event}: {run}"))
+                .clone()
+        };
+        let first = wait_step("first");
+        assert_eq!(first["state"], "STEP_SUCCESS", "{run}");
+        assert_eq!(first["waitTimeout"], false, "{run}");
+        let second = wait_step("second");
+        assert_eq!(second["state"], "STEP_PROGRESS", "{run}");
+        assert!(second.get("waitTimeout").is_none(), "{run}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notify_takes_exactly_the_message_room_left_and_one_to_a_run_wakes_only_its_waiter() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_messages: 3,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // Two runs whose first calls wait in the queue: room for one more
+        // message.
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+            let (status, answer) = wait_for_event(&server, &id, "paid", &url, json!("1h")).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            runs.push(id);
+        }
+        let waiting_runs = || async {
+            let waiters = get_json(&server, "/v2/waiters/paid").await;
+            waiters
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    w["headers"]["Upstash-Workflow-Runid"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(waiting_runs().await, runs);
+
+        // Both waiters need two messages: nobody is notified.
+        let (status, answer) = call(&server, "POST", "/v2/notify/paid", &[], "ok").await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was notified"),
+            "{answer}"
+        );
+        assert_eq!(waiting_runs().await, runs);
+        assert_eq!(sink.count(), 0);
+
+        // The waiter of the second run alone: one message, the room left.
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/notify/{}/paid", runs[1]),
+            &[],
+            "ok",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer["workflowRunId"], runs[1].as_str());
+        assert_eq!(
+            answer["waiter"]["headers"]["Upstash-Workflow-Runid"][0],
+            runs[1].as_str(),
+            "{answer}"
+        );
+        assert!(answer["messageId"].as_str().is_some(), "{answer}");
+        assert_eq!(waiting_runs().await, [runs[0].clone()]);
+        let got = sink.wait_for(1).await;
+        assert_eq!(
+            got[0].header("upstash-workflow-runid"),
+            Some(runs[1].as_str())
+        );
+    })
+    .await;
+}
