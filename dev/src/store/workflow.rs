@@ -1843,4 +1843,25 @@ mod tests {
         assert!(s.wf_waiters("e").is_empty());
         assert_eq!(s.messages.len(), queued + 2);
     }
+
+    #[test]
+    fn an_event_kept_for_a_run_needs_room_for_its_data_its_name_and_a_record() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_k", true)).unwrap();
+        let data = Bytes::from_static(b"paid in full");
+        let need = data.len() + "order-paid".len() + 32;
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s
+            .wf_keep_event("wfr_k", "order-paid", data.clone())
+            .unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(s.run("wfr_k").unwrap().notified.is_empty());
+        s.config.limits.max_store_bytes += 1;
+        s.wf_keep_event("wfr_k", "order-paid", data.clone())
+            .unwrap();
+        assert_eq!(s.run("wfr_k").unwrap().notified["order-paid"], data);
+    }
 }
