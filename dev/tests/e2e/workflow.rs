@@ -1493,3 +1493,125 @@ async fn a_notify_takes_exactly_the_message_room_left_and_one_to_a_run_wakes_onl
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_run_keeps_up_to_100_events_it_has_not_waited_for_and_one_kept_may_be_notified_again() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let notify = |event: String, data: &'static str| {
+            let path = format!("/v2/notify/{id}/{event}");
+            let server = &server;
+            async move { call(server, "POST", &path, &[], data).await }
+        };
+        for i in 0..100 {
+            let (status, answer) = notify(format!("e{i}"), "first").await;
+            assert_eq!(status, StatusCode::CREATED, "e{i}: {answer}");
+        }
+        let (status, answer) = notify("e100".into(), "first").await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("(limit 100)"),
+            "{answer}"
+        );
+        // An event kept already is replaced, full or not.
+        let (status, answer) = notify("e0".into(), "second").await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = wait_for_event(&server, &id, "e0", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let got = sink.wait_for(1).await;
+        let step: Value = serde_json::from_slice(&got[0].body).unwrap();
+        assert_eq!(step["out"], "second", "{step}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dlq_entry_of_a_plain_message_is_not_one_of_the_workflow_dlq() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/publish/{}", sink.url("/plain")),
+            &[("Upstash-Retries", "0")],
+            "x",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let dlq_id = loop {
+            let dlq = get_json(&server, "/v2/dlq").await;
+            if let Some(id) = dlq["messages"][0]["dlqId"].as_str() {
+                break id.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        let listed = get_json(&server, "/v2/workflows/dlq").await;
+        assert_eq!(listed["messages"], json!([]), "{listed}");
+        let one = format!("/v2/workflows/dlq/{dlq_id}");
+        let (status, answer) = call(&server, "GET", &one, &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        let (status, answer) = call(&server, "DELETE", &one, &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        let dlq = get_json(&server, "/v2/dlq").await;
+        assert_eq!(dlq["messages"][0]["dlqId"], dlq_id.as_str(), "still there");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_resumed_or_restarted_run_is_called_with_a_new_message_of_its_own() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let url = sink.url("/wf");
+        let dlq = failed_runs(&server, &url, 2).await;
+        sink.set_status(200);
+        let mut seen: Vec<String> = sink
+            .wait_for(2)
+            .await
+            .iter()
+            .map(|r| r.header("upstash-message-id").unwrap().to_owned())
+            .collect();
+        for (i, (action, dlq_id)) in [("resume", &dlq[0]), ("restart", &dlq[1])]
+            .into_iter()
+            .enumerate()
+        {
+            let (status, answer) = call(
+                &server,
+                "POST",
+                &format!("/v2/workflows/dlq/{action}/{dlq_id}"),
+                &[],
+                "",
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+            let new_run = answer["workflowRunId"].as_str().unwrap().to_owned();
+            let got = sink.wait_for(3 + i).await;
+            let call = &got[2 + i];
+            assert_eq!(
+                call.header("upstash-workflow-runid"),
+                Some(new_run.as_str())
+            );
+            let message_id = call.header("upstash-message-id").unwrap().to_owned();
+            assert!(message_id.starts_with("msg_"), "{action}: {message_id}");
+            assert!(
+                !seen.contains(&message_id),
+                "{action}: {message_id} {seen:?}"
+            );
+            let run = run(&server, &new_run).await;
+            assert_eq!(
+                run["steps"][0]["steps"][0]["messageId"],
+                message_id.as_str(),
+                "{action}: {run}"
+            );
+            seen.push(message_id);
+        }
+    })
+    .await;
+}
