@@ -1965,4 +1965,180 @@ mod tests {
         let e = check_id("event id", &"x".repeat(300)).unwrap_err();
         assert!(e.message.contains("256 bytes"), "{}", e.message);
     }
+
+    #[test]
+    fn a_run_counts_its_record_its_strings_and_all_it_holds_against_the_budget() {
+        let mut s = store(Limits::default());
+        publish(&mut s, opts("wfr_bytes", true)).unwrap();
+        let mut run = s.run("wfr_bytes").unwrap().clone();
+        run.url = "http://h/wf".into();
+        run.caller_ip = "10.0.0.1".into();
+        run.pending = ["msg_1", "msg_2", "msg_3"].map(str::to_owned).into();
+        run.waiters = [7, 8].into();
+        run.steps = [Step {
+            message_id: "msg_12345".into(),
+            created_at: 0,
+            state: StepState::Success,
+            step_id: None,
+            name: None,
+            step_type: None,
+            retries: 0,
+            next_delivery_time: None,
+            wait_event_id: None,
+            wait_timeout: None,
+        }]
+        .into();
+        let bare =
+            RECORD_BYTES + "wfr_bytes".len() + 11 + 8 + 3 * 64 + 2 * 16 + RECORD_BYTES / 2 + 9;
+        assert_eq!(run.own_bytes(), bare);
+        // What it answered, its DLQ entry, its failure callback and the
+        // events kept for it count too.
+        run.response = Some("done!".into());
+        run.dlq_id = Some("dlq_123".into());
+        run.failure = Some(FailureCall {
+            message_id: "msg_f".into(),
+            url: "http://h/failed".into(),
+            state: CallbackState::Fail,
+            dlq_id: None,
+            reply: None,
+        });
+        run.notified = [("paid".to_owned(), Bytes::from_static(b"yes!!!"))].into();
+        assert_eq!(run.own_bytes(), bare + 5 + 7 + (5 + 15 + 64) + (4 + 6 + 32));
+    }
+
+    #[test]
+    fn a_wait_needs_room_for_its_record_strings_step_and_both_options_and_a_byte_short_is_refused()
+    {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_w", true)).unwrap();
+        let mut timeout_opts = opts("wfr_w", false);
+        set_header(
+            &mut timeout_opts,
+            "Upstash-Workflow-Calltype",
+            "step".into(),
+        );
+        let req = || WaitRequest {
+            timeout_opts: timeout_opts.clone(),
+            ..wait_req("wfr_w", "e", 1_000)
+        };
+        let step = r#"{"stepName":"w","waitEventId":"e"}"#;
+        let need = RECORD_BYTES
+            + "e".len()
+            + "wfr_w".len()
+            + "http://127.0.0.1:1/wf".len()
+            + "http://127.0.0.1:1/timeout".len()
+            + "127.0.0.1".len()
+            + step.len()
+            + super::super::options_bytes(&req().opts)
+            + super::super::options_bytes(&timeout_opts)
+            + headers_bytes(&req().opts.header);
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_wait(req()).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(s.wf_waiters("e").is_empty());
+        s.config.limits.max_store_bytes += 1;
+        assert!(matches!(s.wf_wait(req()).unwrap(), Waited::Waiting { .. }));
+        let waiters = s.wf_waiters("e");
+        assert_eq!(serde_json::to_string(&waiters[0].step).unwrap(), step);
+        assert_eq!(waiters[0].bytes, need);
+    }
+
+    #[test]
+    fn a_kept_event_handed_over_needs_room_for_its_message_url_and_caller_ip_included() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_k", true)).unwrap();
+        s.wf_keep_event("wfr_k", "e", Bytes::from_static(b"paid"))
+            .unwrap();
+        let message = opts("wfr_k", false);
+        let mut step = wait_req("wfr_k", "e", 1_000).step;
+        step.insert("waitEventId".into(), json!("e"));
+        let body = event_body(&step, b"paid");
+        let need = super::super::options_bytes(&message)
+            + super::super::PAYLOAD_BYTES
+            + body.len()
+            + 4 * RECORD_BYTES
+            + 64
+            + "http://127.0.0.1:1/wf".len()
+            + "127.0.0.1".len();
+        let queued = s.messages.len();
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_wait(wait_req("wfr_k", "e", 1_000)).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.messages.len(), queued, "nothing was queued");
+        assert!(
+            s.run("wfr_k").unwrap().notified.contains_key("e"),
+            "the event stays kept"
+        );
+        s.config.limits.max_store_bytes += 1;
+        let Waited::Delivered { message_id } = s.wf_wait(wait_req("wfr_k", "e", 1_000)).unwrap()
+        else {
+            panic!("delivered");
+        };
+        assert_eq!(s.messages[&message_id].info.body.bytes, body);
+        assert!(s.run("wfr_k").unwrap().notified.is_empty());
+    }
+
+    #[test]
+    fn a_notify_makes_room_for_every_delivery_first_and_a_byte_short_notifies_nobody() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        for run in ["wfr_n1", "wfr_n2"] {
+            publish(&mut s, opts(run, true)).unwrap();
+            s.wf_wait(wait_req(run, "e", 60_000)).unwrap();
+        }
+        let data = Bytes::from_static(b"paid in full");
+        // Each delivery: its options, its body (the event in the step's
+        // JSON), its records, URL and caller IP.
+        let each = |run: &str| {
+            let mut step = wait_req(run, "e", 60_000).step;
+            step.insert("waitEventId".into(), json!("e"));
+            super::super::options_bytes(&opts(run, false))
+                + super::super::PAYLOAD_BYTES
+                + event_body(&step, &data).len()
+                + 4 * RECORD_BYTES
+                + 64
+                + "http://127.0.0.1:1/wf".len()
+                + "127.0.0.1".len()
+        };
+        let need = each("wfr_n1") + each("wfr_n2");
+        let queued = s.messages.len();
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s.wf_notify("e", None, &data).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert_eq!(s.wf_waiters("e").len(), 2, "nobody was notified");
+        assert_eq!(s.messages.len(), queued);
+        s.config.limits.max_store_bytes += 1;
+        assert_eq!(s.wf_notify("e", None, &data).unwrap().len(), 2);
+        assert!(s.wf_waiters("e").is_empty());
+        assert_eq!(s.messages.len(), queued + 2);
+    }
+
+    #[test]
+    fn an_event_kept_for_a_run_needs_room_for_its_data_its_name_and_a_record() {
+        let mut s = store(Limits {
+            max_log_entries: 0,
+            ..Limits::default()
+        });
+        publish(&mut s, opts("wfr_k", true)).unwrap();
+        let data = Bytes::from_static(b"paid in full");
+        let need = data.len() + "order-paid".len() + 32;
+        s.config.limits.max_store_bytes = s.bytes() + need - 1;
+        let e = s
+            .wf_keep_event("wfr_k", "order-paid", data.clone())
+            .unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(s.run("wfr_k").unwrap().notified.is_empty());
+        s.config.limits.max_store_bytes += 1;
+        s.wf_keep_event("wfr_k", "order-paid", data.clone())
+            .unwrap();
+        assert_eq!(s.run("wfr_k").unwrap().notified["order-paid"], data);
+    }
 }

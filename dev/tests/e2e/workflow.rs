@@ -1022,3 +1022,596 @@ async fn a_wait_takes_a_timeout_up_to_365_days_and_shows_its_timeout_body_when_i
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_wait_without_a_timeout_lasts_seven_days() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let unix_secs = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let seven_days = 7 * 86_400;
+        let before = unix_secs();
+        let (status, answer) = wait_for_event(&server, &id, "someday", &url, Value::Null).await;
+        let after = unix_secs();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        // The deadline (Unix seconds) is 7 days after the wait was taken.
+        let deadline = answer["deadline"].as_u64().expect("a deadline");
+        assert!(
+            (before + seven_days..=after + seven_days).contains(&deadline),
+            "deadline {deadline}, taken between {before} and {after}"
+        );
+        let waiters = get_json(&server, "/v2/waiters/someday").await;
+        assert_eq!(waiters[0]["deadline"], deadline, "{waiters}");
+    })
+    .await;
+}
+
+/// The ids of the runs the logs list under `query`, newest first.
+async fn listed(server: &Server, query: &str) -> Vec<String> {
+    let page = get_json(server, &format!("/v2/workflows/logs?{query}")).await;
+    page["runs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("runs: {page}"))
+        .iter()
+        .map(|r| r["workflowRunId"].as_str().expect("a run id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_created_exactly_at_from_date_or_to_date_is_listed_and_not_a_millisecond_outside() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let id = trigger(&server, &sink.url("/wf"), &[("Upstash-Delay", "1h")], "").await;
+        let at = run(&server, &id).await["workflowRunCreatedAt"]
+            .as_i64()
+            .expect("a creation time");
+        let one = vec![id.clone()];
+        assert_eq!(listed(&server, &format!("fromDate={at}")).await, one);
+        assert_eq!(listed(&server, &format!("toDate={at}")).await, one);
+        assert_eq!(
+            listed(&server, &format!("fromDate={at}&toDate={at}")).await,
+            one
+        );
+        assert!(
+            listed(&server, &format!("fromDate={}", at + 1))
+                .await
+                .is_empty()
+        );
+        assert!(
+            listed(&server, &format!("toDate={}", at - 1))
+                .await
+                .is_empty()
+        );
+        // `workflowCreatedAt`: that millisecond only.
+        assert_eq!(
+            listed(&server, &format!("workflowCreatedAt={at}")).await,
+            one
+        );
+        assert!(
+            listed(&server, &format!("workflowCreatedAt={}", at + 1))
+                .await
+                .is_empty()
+        );
+        assert!(
+            listed(&server, &format!("workflowCreatedAt={}", at - 1))
+                .await
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_workflow_runs_pair_lists_a_run_only_with_both_its_id_and_its_creation_time() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let a = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        let b = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        let created = |run: Value| run["workflowRunCreatedAt"].as_i64().expect("a time");
+        let at_a = created(run(&server, &a).await);
+        let at_b = created(run(&server, &b).await);
+        assert_eq!(
+            listed(&server, &format!("workflowRuns={a}@{at_a}")).await,
+            vec![a.clone()]
+        );
+        assert_eq!(
+            listed(&server, &format!("workflowRuns={b}@{at_b}")).await,
+            vec![b.clone()]
+        );
+        // Its id with another time, or another id: not it.
+        for pair in [
+            format!("{a}@{}", at_a + 1),
+            format!("{a}@{}", at_a - 1),
+            format!("wfr_other@{at_a}"),
+        ] {
+            assert!(
+                listed(&server, &format!("workflowRuns={pair}"))
+                    .await
+                    .is_empty(),
+                "{pair}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_state_filter_lists_a_run_by_its_own_state_or_by_the_state_of_one_of_its_steps() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let done = trigger(&server, &url, &[], "").await;
+        let run_done = wait_for_state(&server, &done, "RUN_SUCCESS").await;
+        assert_eq!(run_done["steps"][0]["steps"][0]["state"], "STEP_SUCCESS");
+        let going = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        // The run's own state, which none of its steps has.
+        assert_eq!(
+            listed(&server, "state=RUN_SUCCESS").await,
+            vec![done.clone()]
+        );
+        assert_eq!(listed(&server, "state=RUN_STARTED").await, vec![going]);
+        // A step's state, which the run itself does not have.
+        assert_eq!(listed(&server, "state=STEP_SUCCESS").await, vec![done]);
+        assert!(listed(&server, "state=RUN_FAILED").await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_flow_control_key_filter_lists_only_the_runs_of_that_key() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let mut ids = Vec::new();
+        for key in ["k1", "k2"] {
+            let headers = [
+                ("Upstash-Delay", "1h"),
+                ("Upstash-Flow-Control-Key", key),
+                ("Upstash-Flow-Control-Value", "parallelism=1"),
+            ];
+            ids.push(trigger(&server, &url, &headers, "").await);
+        }
+        // A run without a key is never listed under one.
+        trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+        assert_eq!(listed(&server, "").await.len(), 3);
+        assert_eq!(
+            listed(&server, "flowControlKey=k1").await,
+            vec![ids[0].clone()]
+        );
+        assert_eq!(
+            listed(&server, "flowControlKey=k2").await,
+            vec![ids[1].clone()]
+        );
+        assert!(listed(&server, "flowControlKey=k3").await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_step_the_sdk_publishes_shows_its_id_name_and_type_in_the_logs() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let publish = format!("/v2/publish/{url}");
+        let step_headers = [
+            ("Upstash-Workflow-RunId", id.as_str()),
+            ("Upstash-Workflow-Init", "false"),
+            ("Upstash-Workflow-CallType", "step"),
+            ("Upstash-Delay", "1h"),
+            ("Content-Type", "application/json"),
+        ];
+        let step = json!({"stepId": 3, "stepName": "charge", "stepType": "Run", "out": "\"ok\"", "concurrent": 1});
+        let (status, answer) = call(&server, "POST", &publish, &step_headers, step.to_string()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let step_message = answer["messageId"].as_str().expect("a message id").to_owned();
+        // A body that is no step JSON names no step.
+        let (status, _) = call(&server, "POST", &publish, &step_headers, "plain").await;
+        assert_eq!(status, StatusCode::OK);
+
+        let run = run(&server, &id).await;
+        let next = &run["steps"][0];
+        assert_eq!(next["type"], "next", "{run}");
+        let steps = next["steps"].as_array().expect("steps");
+        assert_eq!(steps.len(), 3, "{run}");
+        assert_eq!(steps[0]["stepId"], 0);
+        assert_eq!(steps[0]["stepName"], "init");
+        assert_eq!(steps[0]["stepType"], "Initial");
+        assert_eq!(steps[1]["messageId"], step_message.as_str());
+        assert_eq!(steps[1]["stepId"], 3);
+        assert_eq!(steps[1]["stepName"], "charge");
+        assert_eq!(steps[1]["stepType"], "Run");
+        for field in ["stepId", "stepName", "stepType"] {
+            assert!(steps[2].get(field).is_none(), "{field}: {}", steps[2]);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_full_run_limit_still_takes_the_steps_of_a_run_going_and_messages_that_start_no_run() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_workflow_runs: 1,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/trigger/{url}"),
+            &[("Upstash-Delay", "1h")],
+            "",
+        )
+        .await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+
+        let publish = format!("/v2/publish/{url}");
+        let cases = [
+            ("a step of the run going", id.as_str(), "false"),
+            (
+                "the first call of the run going, again",
+                id.as_str(),
+                "true",
+            ),
+            ("a step of a run not known", "wfr_unknown", "false"),
+            ("a first call with an id no run may have", "wfr bad", "true"),
+            ("a plain message", "", ""),
+        ];
+        for (what, run_id, init) in cases {
+            let mut headers = vec![("Upstash-Delay", "1h")];
+            if !run_id.is_empty() {
+                headers.push(("Upstash-Workflow-RunId", run_id));
+                headers.push(("Upstash-Workflow-Init", init));
+            }
+            let (status, answer) = call(&server, "POST", &publish, &headers, "x").await;
+            assert_eq!(status, StatusCode::OK, "{what}: {answer}");
+        }
+        // Still the one run, with the two calls of its own.
+        let page = get_json(&server, "/v2/workflows/logs").await;
+        assert_eq!(page["runs"].as_array().unwrap().len(), 1, "{page}");
+        let steps = &run(&server, &id).await["steps"][0]["steps"];
+        assert_eq!(steps.as_array().unwrap().len(), 3, "{steps}");
+    })
+    .await;
+}
+
+/// The `stepId`s of run `id`'s steps still to come, as the logs show them.
+async fn step_ids(server: &Server, id: &str) -> Vec<i64> {
+    let run = run(server, id).await;
+    assert_eq!(run["steps"].as_array().unwrap().len(), 1, "{run}");
+    run["steps"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stepId"].as_i64().expect("a step id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_run_keeps_its_latest_100_steps_the_oldest_going_first() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let publish_steps = |ids: std::ops::RangeInclusive<i64>| {
+            let batch: Vec<Value> = ids
+                .map(|i| {
+                    json!({
+                        "destination": url,
+                        "body": json!({"stepId": i, "stepName": format!("s{i}"), "stepType": "Run"}).to_string(),
+                        "headers": {
+                            "Upstash-Workflow-RunId": id,
+                            "Upstash-Workflow-Init": "false",
+                            "Upstash-Delay": "1h",
+                        },
+                    })
+                })
+                .collect();
+            call(&server, "POST", "/v2/batch", &[], Value::Array(batch).to_string())
+        };
+        // The first call (step 0) and 99 more: 100, all kept.
+        let (status, answer) = publish_steps(1..=99).await;
+        assert!(status.is_success(), "{answer}");
+        assert_eq!(step_ids(&server, &id).await, (0..=99).collect::<Vec<_>>());
+        // One more: the first call goes.
+        let (status, answer) = publish_steps(100..=100).await;
+        assert!(status.is_success(), "{answer}");
+        assert_eq!(step_ids(&server, &id).await, (1..=100).collect::<Vec<_>>());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_response_cut_inside_a_character_keeps_only_the_whole_characters_before_it() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_response_bytes: 3,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // "a€": 4 bytes, the euro sign in bytes 1 to 3; 3 bytes cut inside it.
+        for (returned, kept) in [("a\u{20ac}", "a"), ("ab\u{e9}", "ab"), ("abc\u{e9}", "abc")] {
+            let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "").await;
+            let (status, answer) = call(
+                &server,
+                "DELETE",
+                &format!("/v2/workflows/runs/{id}?cancel=false"),
+                &[],
+                returned,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            let run = run(&server, &id).await;
+            assert_eq!(run["workflowRunResponse"], kept, "{returned}: {run}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notified_event_ends_its_own_wait_step_and_not_a_later_wait_for_another_event() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        for event in ["first", "second"] {
+            let (status, answer) = wait_for_event(&server, &id, event, &url, json!("1h")).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+        let (status, answer) = call(&server, "POST", "/v2/notify/first", &[], "go").await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer.as_array().unwrap().len(), 1, "{answer}");
+
+        let run = run(&server, &id).await;
+        let wait_step = |event: &str| {
+            run["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|group| group["steps"].as_array().unwrap())
+                .find(|s| s["waitEventId"] == event)
+                .unwrap_or_else(|| panic!("the wait for {event}: {run}"))
+                .clone()
+        };
+        let first = wait_step("first");
+        assert_eq!(first["state"], "STEP_SUCCESS", "{run}");
+        assert_eq!(first["waitTimeout"], false, "{run}");
+        let second = wait_step("second");
+        assert_eq!(second["state"], "STEP_PROGRESS", "{run}");
+        assert!(second.get("waitTimeout").is_none(), "{run}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notify_takes_exactly_the_message_room_left_and_one_to_a_run_wakes_only_its_waiter() {
+    bounded(async {
+        let server = Server::builder()
+            .port(0)
+            .retry_delay_scale(0.001)
+            .limits(Limits {
+                max_messages: 3,
+                ..Limits::default()
+            })
+            .start()
+            .await
+            .unwrap();
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        // Two runs whose first calls wait in the queue: room for one more
+        // message.
+        let mut runs = Vec::new();
+        for _ in 0..2 {
+            let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+            let (status, answer) = wait_for_event(&server, &id, "paid", &url, json!("1h")).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            runs.push(id);
+        }
+        let waiting_runs = || async {
+            let waiters = get_json(&server, "/v2/waiters/paid").await;
+            waiters
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    w["headers"]["Upstash-Workflow-Runid"][0]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(waiting_runs().await, runs);
+
+        // Both waiters need two messages: nobody is notified.
+        let (status, answer) = call(&server, "POST", "/v2/notify/paid", &[], "ok").await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was notified"),
+            "{answer}"
+        );
+        assert_eq!(waiting_runs().await, runs);
+        assert_eq!(sink.count(), 0);
+
+        // The waiter of the second run alone: one message, the room left.
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/notify/{}/paid", runs[1]),
+            &[],
+            "ok",
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer["workflowRunId"], runs[1].as_str());
+        assert_eq!(
+            answer["waiter"]["headers"]["Upstash-Workflow-Runid"][0],
+            runs[1].as_str(),
+            "{answer}"
+        );
+        assert!(answer["messageId"].as_str().is_some(), "{answer}");
+        assert_eq!(waiting_runs().await, [runs[0].clone()]);
+        let got = sink.wait_for(1).await;
+        assert_eq!(
+            got[0].header("upstash-workflow-runid"),
+            Some(runs[1].as_str())
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_keeps_up_to_100_events_it_has_not_waited_for_and_one_kept_may_be_notified_again() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        let url = sink.url("/wf");
+        let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
+        let notify = |event: String, data: &'static str| {
+            let path = format!("/v2/notify/{id}/{event}");
+            let server = &server;
+            async move { call(server, "POST", &path, &[], data).await }
+        };
+        for i in 0..100 {
+            let (status, answer) = notify(format!("e{i}"), "first").await;
+            assert_eq!(status, StatusCode::CREATED, "e{i}: {answer}");
+        }
+        let (status, answer) = notify("e100".into(), "first").await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("(limit 100)"),
+            "{answer}"
+        );
+        // An event kept already is replaced, full or not.
+        let (status, answer) = notify("e0".into(), "second").await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (status, answer) = wait_for_event(&server, &id, "e0", &url, json!("1h")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let got = sink.wait_for(1).await;
+        let step: Value = serde_json::from_slice(&got[0].body).unwrap();
+        assert_eq!(step["out"], "second", "{step}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dlq_entry_of_a_plain_message_is_not_one_of_the_workflow_dlq() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let (status, answer) = call(
+            &server,
+            "POST",
+            &format!("/v2/publish/{}", sink.url("/plain")),
+            &[("Upstash-Retries", "0")],
+            "x",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let dlq_id = loop {
+            let dlq = get_json(&server, "/v2/dlq").await;
+            if let Some(id) = dlq["messages"][0]["dlqId"].as_str() {
+                break id.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        let listed = get_json(&server, "/v2/workflows/dlq").await;
+        assert_eq!(listed["messages"], json!([]), "{listed}");
+        let one = format!("/v2/workflows/dlq/{dlq_id}");
+        let (status, answer) = call(&server, "GET", &one, &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        let (status, answer) = call(&server, "DELETE", &one, &[], "").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+        let dlq = get_json(&server, "/v2/dlq").await;
+        assert_eq!(dlq["messages"][0]["dlqId"], dlq_id.as_str(), "still there");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_resumed_or_restarted_run_is_called_with_a_new_message_of_its_own() {
+    bounded(async {
+        let server = server().await;
+        let sink = Sink::start().await;
+        sink.set_status(500);
+        let url = sink.url("/wf");
+        let dlq = failed_runs(&server, &url, 2).await;
+        sink.set_status(200);
+        let mut seen: Vec<String> = sink
+            .wait_for(2)
+            .await
+            .iter()
+            .map(|r| r.header("upstash-message-id").unwrap().to_owned())
+            .collect();
+        for (i, (action, dlq_id)) in [("resume", &dlq[0]), ("restart", &dlq[1])]
+            .into_iter()
+            .enumerate()
+        {
+            let (status, answer) = call(
+                &server,
+                "POST",
+                &format!("/v2/workflows/dlq/{action}/{dlq_id}"),
+                &[],
+                "",
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+            let new_run = answer["workflowRunId"].as_str().unwrap().to_owned();
+            let got = sink.wait_for(3 + i).await;
+            let call = &got[2 + i];
+            assert_eq!(
+                call.header("upstash-workflow-runid"),
+                Some(new_run.as_str())
+            );
+            let message_id = call.header("upstash-message-id").unwrap().to_owned();
+            assert!(message_id.starts_with("msg_"), "{action}: {message_id}");
+            assert!(
+                !seen.contains(&message_id),
+                "{action}: {message_id} {seen:?}"
+            );
+            let run = run(&server, &new_run).await;
+            assert_eq!(
+                run["steps"][0]["steps"][0]["messageId"],
+                message_id.as_str(),
+                "{action}: {run}"
+            );
+            seen.push(message_id);
+        }
+    })
+    .await;
+}
