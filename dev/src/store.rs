@@ -2225,6 +2225,8 @@ mod tests {
         assert_eq!(cb.url, "http://127.0.0.1:1/cb");
         let cb_id = cb.queued.clone().unwrap();
         assert_eq!(s.messages[&cb_id].info.kind, Kind::Callback);
+        // A callback without retries of its own has its message's.
+        assert_eq!(s.messages[&cb_id].info.opts.retries, Some(1));
         s.cancel(&cb_id);
 
         let last = attempt(&mut s, 500);
