@@ -1715,6 +1715,51 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_resume_that_would_recreate_too_many_queues_resumes_none() {
+        let mut s = store(Limits {
+            max_queues: 2,
+            ..Limits::default()
+        });
+        let mut seqs = Vec::new();
+        for (run, queue) in [("wfr_a1", "a"), ("wfr_a2", "a"), ("wfr_c", "c")] {
+            let mut o = opts(run, true);
+            o.retries = Some(0);
+            s.publish(&crate::store::NewMessages {
+                destination: "http://127.0.0.1:1/wf",
+                queue: Some(queue),
+                opts: Arc::new(o),
+                body: Arc::default(),
+                schedule_id: None,
+                caller_ip: "127.0.0.1",
+            })
+            .unwrap();
+            let call = due(&mut s);
+            s.finish(&call[0], reply(500, "boom"));
+            let dlq_id = s.run(run).unwrap().dlq_id.clone().expect("a DLQ entry");
+            seqs.push(s.wf_dlq_seq(&dlq_id).unwrap());
+        }
+        for queue in ["a", "c"] {
+            s.delete_queue(queue);
+        }
+        s.ensure_queue("b", now_ms()).unwrap();
+        // `a` (twice, one queue) fits beside `b`; `c` would be a third.
+        let e = s.wf_rerun_all(&seqs, false, &|_| {}).unwrap_err();
+        assert_eq!(e.status.as_u16(), 412, "{}", e.message);
+        assert!(
+            e.message.contains("its queue `c` would be created again"),
+            "{}",
+            e.message
+        );
+        assert!(s.messages.is_empty());
+        assert_eq!(s.dlq.len(), 3);
+        assert!(!s.queues.contains_key("a"));
+        // With room for both queues, all three go.
+        s.config.limits.max_queues = 3;
+        assert_eq!(s.wf_rerun_all(&seqs, false, &|_| {}).unwrap().len(), 3);
+        assert!(s.queues.contains_key("a") && s.queues.contains_key("c"));
+    }
+
+    #[test]
     fn a_bulk_restart_refused_for_one_entry_restarts_none() {
         let mut s = store(Limits::default());
         let seqs = failed_runs(&mut s, &["wfr_1", "wfr_2"]);
@@ -2022,6 +2067,7 @@ mod tests {
         );
         let req = || WaitRequest {
             timeout_opts: timeout_opts.clone(),
+            timeout_body: Bytes::from_static(b"gave up waiting"),
             ..wait_req("wfr_w", "e", 1_000)
         };
         let step = r#"{"stepName":"w","waitEventId":"e"}"#;
@@ -2034,6 +2080,7 @@ mod tests {
             + step.len()
             + super::super::options_bytes(&req().opts)
             + super::super::options_bytes(&timeout_opts)
+            + "gave up waiting".len()
             + headers_bytes(&req().opts.header);
         s.config.limits.max_store_bytes = s.bytes() + need - 1;
         let e = s.wf_wait(req()).unwrap_err();
