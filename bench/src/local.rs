@@ -71,6 +71,79 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// qstash-dev, and a receiver serving `receiver` on 127.0.0.1 when there
+/// is one, on a multi-threaded runtime of their own (one worker thread),
+/// until [`stop`](Self::stop).
+struct Background {
+    url: String,
+    token: String,
+    /// The receiver's `/hook` URL.
+    hook: Option<String>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    fn start(receiver: Option<Router>) -> Self {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("server runtime");
+            rt.block_on(async move {
+                let server = qstash_dev::Server::builder()
+                    .port(0)
+                    .start()
+                    .await
+                    .expect("start qstash-dev");
+                let mut hook = None;
+                if let Some(router) = receiver {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind the receiver");
+                    hook = Some(format!("http://{}/hook", listener.local_addr().unwrap()));
+                    tokio::spawn(async move { axum::serve(listener, router).await });
+                }
+                ready_tx
+                    .send((server.url().to_string(), server.token().to_string(), hook))
+                    .expect("hand over the addresses");
+                let _ = stop_rx.await;
+                drop(server);
+            });
+        });
+        let (url, token, hook) = ready_rx.recv().expect("the server started");
+        Self {
+            url,
+            token,
+            hook,
+            stop,
+            thread,
+        }
+    }
+
+    /// A client of the server with an HTTP client of its own (the default
+    /// one's settings), dropped with the client: the process-wide one that
+    /// default clients share would keep this run's pooled connections to a
+    /// server that is gone (about 585 KiB for a run, measured) and count
+    /// them in the peak of every later run.
+    fn client(&self) -> qstash::Client {
+        qstash::Client::builder()
+            .token(self.token.clone())
+            .base_url(self.url.clone())
+            .http_client(crate::baseline::http_client())
+            .build()
+            .expect("client")
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        self.thread.join().expect("the server thread");
+    }
+}
+
 /// Server and receiver on their own multi-threaded runtime (thread), the
 /// client on the calling thread.
 fn run(messages: usize) -> Run {
@@ -78,66 +151,30 @@ fn run(messages: usize) -> Run {
         counts: (0..messages).map(|_| AtomicU8::new(0)).collect(),
         distinct: AtomicUsize::new(0),
     });
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let seen_by_server = seen.clone();
-    let background = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        rt.block_on(async move {
-            let server = qstash_dev::Server::builder()
-                .port(0)
-                .start()
-                .await
-                .expect("start qstash-dev");
-            let seen = seen_by_server;
-            let router = Router::new().route(
-                "/hook",
-                post(move |body: Bytes| {
-                    let seen = seen.clone();
-                    async move {
-                        let n = std::str::from_utf8(&body).ok().and_then(|b| {
-                            b.strip_prefix("{\"n\":")?
-                                .strip_suffix('}')?
-                                .parse::<usize>()
-                                .ok()
-                        });
-                        if let Some(count) = n.and_then(|n| seen.counts.get(n))
-                            && count.fetch_add(1, Ordering::SeqCst) == 0
-                        {
-                            seen.distinct.fetch_add(1, Ordering::SeqCst);
-                        }
-                        "ok"
-                    }
-                }),
-            );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind the receiver");
-            let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-            tokio::spawn(async move { axum::serve(listener, router).await });
-            ready_tx
-                .send((server.url().to_string(), server.token().to_string(), hook))
-                .expect("hand over the addresses");
-            let _ = stop_rx.await;
-            drop(server);
-        });
-    });
-    let (url, token, hook) = ready_rx.recv().expect("the server started");
-
-    // Its own HTTP client (the default one's settings), dropped with the
-    // run: the process-wide one that default clients share would keep this
-    // run's pooled connections to a server that is gone (about 585 KiB for
-    // a run, measured) and count them in the peak of every later run.
-    let client = qstash::Client::builder()
-        .token(token)
-        .base_url(url)
-        .http_client(crate::baseline::http_client())
-        .build()
-        .expect("client");
+    let seen_by_receiver = seen.clone();
+    let receiver = Router::new().route(
+        "/hook",
+        post(move |body: Bytes| {
+            let seen = seen_by_receiver.clone();
+            async move {
+                let n = std::str::from_utf8(&body).ok().and_then(|b| {
+                    b.strip_prefix("{\"n\":")?
+                        .strip_suffix('}')?
+                        .parse::<usize>()
+                        .ok()
+                });
+                if let Some(count) = n.and_then(|n| seen.counts.get(n))
+                    && count.fetch_add(1, Ordering::SeqCst) == 0
+                {
+                    seen.distinct.fetch_add(1, Ordering::SeqCst);
+                }
+                "ok"
+            }
+        }),
+    );
+    let background = Background::start(Some(receiver));
+    let hook = background.hook.clone().expect("the receiver's URL");
+    let client = background.client();
     alloc::reset_peak();
     let published = AtomicUsize::new(0);
     let backlog = AtomicUsize::new(0);
@@ -211,8 +248,8 @@ fn run(messages: usize) -> Run {
         .map(|c| usize::from(c.load(Ordering::SeqCst)));
     let deliveries = counts.clone().sum();
     let exactly_once = counts.clone().all(|n| n == 1);
-    let _ = stop_tx.send(());
-    background.join().expect("the server thread");
+    drop(client);
+    background.stop();
     Run {
         publish,
         all_delivered,
@@ -231,34 +268,8 @@ fn run(messages: usize) -> Run {
 /// each size. The client's side is back to its resting size once its
 /// publishes are answered (its connections stay pooled).
 fn waiting_bytes(sizes: &[usize]) -> Vec<(usize, f64)> {
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let background = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        rt.block_on(async move {
-            let server = qstash_dev::Server::builder()
-                .port(0)
-                .start()
-                .await
-                .expect("start qstash-dev");
-            ready_tx
-                .send((server.url().to_string(), server.token().to_string()))
-                .expect("hand over the address");
-            let _ = stop_rx.await;
-            drop(server);
-        });
-    });
-    let (url, token) = ready_rx.recv().expect("the server started");
-    let client = qstash::Client::builder()
-        .token(token)
-        .base_url(url)
-        .http_client(crate::baseline::http_client())
-        .build()
-        .expect("client");
+    let background = Background::start(None);
+    let client = background.client();
     let rt = client_runtime();
     let publish = |from: usize, to: usize| {
         rt.block_on(async {
@@ -293,8 +304,7 @@ fn waiting_bytes(sizes: &[usize]) -> Vec<(usize, f64)> {
         out.push((n, grown as f64 / n as f64));
     }
     drop(client);
-    let _ = stop_tx.send(());
-    background.join().expect("the server thread");
+    background.stop();
     out
 }
 
