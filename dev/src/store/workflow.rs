@@ -829,8 +829,8 @@ impl Store {
         let mut step = req.step;
         step.insert("waitEventId".into(), json!(req.event_id));
         if let Some(data) = run.notified.get(&req.event_id).cloned() {
-            let body = event_body(&step, &data);
-            let message_id = self.wf_send(&req.url, req.opts, body, &req.caller_ip)?;
+            let body = Payload::new(event_body(&step, &data));
+            let message_id = self.wf_send(&req.url, Arc::new(req.opts), body, &req.caller_ip)?;
             self.wf_update(seq, |run| run.notified.remove(&req.event_id));
             return Ok(Waited::Delivered { message_id });
         }
@@ -950,8 +950,8 @@ impl Store {
     fn wf_send(
         &mut self,
         url: &str,
-        opts: Options,
-        body: Bytes,
+        opts: Arc<Options>,
+        body: Arc<Payload>,
         caller_ip: &str,
     ) -> ApiResult<String> {
         let limits = &self.config.limits;
@@ -962,9 +962,7 @@ impl Store {
                 limits.max_messages
             )));
         }
-        let need = send_cost(&opts, &body, url, caller_ip);
-        let opts = Arc::new(opts);
-        let body = Payload::new(body);
+        let need = self.publish_cost(&opts, &body, 1, url.len() + caller_ip.len());
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
@@ -1022,24 +1020,26 @@ impl Store {
         // Each delivery's body (the data escaped into the step's JSON: up
         // to six times its size) and the room for all of them are made
         // first: past the byte budget, nobody is notified.
-        let calls: Vec<(u64, Waiter, Bytes)> = seqs
+        let calls: Vec<(u64, Waiter, Arc<Payload>)> = seqs
             .iter()
             .filter_map(|s| self.wf.waiters.get(s).map(|w| (*s, w.clone())))
             .map(|(s, w)| {
-                let body = event_body(&w.step, data);
+                let body = Payload::new(event_body(&w.step, data));
                 (s, w, body)
             })
             .collect();
         let need = calls
             .iter()
-            .map(|(_, w, body)| send_cost(&w.opts, body, &w.url, &w.caller_ip))
+            .map(|(_, w, body)| {
+                self.publish_cost(&w.opts, body, 1, w.url.len() + w.caller_ip.len())
+            })
             .fold(0usize, usize::saturating_add);
         if !self.make_room(need) {
             return Err(self.over_budget(need));
         }
         let mut out = Vec::with_capacity(calls.len());
         for (wseq, waiter, body) in calls {
-            let opts = (*waiter.opts).clone();
+            let opts = Arc::clone(&waiter.opts);
             let message_id = self.wf_send(&waiter.url, opts, body, &waiter.caller_ip)?;
             self.wf_take_waiter(wseq);
             self.wf_wait_step(&waiter, StepState::Success, Some(false));
@@ -1108,13 +1108,14 @@ impl Store {
                 continue;
             };
             self.wf_wait_step(&waiter, StepState::Success, Some(true));
-            let opts = (*waiter.timeout_opts).clone();
+            let opts = Arc::clone(&waiter.timeout_opts);
             let mut body = waiter.timeout_body.clone();
             if body.is_empty() {
                 let mut step = waiter.step.clone();
                 step.insert("waitTimeout".into(), json!(true));
                 body = Bytes::from(Value::Object(step).to_string());
             }
+            let body = Payload::new(body);
             if let Err(e) = self.wf_send(&waiter.timeout_url, opts, body, &waiter.caller_ip) {
                 tracing::warn!(target: "qstash_dev::workflows", run = %waiter.run_id, event = %waiter.event_id, error = %e.message, "the timeout call of a wait was not queued");
             }
@@ -1441,14 +1442,6 @@ fn new_id_msg() -> String {
 
 /// The body delivered to a waiter: its step, with the event data as `out`
 /// (UTF-8 text; other bytes replaced) and `waitTimeout: false`.
-/// What [`Store::wf_send`] of a copy of `opts` with `body` to `url` takes
-/// from the byte budget at most.
-fn send_cost(opts: &Options, body: &Bytes, url: &str, caller_ip: &str) -> usize {
-    super::options_bytes(opts)
-        .saturating_add(super::PAYLOAD_BYTES + body.len())
-        .saturating_add(4 * RECORD_BYTES + 64 + url.len() + caller_ip.len())
-}
-
 pub(crate) fn event_body(step: &Map<String, Value>, data: &[u8]) -> Bytes {
     let mut step = step.clone();
     step.insert("out".into(), json!(String::from_utf8_lossy(data)));
