@@ -1820,6 +1820,20 @@ impl Store {
         }
     }
 
+    /// Whether sending the message of a DLQ entry again would create its
+    /// queue `queue` anew past the queue limit, `new_queues` being the
+    /// queues the entries before it create (which it joins when it fits).
+    fn queue_past_limit(&self, queue: &str, new_queues: &mut HashSet<String>) -> bool {
+        if self.queues.contains_key(queue) || new_queues.contains(queue) {
+            return false;
+        }
+        if self.queues.len() + new_queues.len() >= self.config.limits.max_queues {
+            return true;
+        }
+        new_queues.insert(queue.to_owned());
+        false
+    }
+
     /// Retries the DLQ entries `seqs` (see [`dlq_retry`](Self::dlq_retry)),
     /// all or none: the room for their messages and the queues they need
     /// are checked first, and should a retry still fail, the messages made
@@ -1838,23 +1852,19 @@ impl Store {
                 limits.max_messages
             )));
         }
-        let mut new_queues: HashSet<&str> = HashSet::new();
+        let mut new_queues = HashSet::new();
         for seq in seqs {
             let entry = self
                 .dlq
                 .get(seq)
                 .ok_or_else(|| ApiError::not_found("DLQ message not found"))?;
             if let Some(q) = entry.info.queue.as_deref()
-                && !self.queues.contains_key(q)
-                && !new_queues.contains(&q)
+                && self.queue_past_limit(q, &mut new_queues)
             {
-                if self.queues.len() + new_queues.len() >= limits.max_queues {
-                    return Err(ApiError::limit(format!(
-                        "DLQ message `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was retried",
-                        entry.dlq_id, limits.max_queues
-                    )));
-                }
-                new_queues.insert(q);
+                return Err(ApiError::limit(format!(
+                    "DLQ message `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was retried",
+                    entry.dlq_id, limits.max_queues
+                )));
             }
         }
         // Every entry leaves the DLQ before any copy is made: making room

@@ -1155,20 +1155,16 @@ impl Store {
     ) -> ApiResult<Vec<(String, i64)>> {
         let limits = &self.config.limits;
         let mut plans = Vec::with_capacity(seqs.len());
-        let mut new_queues: HashSet<String> = HashSet::new();
+        let mut new_queues = HashSet::new();
         for &seq in seqs {
             let plan = self.wf_rerun_plan(seq, restart)?;
             if let Some(q) = plan.entry.info.queue.as_deref()
-                && !self.queues.contains_key(q)
-                && !new_queues.contains(q)
+                && self.queue_past_limit(q, &mut new_queues)
             {
-                if self.queues.len() + new_queues.len() >= limits.max_queues {
-                    return Err(ApiError::limit(format!(
-                        "workflow DLQ entry `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was done",
-                        plan.entry.dlq_id, limits.max_queues
-                    )));
-                }
-                new_queues.insert(q.to_owned());
+                return Err(ApiError::limit(format!(
+                    "workflow DLQ entry `{}`: its queue `{q}` would be created again and the queue limit is reached ({}); nothing was done",
+                    plan.entry.dlq_id, limits.max_queues
+                )));
             }
             plans.push(plan);
         }
