@@ -1943,15 +1943,20 @@ mod tests {
 
     #[test]
     fn notify_past_the_byte_budget_notifies_nobody() {
-        let mut s = store(Limits {
-            max_store_bytes: 64 * 1024,
-            max_log_entries: 0,
-            ..Limits::default()
-        });
-        publish(&mut s, opts("wfr_n", true)).unwrap();
-        for event in ["e", "e"] {
-            s.wf_wait(wait_req("wfr_n", event, 60_000)).unwrap();
-        }
+        // A run with two steps waiting for event `e`, in 64 KiB.
+        let two_waiting = || {
+            let mut s = store(Limits {
+                max_store_bytes: 64 * 1024,
+                max_log_entries: 0,
+                ..Limits::default()
+            });
+            publish(&mut s, opts("wfr_n", true)).unwrap();
+            for event in ["e", "e"] {
+                s.wf_wait(wait_req("wfr_n", event, 60_000)).unwrap();
+            }
+            s
+        };
+        let mut s = two_waiting();
         let data = Bytes::from(vec![b'x'; 40 * 1024]);
         let e = s.wf_notify("e", None, &data).unwrap_err();
         assert_eq!(e.status.as_u16(), 412);
@@ -1962,15 +1967,7 @@ mod tests {
 
         // Data that grows sixfold escaped into the step's JSON: the room
         // is that of the bodies delivered, not of the data.
-        let mut s = store(Limits {
-            max_store_bytes: 64 * 1024,
-            max_log_entries: 0,
-            ..Limits::default()
-        });
-        publish(&mut s, opts("wfr_n", true)).unwrap();
-        for event in ["e", "e"] {
-            s.wf_wait(wait_req("wfr_n", event, 60_000)).unwrap();
-        }
+        let mut s = two_waiting();
         let control = Bytes::from(vec![1u8; 8 * 1024]);
         let e = s.wf_notify("e", None, &control).unwrap_err();
         assert_eq!(e.status.as_u16(), 412);

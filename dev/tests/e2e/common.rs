@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::any;
-use qstash_dev::Server;
+use qstash_dev::{Limits, Server};
 
 /// Upper bound of every test.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,9 +28,15 @@ pub async fn bounded<F: Future<Output = ()>>(test: F) {
 
 /// A server with fast retries.
 pub async fn server() -> Server {
+    server_with(Limits::default()).await
+}
+
+/// A server with fast retries and `limits`.
+pub async fn server_with(limits: Limits) -> Server {
     Server::builder()
         .port(0)
         .retry_delay_scale(0.001)
+        .limits(limits)
         .start()
         .await
         .expect("start the server")

@@ -8,7 +8,7 @@ use qstash::Receiver;
 use qstash_dev::{Limits, Server};
 use serde_json::{Value, json};
 
-use crate::common::{Sink, bounded, get_json, http, server};
+use crate::common::{Sink, bounded, get_json, http, server, server_with};
 
 /// A request to `path` on `server` with its token and `headers`; the
 /// status and the body read as JSON (`Null` when empty).
@@ -772,16 +772,12 @@ async fn the_failure_callback_of_a_failed_run_is_tracked_and_called_again() {
 #[tokio::test]
 async fn workflow_inputs_past_their_bounds_are_refused_naming_the_limit() {
     bounded(async {
-        let server = Server::builder()
-            .retry_delay_scale(0.001)
-            .limits(Limits {
-                max_workflow_runs: 1,
-                max_workflow_waiters: 1,
-                ..Limits::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let server = server_with(Limits {
+            max_workflow_runs: 1,
+            max_workflow_waiters: 1,
+            ..Limits::default()
+        })
+        .await;
         let sink = Sink::start().await;
         let url = sink.url("/wf");
         // Two new runs where one fits: refused before any is started.
@@ -886,15 +882,11 @@ async fn failed_runs(server: &Server, url: &str, n: usize) -> Vec<String> {
 #[tokio::test]
 async fn a_bulk_resume_takes_exactly_the_room_left_and_refuses_one_more_doing_nothing() {
     bounded(async {
-        let server = Server::builder()
-            .retry_delay_scale(0.001)
-            .limits(Limits {
-                max_messages: 2,
-                ..Limits::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let server = server_with(Limits {
+            max_messages: 2,
+            ..Limits::default()
+        })
+        .await;
         let sink = Sink::start().await;
         sink.set_status(500);
         let url = sink.url("/wf");
@@ -1244,16 +1236,11 @@ async fn a_step_the_sdk_publishes_shows_its_id_name_and_type_in_the_logs() {
 #[tokio::test]
 async fn a_full_run_limit_still_takes_the_steps_of_a_run_going_and_messages_that_start_no_run() {
     bounded(async {
-        let server = Server::builder()
-            .port(0)
-            .retry_delay_scale(0.001)
-            .limits(Limits {
-                max_workflow_runs: 1,
-                ..Limits::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let server = server_with(Limits {
+            max_workflow_runs: 1,
+            ..Limits::default()
+        })
+        .await;
         let sink = Sink::start().await;
         let url = sink.url("/wf");
         let id = trigger(&server, &url, &[("Upstash-Delay", "1h")], "in").await;
@@ -1347,16 +1334,11 @@ async fn a_run_keeps_its_latest_100_steps_the_oldest_going_first() {
 #[tokio::test]
 async fn a_response_cut_inside_a_character_keeps_only_the_whole_characters_before_it() {
     bounded(async {
-        let server = Server::builder()
-            .port(0)
-            .retry_delay_scale(0.001)
-            .limits(Limits {
-                max_response_bytes: 3,
-                ..Limits::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let server = server_with(Limits {
+            max_response_bytes: 3,
+            ..Limits::default()
+        })
+        .await;
         let sink = Sink::start().await;
         let url = sink.url("/wf");
         // "a€": 4 bytes, the euro sign in bytes 1 to 3; 3 bytes cut inside it.
@@ -1417,16 +1399,11 @@ async fn a_notified_event_ends_its_own_wait_step_and_not_a_later_wait_for_anothe
 #[tokio::test]
 async fn a_notify_takes_exactly_the_message_room_left_and_one_to_a_run_wakes_only_its_waiter() {
     bounded(async {
-        let server = Server::builder()
-            .port(0)
-            .retry_delay_scale(0.001)
-            .limits(Limits {
-                max_messages: 3,
-                ..Limits::default()
-            })
-            .start()
-            .await
-            .unwrap();
+        let server = server_with(Limits {
+            max_messages: 3,
+            ..Limits::default()
+        })
+        .await;
         let sink = Sink::start().await;
         let url = sink.url("/wf");
         // Two runs whose first calls wait in the queue: room for one more
